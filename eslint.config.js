@@ -1,0 +1,23 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'generated/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // stdout belongs to JSON-RPC: the server and everything it loads log to stderr only.
+    files: ['src/**/*.ts', 'tools/**/*.ts', 'prompts/**/*.ts'],
+    ignores: ['src/cli.ts', 'src/cli/**'],
+    rules: {
+      'no-console': ['error', { allow: ['error', 'warn'] }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'stdout', message: 'stdout is JSON-RPC only.' }],
+    },
+  },
+);

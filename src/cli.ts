@@ -1,0 +1,38 @@
+import { parseCommand } from './cli/args.js';
+import { login, logout, serve, status, tools } from './cli/commands.js';
+import { helpText } from './cli/help.js';
+import { loadConfig } from './config.js';
+import { formatError } from './error-format.js';
+import { UserInputError } from './errors.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+// Only the non-serve commands print to stdout: in serve mode stdout is the JSON-RPC channel.
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(argv: string[]): Promise<void> {
+  const parsed = parseCommand(argv);
+  if (parsed.command === 'version') return print(VERSION);
+  if (parsed.command === 'help') return print(helpText());
+  const config = loadConfig(parsed.flags);
+  const log = createLogger(config.logLevel);
+  switch (parsed.command) {
+    case 'serve':
+      return serve(config, log);
+    case 'tools':
+      return tools(config, log, print);
+    case 'status':
+      return status(config, log, print);
+    case 'login':
+      return login(config, log, print);
+    case 'logout':
+      return logout(config, log, print);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${formatError(error)}\n`);
+  process.exitCode = error instanceof UserInputError ? 2 : 1;
+});

@@ -1,0 +1,100 @@
+import { TOOLS } from '../../tools/index.js';
+import type { Config } from '../config.js';
+import { CREDENTIAL_ENV } from '../credentials/index.js';
+import { ConfigurationError, ProviderError, UserInputError } from '../errors.js';
+import { mask } from '../http/redact.js';
+import type { Logger } from '../log.js';
+import { PixelmuseClient } from '../providers/pixelmuse/client.js';
+import { createServices } from '../services.js';
+import { createServer, listToolsAsClient, serveStdio } from '../server.js';
+import { readSecret } from './read-secret.js';
+
+type Print = (line: string) => void;
+
+export async function serve(config: Config, log: Logger): Promise<void> {
+  let services;
+  let stopSandbox = async () => {};
+  if (config.sandbox) {
+    // Loaded only here: the emulators (and sharp, which they draw with) cost nothing on a normal start.
+    const { startSandbox, SANDBOX_PIXELMUSE_KEY } = await import('../sandbox/index.js');
+    const sandbox = await startSandbox();
+    stopSandbox = () => sandbox.close();
+    log.info(`sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}; no real key or network is used`);
+    const sandboxed = { ...config, pixelmuseBaseUrl: sandbox.urls.pixelmuse };
+    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones).
+    services = createServices(sandboxed, log, { env: {}, memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY } });
+  } else {
+    services = createServices(config, log);
+  }
+  await serveStdio(createServer(services), async () => {
+    await stopSandbox();
+    process.exit(0);
+  });
+  log.info(`ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`);
+}
+
+export async function tools(config: Config, log: Logger, print: Print): Promise<void> {
+  const listed = await listToolsAsClient(createServices(config, log, { env: {}, memory: {} }));
+  const tokens = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
+  const width = Math.max(...listed.map((t) => String(t.name).length));
+  print(`${'tool'.padEnd(width)}  toolset     read-only  ~tokens`);
+  for (const t of listed) {
+    const def = TOOLS.find((d) => d.name === t.name);
+    const ro = (t.annotations as { readOnlyHint?: boolean } | undefined)?.readOnlyHint ? 'yes' : 'no';
+    print(`${String(t.name).padEnd(width)}  ${(def?.toolset ?? '').padEnd(10)}  ${ro.padEnd(9)}  ${tokens(t)}`);
+  }
+  print(`${listed.length} tools, about ${tokens({ tools: listed })} tokens of tools/list (JSON length / 4).`);
+}
+
+export async function status(config: Config, log: Logger, print: Print): Promise<void> {
+  const { credentials } = createServices(config, log);
+  const [pixelmuse, report] = await Promise.all([credentials.get('pixelmuse_api_key'), credentials.report()]);
+  print(`atelier-mcp status (${config.sandbox ? 'sandbox' : 'live'})`);
+  print(
+    pixelmuse
+      ? `pixelmuse: configured, ${mask(pixelmuse.value)} from ${pixelmuse.where} (API ${config.pixelmuseBaseUrl})`
+      : `pixelmuse: not configured (run \`atelier-mcp login pixelmuse\` or set ${CREDENTIAL_ENV.pixelmuse_api_key})`,
+  );
+  print('modelslab: not available in this version');
+  const keychain = report.keychain === 'unavailable' ? `unavailable: ${report.keychainReason}` : report.keychain;
+  print(`credential store: ${report.mode} (OS keychain ${keychain}; file ${report.file})`);
+  print(`output dir: ${config.outputDir ?? "generated/ under the client's first root, else the cwd"}`);
+}
+
+const KEY_SHAPE = /^pm_(live|test)_[0-9a-f]{32}$/;
+
+export async function login(config: Config, log: Logger, print: Print): Promise<void> {
+  const key = (await readSecret({ prompt: 'Pixelmuse API key (input hidden): ' })).trim();
+  if (!key) throw new UserInputError('No key was given.', { next: 'Paste the key at the prompt, or pipe it on stdin.' });
+  if (!KEY_SHAPE.test(key)) {
+    log.warn('that key is not shaped like pm_live_… or pm_test_… followed by 32 hex characters; checking it anyway');
+  }
+  const probe = new PixelmuseClient({ baseUrl: config.pixelmuseBaseUrl, log, apiKey: async () => key });
+  try {
+    const account = await probe.getAccount();
+    print(`Key accepted by Pixelmuse: ${account.email}, plan ${account.plan}, ${account.credits.total} credits.`);
+  } catch (error) {
+    if (error instanceof ProviderError && error.status === 401) {
+      throw new ConfigurationError('Pixelmuse rejected that key; nothing was stored.', {
+        next: 'Copy a key from https://www.pixelmuse.studio/settings/api-keys and run login again.',
+      });
+    }
+    throw error;
+  }
+  const { credentials } = createServices(config, log);
+  const saved = await credentials.save('pixelmuse_api_key', key);
+  print(`Stored ${mask(key)} in ${saved.where}.`);
+  if (saved.keychainUnavailable) print(`The OS keychain was not used: ${saved.keychainUnavailable}`);
+  if (process.env[CREDENTIAL_ENV.pixelmuse_api_key]) {
+    print(`Note: ${CREDENTIAL_ENV.pixelmuse_api_key} is set and takes precedence over the stored key.`);
+  }
+}
+
+export async function logout(config: Config, log: Logger, print: Print): Promise<void> {
+  const { credentials } = createServices(config, log);
+  const removed = await credentials.remove('pixelmuse_api_key');
+  print(removed.length ? `Removed the Pixelmuse key from: ${removed.join(', ')}.` : 'No stored Pixelmuse key was found.');
+  if (process.env[CREDENTIAL_ENV.pixelmuse_api_key]) {
+    print(`Note: ${CREDENTIAL_ENV.pixelmuse_api_key} is still set in this environment; unset it too.`);
+  }
+}

@@ -1,0 +1,140 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserInputError } from './errors.js';
+
+export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images'] as const;
+export type Toolset = (typeof TOOLSETS)[number];
+export const PROVIDERS = ['pixelmuse', 'modelslab'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+export const CREDENTIAL_STORES = ['auto', 'keychain', 'file', 'memory'] as const;
+export type CredentialStoreKind = (typeof CREDENTIAL_STORES)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  sandbox: boolean;
+  toolsets: Toolset[];
+  readOnly: boolean;
+  providers: Provider[];
+  /** Absolute output root when the user fixed one; otherwise chosen from the client's roots at call time. */
+  outputDir: string | undefined;
+  pixelmuseBaseUrl: string;
+  modelslabBaseUrl: string;
+  stripeApiBase: string;
+  home: string;
+  credentialStore: CredentialStoreKind;
+  maxUsdPerCall: number;
+  maxUsdPerDay: number;
+  autoApproveUsd: number;
+  logLevel: LogLevel;
+  /** Where relative paths and the last-resort output root are resolved. */
+  cwd: string;
+  /** Used when neither a client root nor the cwd is writable. */
+  dataDir: string;
+}
+
+/** One row per setting: the flag (if any), its env twin, and how it is documented in --help. */
+export interface Setting {
+  flag?: string;
+  env: string;
+  help: string;
+  default: string;
+}
+
+export const SETTINGS: Setting[] = [
+  { flag: '--sandbox', env: 'ATELIER_SANDBOX', help: 'Run against the built-in emulators (no key, no network).', default: 'off' },
+  { flag: '--toolsets <list>', env: 'ATELIER_TOOLSETS', help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}.`, default: 'all' },
+  { flag: '--read-only', env: 'ATELIER_READ_ONLY', help: 'Expose only tools that change nothing (readOnlyHint).', default: 'off' },
+  { flag: '--providers <list>', env: 'ATELIER_PROVIDERS', help: `Comma list of providers whose tools are exposed: ${PROVIDERS.join(', ')}.`, default: 'all' },
+  { flag: '--output-dir <dir>', env: 'ATELIER_OUTPUT_DIR', help: 'Where images are saved (outputs never leave it).', default: "generated/ under the client's first root, else the cwd" },
+  { env: 'PIXELMUSE_API_KEY', help: 'Pixelmuse API key (pm_live_… / pm_test_…); overrides the credential store.', default: 'credential store' },
+  { env: 'MODELSLAB_API_KEY', help: 'ModelsLab API key; overrides the credential store.', default: 'credential store' },
+  { env: 'MODELSLAB_TOKEN', help: 'ModelsLab Agents API bearer token; overrides the credential store.', default: 'credential store' },
+  { env: 'PIXELMUSE_BASE_URL', help: 'Origin for the Pixelmuse /api/v1 API.', default: 'https://www.pixelmuse.studio' },
+  { env: 'MODELSLAB_BASE_URL', help: 'Origin for the ModelsLab APIs.', default: 'https://modelslab.com' },
+  { env: 'STRIPE_API_BASE', help: 'Stripe API origin.', default: 'https://api.stripe.com' },
+  { env: 'ATELIER_HOME', help: 'Config dir: settings, ledger, file credential store.', default: '$XDG_CONFIG_HOME/atelier-mcp' },
+  { env: 'ATELIER_CREDENTIAL_STORE', help: `Credential store: ${CREDENTIAL_STORES.join(', ')} (auto = OS keychain, else a 0600 file).`, default: 'auto' },
+  { env: 'ATELIER_MAX_USD_PER_CALL', help: 'Hard cap on one charge, in USD.', default: '50' },
+  { env: 'ATELIER_MAX_USD_PER_DAY', help: 'Hard cap on charges per day, in USD.', default: '100' },
+  { env: 'ATELIER_AUTO_APPROVE_USD', help: 'Charges at or under this need no confirmation.', default: '0' },
+  { env: 'ATELIER_LOG_LEVEL', help: `stderr log level: ${LOG_LEVELS.join(', ')}.`, default: 'info' },
+];
+
+export interface Flags {
+  sandbox?: boolean;
+  toolsets?: string;
+  readOnly?: boolean;
+  providers?: string;
+  outputDir?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+function list<T extends string>(raw: string | undefined, allowed: readonly T[], name: string): T[] {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return [...allowed];
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new UserInputError(`Unknown ${name}: ${unknown.join(', ')}.`, { next: `Use any of: ${allowed.join(', ')}.` });
+  }
+  return [...new Set(items)] as T[];
+}
+
+function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[], fallback: T, name: string): T {
+  if (raw === undefined || raw === '') return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new UserInputError(`${name}=${raw} is not valid.`, { next: `Use one of: ${allowed.join(', ')}.` });
+}
+
+function usd(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new UserInputError(`${name}=${raw} is not a non-negative number of USD.`);
+  return n;
+}
+
+function origin(raw: string | undefined, fallback: string, name: string): string {
+  const value = raw && raw.trim() !== '' ? raw.trim() : fallback;
+  try {
+    return new URL(value).origin;
+  } catch {
+    throw new UserInputError(`${name}=${value} is not a URL.`, { next: `Set ${name} to an origin such as ${fallback}.` });
+  }
+}
+
+/** Flags win over env; env wins over defaults. */
+export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = process.cwd()): Config {
+  const xdgConfig = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  const xdgData = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  const sandbox = flags.sandbox ?? truthy(env.ATELIER_SANDBOX);
+  const outputDir = flags.outputDir ?? env.ATELIER_OUTPUT_DIR;
+  return {
+    sandbox,
+    toolsets: list(flags.toolsets ?? env.ATELIER_TOOLSETS, TOOLSETS, 'toolset'),
+    readOnly: flags.readOnly ?? truthy(env.ATELIER_READ_ONLY),
+    providers: list(flags.providers ?? env.ATELIER_PROVIDERS, PROVIDERS, 'provider'),
+    outputDir: outputDir ? resolve(cwd, outputDir) : undefined,
+    pixelmuseBaseUrl: origin(env.PIXELMUSE_BASE_URL, 'https://www.pixelmuse.studio', 'PIXELMUSE_BASE_URL'),
+    modelslabBaseUrl: origin(env.MODELSLAB_BASE_URL, 'https://modelslab.com', 'MODELSLAB_BASE_URL'),
+    stripeApiBase: origin(env.STRIPE_API_BASE, 'https://api.stripe.com', 'STRIPE_API_BASE'),
+    home: resolve(cwd, env.ATELIER_HOME || join(xdgConfig, 'atelier-mcp')),
+    // The sandbox never touches the user's real keychain or files.
+    credentialStore: sandbox
+      ? 'memory'
+      : oneOf(env.ATELIER_CREDENTIAL_STORE, CREDENTIAL_STORES, 'auto', 'ATELIER_CREDENTIAL_STORE'),
+    maxUsdPerCall: usd(env.ATELIER_MAX_USD_PER_CALL, 50, 'ATELIER_MAX_USD_PER_CALL'),
+    maxUsdPerDay: usd(env.ATELIER_MAX_USD_PER_DAY, 100, 'ATELIER_MAX_USD_PER_DAY'),
+    autoApproveUsd: usd(env.ATELIER_AUTO_APPROVE_USD, 0, 'ATELIER_AUTO_APPROVE_USD'),
+    logLevel: oneOf(env.ATELIER_LOG_LEVEL, LOG_LEVELS, 'info', 'ATELIER_LOG_LEVEL'),
+    cwd,
+    dataDir: join(xdgData, 'atelier-mcp'),
+  };
+}

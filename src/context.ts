@@ -1,0 +1,26 @@
+import type { Config } from './config.js';
+import type { Credentials } from './credentials/index.js';
+import type { Logger } from './log.js';
+import type { Media } from './media/index.js';
+import type { PixelmuseClient } from './providers/pixelmuse/client.js';
+
+export type ContentBlock = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
+
+/** What a handler may return; src/server.ts turns each into a CallToolResult. */
+export type ToolOutput = string | ContentBlock[];
+
+/** What a tool handler may use. Deliberately not the SDK: tests build one in a line or two. */
+export interface ToolContext {
+  config: Config;
+  pixelmuse: PixelmuseClient;
+  credentials: Credentials;
+  media: Media;
+  log: Logger;
+  /** Aborted when the client cancels the call or disconnects. */
+  signal: AbortSignal;
+  /** Report what is happening; sent only if the client asked for progress, at most every 5 s. */
+  progress(message: string): void;
+}
+
+/** The per-server part of a ToolContext; src/server.ts adds signal and progress per call. */
+export type ServerServices = Omit<ToolContext, 'signal' | 'progress' | 'media'>;

@@ -1,0 +1,69 @@
+import { ConfigurationError, NetworkError, PROVIDER_LABEL, ProviderError, UserInputError } from './errors.js';
+import { redact } from './http/redact.js';
+import type { Logger } from './log.js';
+import { MISSING_KEY_NEXT } from './providers/pixelmuse/client.js';
+
+/**
+ * The one place a thrown error becomes the text of an isError result: who and what first
+ * (provider, code, HTTP status, request id), then the facts, then `Next:`. Always redacted.
+ */
+export function formatError(error: unknown, log?: Logger): string {
+  const lines: string[] = [];
+  let next: string | undefined;
+  if (error instanceof ProviderError) {
+    const who = PROVIDER_LABEL[error.provider];
+    const id = [
+      error.code,
+      error.status !== undefined ? `HTTP ${error.status}` : undefined,
+      error.requestId ? `request ${error.requestId}` : undefined,
+    ].filter(Boolean);
+    const verb = error.status !== undefined && error.status >= 500 ? 'failed' : 'refused the request';
+    lines.push(`${who} ${verb}${id.length ? `: ${id[0]}${id.length > 1 ? ` (${id.slice(1).join(', ')})` : ''}` : ''}.`);
+    lines.push(error.message, ...error.facts);
+    next = error.next ?? defaultNext(error);
+  } else if (error instanceof NetworkError) {
+    lines.push(error.message, ...error.facts);
+    const env = error.provider === 'pixelmuse' ? 'PIXELMUSE_BASE_URL' : error.provider === 'modelslab' ? 'MODELSLAB_BASE_URL' : 'STRIPE_API_BASE';
+    next =
+      error.next ??
+      `Retry in a minute; if it keeps failing, check the network and ${env} (unset it for the real service).`;
+  } else if (error instanceof UserInputError) {
+    lines.push(`Invalid input: ${error.message}`, ...error.facts, 'Nothing was sent to a provider and nothing was charged.');
+    next = error.next;
+  } else if (error instanceof ConfigurationError) {
+    lines.push(`Not configured: ${error.message}`, ...error.facts);
+    next = error.next;
+  } else if (isAbort(error)) {
+    lines.push('The call was cancelled before it finished.');
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    log?.error(`unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}`);
+    lines.push(`Unexpected error in atelier-mcp: ${message}`);
+    next = 'Retry once; if it happens again, report it with the server log (stderr).';
+  }
+  if (next) lines.push(`Next: ${next}`);
+  return redact(lines.filter((l) => l !== '').join('\n'));
+}
+
+function defaultNext(e: ProviderError): string | undefined {
+  const retry = e.retryAfterSeconds !== undefined ? `Retry after ${e.retryAfterSeconds} s` : 'Retry in a minute';
+  if (e.status === 401 || e.status === 403) {
+    return e.provider === 'pixelmuse' ? `The key was rejected. ${MISSING_KEY_NEXT}` : 'Check the credential, then retry.';
+  }
+  if (e.status === 402 && e.provider === 'pixelmuse') {
+    return 'Call pixelmuse_buy_credits for a checkout link a human can pay, or pick a cheaper model from list_models.';
+  }
+  if (e.code === 'content_policy_violation') {
+    return 'The prompt was blocked by moderation and nothing was charged; rephrase it and call again.';
+  }
+  if (e.code === 'idempotency_conflict') return 'Call again: the next call uses a fresh idempotency key.';
+  if (e.status === 404) return 'Check the id: pixelmuse_list_images lists recent images with their ids.';
+  if (e.status === 429) return `${retry} (the rate limit was still in force after automatic retries).`;
+  if (e.status !== undefined && e.status >= 500) return `${retry}; the provider is having trouble.`;
+  if (e.status === 400) return 'Fix the argument named above; list_models shows valid models and aspect ratios.';
+  return undefined;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}

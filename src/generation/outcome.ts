@@ -1,0 +1,20 @@
+import type { Provider } from '../config.js';
+import type { SavedImage } from '../media/index.js';
+
+/** One provider job as the tools report it, whatever the provider. */
+export interface JobOutcome {
+  provider: Provider;
+  id: string;
+  model: string;
+  state: 'succeeded' | 'running' | 'failed';
+  saved: SavedImage[];
+  /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files. */
+  urls: string[];
+  creditsCharged?: number;
+  error?: string;
+  /** The provider replayed an earlier answer for the same idempotency key: nothing new was charged. */
+  replayed?: boolean;
+  elapsedMs: number;
+  /** Epoch ms at which we saw the job terminal (for the completion-to-result figure). */
+  seenDoneAt?: number;
+}

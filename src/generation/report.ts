@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ContentBlock } from '../context.js';
+import { PROVIDER_LABEL, ProviderError } from '../errors.js';
+import type { Media, SavedImage } from '../media/index.js';
+import type { JobOutcome } from './outcome.js';
+import { plural, resumeNext } from './pixelmuse.js';
+
+export interface ReportOptions {
+  media: Pick<Media, 'preview'>;
+  preview: boolean;
+}
+
+/**
+ * Paths, ids, cost and time go in text (Claude Code drops content blocks when structuredContent is
+ * present, and ignores resource_link), plus one small inline preview.
+ */
+export async function reportOutcomes(
+  settled: PromiseSettledResult<JobOutcome>[],
+  options: ReportOptions,
+): Promise<ContentBlock[]> {
+  const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const rejected = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (outcomes.length === 0) throw rejected[0];
+  if (rejected.length === 0 && outcomes.every((o) => o.state === 'failed')) throw failureError(outcomes);
+
+  const lines: string[] = [];
+  for (const outcome of outcomes) lines.push(...describe(outcome), '');
+  for (const error of rejected) {
+    lines.push(`FAILED: ${error instanceof Error ? error.message : String(error)}`, '');
+  }
+
+  const blocks: ContentBlock[] = [];
+  const first = outcomes.flatMap((o) => o.saved)[0];
+  if (first && options.preview) {
+    const preview = await options.media.preview(await readFile(first.path));
+    if (preview) {
+      lines.push(`Preview of ${basename(first.path)} below (${preview.width}×${preview.height} JPEG; the file is full size).`);
+      blocks.push({ type: 'image', data: preview.data, mimeType: preview.mimeType });
+    } else lines.push(`No preview: ${basename(first.path)} could not be decoded for one; the file is saved.`);
+  }
+  return [{ type: 'text', text: lines.join('\n').trim() }, ...blocks];
+}
+
+function describe(o: JobOutcome): string[] {
+  const who = `${PROVIDER_LABEL[o.provider]} ${o.model}`;
+  const seconds = `${(o.elapsedMs / 1000).toFixed(1)} s`;
+  const charged = o.replayed
+    ? 'replayed, nothing new charged'
+    : o.creditsCharged === undefined
+      ? 'charge not reported'
+      : `${plural(o.creditsCharged, 'credit')} charged`;
+  switch (o.state) {
+    case 'succeeded':
+      return [
+        `Saved ${plural(o.saved.length, 'image')} from ${who} in ${seconds} (${charged}). Job id: ${o.id}.`,
+        ...o.saved.map(fileLine),
+        ...o.urls.map((u) => `  url: ${u}`),
+      ];
+    case 'running':
+      return [
+        `STILL RUNNING (not finished, not failed): ${PROVIDER_LABEL[o.provider]} job ${o.id} (${o.model}) was still processing after ${seconds}.`,
+        `Nothing is lost: it keeps running on ${PROVIDER_LABEL[o.provider]}. Next: ${resumeNext(o.id)}.`,
+      ];
+    case 'failed':
+      return [`FAILED: ${who} job ${o.id}: ${o.error} (${charged}).`];
+  }
+}
+
+function fileLine(s: SavedImage): string {
+  const size = s.width && s.height ? `${s.width}×${s.height} ` : '';
+  const type = s.mimeType.replace('image/', '').toUpperCase();
+  return `- ${s.path} (${size}${type}, ${formatBytes(s.bytes)})`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function failureError(outcomes: JobOutcome[]): ProviderError {
+  const o = outcomes[0]!;
+  return new ProviderError({
+    provider: o.provider,
+    code: 'generation_failed',
+    message: o.error ?? 'The job failed.',
+    facts: outcomes.map(
+      (x) => `Job ${x.id} (${x.model}) failed; ${x.creditsCharged ? plural(x.creditsCharged, 'credit') : 'nothing'} charged.`,
+    ),
+    next: 'Try again, perhaps with another prompt or model (list_models); a failed job is not charged again.',
+  });
+}
+

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
+import type { Logger } from '../log.js';
+import { redact } from './redact.js';
+import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RequestOptions {
+  method: Method;
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  /** Makes a POST retryable: the provider replays instead of charging twice. */
+  idempotencyKey?: string;
+  /** Value of the Authorization header; never logged. */
+  authorization?: string;
+  signal?: AbortSignal;
+  /** Per attempt, headers and body. */
+  timeoutMs?: number;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+  requestId: string | undefined;
+}
+
+/** What a provider's error body says, in whatever shape it uses. */
+export interface ParsedError {
+  code?: string;
+  message?: string;
+  requestId?: string;
+}
+
+export interface HttpClientOptions {
+  provider: ProviderName;
+  baseUrl: string;
+  userAgent: string;
+  log: Logger;
+  parseError: (status: number, body: unknown) => ParsedError;
+  maxRetries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A server asking for a longer wait than this is not retried: the caller is told when to retry instead. */
+  maxRetryWaitMs?: number;
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+  random?: () => number;
+}
+
+const sharedAgent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
+
+export class HttpClient {
+  readonly provider: ProviderName;
+  readonly baseUrl: string;
+  private readonly options: Required<Omit<HttpClientOptions, 'dispatcher' | 'random'>> &
+    Pick<HttpClientOptions, 'dispatcher' | 'random'>;
+
+  constructor(options: HttpClientOptions) {
+    this.provider = options.provider;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.options = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryWaitMs: 30_000, timeoutMs: 30_000, ...options };
+  }
+
+  async request<T = unknown>(req: RequestOptions): Promise<HttpResponse<T>> {
+    const { maxRetries, baseDelayMs, maxDelayMs, maxRetryWaitMs, log } = this.options;
+    const retryable = SAFE_METHODS.has(req.method) || req.idempotencyKey !== undefined;
+    const label = `${req.method} ${req.path}`;
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      let outcome: HttpResponse<T> | { error: unknown };
+      try {
+        outcome = await this.attempt<T>(req);
+      } catch (error) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        outcome = { error };
+      }
+      const elapsed = Date.now() - started;
+      if (!('error' in outcome) && outcome.status < 400) {
+        log.debug(`${this.provider} ${label} -> ${outcome.status} in ${elapsed} ms (${outcome.requestId ?? 'no request id'})`);
+        return outcome;
+      }
+      const failure = 'error' in outcome ? this.networkError(req, outcome.error) : this.providerError(outcome);
+      const status = 'error' in outcome ? undefined : outcome.status;
+      const canRetry = retryable && attempt < maxRetries && (status === undefined || RETRYABLE_STATUS.has(status));
+      const asked = 'error' in outcome ? undefined : retryAfterMs(outcome.headers);
+      const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
+      if (!canRetry || wait > maxRetryWaitMs) {
+        log.debug(`${this.provider} ${label} failed after ${attempt + 1} attempt(s): ${failure.message}`);
+        if (failure instanceof ProviderError || failure instanceof NetworkError) failure.facts.unshift(...attemptsFact(attempt));
+        throw failure;
+      }
+      log.warn(`${this.provider} ${label}: ${redact(failure.message)}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`);
+      await sleep(wait, req.signal);
+    }
+  }
+
+  private async attempt<T>(req: RequestOptions): Promise<HttpResponse<T>> {
+    const url = new URL(this.baseUrl + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {
+      'user-agent': this.options.userAgent,
+      accept: 'application/json',
+      ...req.headers,
+    };
+    if (req.authorization) headers.authorization = req.authorization;
+    if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(req.json);
+    }
+    const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
+    const res = await request(url, {
+      method: req.method,
+      headers,
+      body,
+      signal: req.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      dispatcher: this.options.dispatcher ?? sharedAgent,
+    });
+    const text = await res.body.text();
+    const flat = flattenHeaders(res.headers);
+    return {
+      status: res.statusCode,
+      headers: flat,
+      body: parseBody(text, flat['content-type']) as T,
+      requestId: flat['x-request-id'],
+    };
+  }
+
+  private providerError(res: HttpResponse): ProviderError {
+    const parsed = this.options.parseError(res.status, res.body);
+    const retryAfter = retryAfterMs(res.headers);
+    return new ProviderError({
+      provider: this.provider,
+      status: res.status,
+      code: parsed.code,
+      message: parsed.message ?? `HTTP ${res.status}`,
+      requestId: parsed.requestId ?? res.requestId,
+      retryAfterSeconds: retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000),
+      body: res.body,
+    });
+  }
+
+  private networkError(req: RequestOptions, error: unknown): NetworkError {
+    const code = (error as { code?: string }).code;
+    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    const timeoutS = Math.round((req.timeoutMs ?? this.options.timeoutMs) / 1000);
+    const what = timedOut
+      ? `no answer within ${timeoutS} s`
+      : `${code ?? (error instanceof Error ? error.name : 'error')}: ${error instanceof Error ? error.message : String(error)}`;
+    return new NetworkError(this.provider, `Could not reach ${PROVIDER_LABEL[this.provider]} at ${this.baseUrl} (${what}).`, {
+      cause: error,
+    });
+  }
+}
+
+function attemptsFact(retries: number): string[] {
+  return retries > 0 ? [`Tried ${retries + 1} times with backoff before giving up.`] : [];
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (text === '') return undefined;
+  if (contentType?.includes('json') || /^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** One key per logical operation, reused by every retry of it. */
+export function newIdempotencyKey(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}

@@ -1,0 +1,66 @@
+import type { Config } from '../config.js';
+import type { ProviderName } from '../errors.js';
+import type { Logger } from '../log.js';
+import { projectDir } from './client-roots.js';
+import { readInputImage } from './input.js';
+import { loadOutput } from './load.js';
+import { chooseOutputRoot } from './output-root.js';
+import { DEFAULT_PREVIEW_EDGE, makePreview, type Preview } from './preview.js';
+import { saveImage, type SavedImage } from './save.js';
+import { resolveTarget, type Target } from './target.js';
+
+export type { Preview, SavedImage, Target };
+
+export interface Media {
+  /** Absolute output root for this session (cached after the first call). */
+  root(): Promise<string>;
+  /** Validate output_dir / filename BEFORE anything is generated or charged; throws UserInputError on escapes. */
+  target(opts: { outputDir?: string; filename?: string }): Promise<Target>;
+  /** Decode a data: URI (base64 or percent-encoded) or download an http(s) URL (timeout, size cap, signal). */
+  load(ref: string, opts: { signal: AbortSignal; provider: ProviderName }): Promise<Buffer>;
+  /** Atomically write bytes under target.dir with a unique, non-clobbering name and the extension of the sniffed type. */
+  save(bytes: Buffer, target: Target, opts: { fallbackName: string; source?: string }): Promise<SavedImage>;
+  /** Downscaled preview (long edge <= maxEdge, default 768); undefined (and a logged warning) if the bytes can't be decoded. */
+  preview(bytes: Buffer, maxEdge?: number): Promise<Preview | undefined>;
+  /** For input_image: http(s)/data: URLs pass through; a local path (absolute, or relative to the project dir = first client root else cwd) is read (<= 10 MB, must sniff as an image) and returned as a data: URL. */
+  readInput(pathOrUrl: string): Promise<string>;
+}
+
+export function createMedia(opts: {
+  config: Pick<Config, 'outputDir' | 'cwd' | 'dataDir'>;
+  roots: () => Promise<string[]>;
+  log: Logger;
+}): Media {
+  const { config, roots, log } = opts;
+  let rootPromise: Promise<string> | undefined;
+
+  const root = (): Promise<string> => {
+    if (!rootPromise) {
+      rootPromise = chooseOutputRoot({ config, roots, log });
+      // A failure (say, a folder the user is about to fix) must not stick for the whole session.
+      rootPromise.catch(() => {
+        rootPromise = undefined;
+      });
+    }
+    return rootPromise;
+  };
+
+  return {
+    root,
+    async target(targetOpts) {
+      return resolveTarget(await root(), targetOpts);
+    },
+    load(ref, loadOpts) {
+      return loadOutput(ref, loadOpts);
+    },
+    save(bytes, target, saveOpts) {
+      return saveImage(bytes, target, saveOpts);
+    },
+    preview(bytes, maxEdge = DEFAULT_PREVIEW_EDGE) {
+      return makePreview(bytes, maxEdge, log);
+    },
+    readInput(pathOrUrl) {
+      return readInputImage(pathOrUrl, () => projectDir(roots, config.cwd));
+    },
+  };
+}

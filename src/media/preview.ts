@@ -1,0 +1,32 @@
+import type { Logger } from '../log.js';
+
+export interface Preview {
+  /** base64, no data: prefix. */
+  data: string;
+  mimeType: 'image/jpeg' | 'image/webp';
+  width: number;
+  height: number;
+}
+
+export const DEFAULT_PREVIEW_EDGE = 768;
+
+/** A small JPEG for the tool result; undefined (and a warning) when the bytes can't be decoded. */
+export async function makePreview(bytes: Buffer, maxEdge: number, log: Logger): Promise<Preview | undefined> {
+  const edge = Number.isFinite(maxEdge) && maxEdge >= 1 ? Math.floor(maxEdge) : DEFAULT_PREVIEW_EDGE;
+  try {
+    const { default: sharp } = await import('sharp');
+    const { data, info } = await sharp(bytes)
+      .rotate() // applies the EXIF orientation, so a portrait photo stays portrait
+      .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })
+      // JPEG has no alpha; transparent areas would otherwise turn black.
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 78, mozjpeg: true })
+      .toBuffer({ resolveWithObject: true });
+    return { data: data.toString('base64'), mimeType: 'image/jpeg', width: info.width, height: info.height };
+  } catch (err) {
+    log.warn(
+      `No preview: the image could not be decoded (${err instanceof Error ? err.message : String(err)}).`,
+    );
+    return undefined;
+  }
+}

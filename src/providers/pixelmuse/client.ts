@@ -1,0 +1,219 @@
+import { ConfigurationError, ProviderError } from '../../errors.js';
+import { HttpClient, type HttpResponse, type Method } from '../../http/client.js';
+import type { Logger } from '../../log.js';
+import { VERSION } from '../../version.js';
+import { parsePixelmuseError } from './errors.js';
+import type {
+  AccountResponse,
+  CheckoutResponse,
+  CreateImageRequest,
+  CreditPackage,
+  ImageObject,
+  ListImagesResponse,
+  ModelObject,
+  PricingResponse,
+  UsageResponse,
+  Visibility,
+} from './types.js';
+
+export interface PixelmuseClientOptions {
+  baseUrl: string;
+  /** Resolved per call: a key stored by `atelier-mcp login` while the server runs is picked up. */
+  apiKey: () => Promise<string | undefined>;
+  log: Logger;
+  http?: Partial<ConstructorParameters<typeof HttpClient>[0]>;
+}
+
+export interface CreateImageResult {
+  image: ImageObject;
+  /** 201 = finished inside the wait, 202 = still processing. */
+  status: number;
+  replayed: boolean;
+  requestId: string | undefined;
+}
+
+export interface RateLimitSnapshot {
+  limit?: number;
+  remaining?: number;
+  reset?: string;
+}
+
+export const MISSING_KEY_NEXT =
+  'Run `npx atelier-mcp login pixelmuse` in a terminal (stores the key in the OS keychain), or set PIXELMUSE_API_KEY in ' +
+  "the MCP server's env (keys: https://www.pixelmuse.studio/settings/api-keys). To try without a key, start the server with --sandbox.";
+
+export class PixelmuseClient {
+  private readonly http: HttpClient;
+  private readonly apiKey: () => Promise<string | undefined>;
+  /** The last rate-limit headers seen, for account_status. */
+  rateLimit: RateLimitSnapshot = {};
+
+  constructor(options: PixelmuseClientOptions) {
+    this.apiKey = options.apiKey;
+    this.http = new HttpClient({
+      provider: 'pixelmuse',
+      baseUrl: options.baseUrl,
+      userAgent: `atelier-mcp/${VERSION}`,
+      log: options.log,
+      parseError: parsePixelmuseError,
+      ...options.http,
+    });
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  async hasKey(): Promise<boolean> {
+    return (await this.apiKey()) !== undefined;
+  }
+
+  /**
+   * POST /images. `waitSeconds` asks the server to hold the answer until the image is done
+   * (Prefer: wait); the idempotency key makes our own retries replay instead of charging again.
+   */
+  async createImage(
+    body: CreateImageRequest,
+    opts: { idempotencyKey: string; waitSeconds?: number; signal?: AbortSignal },
+  ): Promise<CreateImageResult> {
+    const wait = opts.waitSeconds !== undefined && opts.waitSeconds > 0 ? Math.ceil(opts.waitSeconds) : undefined;
+    const res = await this.call<ImageObject>('POST', '/api/v1/images', {
+      json: body,
+      idempotencyKey: opts.idempotencyKey,
+      headers: wait ? { prefer: `wait=${wait}` } : {},
+      signal: opts.signal,
+      // The server may hold the answer for the whole wait: give it room beyond that.
+      timeoutMs: ((wait ?? 0) + 30) * 1000,
+    });
+    return {
+      image: expectImage(res),
+      status: res.status,
+      replayed: res.headers['x-idempotent-replayed'] === 'true',
+      requestId: res.requestId,
+    };
+  }
+
+  async getImage(id: string, signal?: AbortSignal): Promise<ImageObject> {
+    return expectImage(await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, { signal }));
+  }
+
+  async listImages(
+    query: { limit?: number; cursor?: string; status?: string },
+    signal?: AbortSignal,
+  ): Promise<ListImagesResponse> {
+    const res = await this.call<ListImagesResponse>('GET', '/api/v1/images', { query, signal });
+    return { data: res.body.data ?? [], has_more: Boolean(res.body.has_more), next_cursor: res.body.next_cursor ?? null };
+  }
+
+  async updateImage(id: string, patch: { visibility: Visibility }, signal?: AbortSignal): Promise<ImageObject> {
+    const path = `/api/v1/images/${encodeURIComponent(id)}`;
+    return expectImage(await this.call<ImageObject>('PATCH', path, { json: patch, signal }));
+  }
+
+  /** 204 with no body: nothing to parse (pixelmuse-cli broke exactly here). */
+  async deleteImage(id: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', `/api/v1/images/${encodeURIComponent(id)}`, { signal });
+  }
+
+  async listModels(signal?: AbortSignal): Promise<ModelObject[]> {
+    const res = await this.call<{ data: ModelObject[] } | ModelObject[]>('GET', '/api/v1/models', { signal, auth: false });
+    return unwrapList(res.body);
+  }
+
+  async getModel(id: string, signal?: AbortSignal): Promise<ModelObject> {
+    const res = await this.call<ModelObject>('GET', `/api/v1/models/${encodeURIComponent(id)}`, { signal, auth: false });
+    return res.body;
+  }
+
+  async getAccount(signal?: AbortSignal): Promise<AccountResponse> {
+    return (await this.call<AccountResponse>('GET', '/api/v1/account', { signal })).body;
+  }
+
+  async getUsage(signal?: AbortSignal): Promise<UsageResponse> {
+    return (await this.call<UsageResponse>('GET', '/api/v1/account/usage', { signal })).body;
+  }
+
+  async getPricing(signal?: AbortSignal): Promise<PricingResponse> {
+    return (await this.call<PricingResponse>('GET', '/api/v1/pricing', { signal, auth: false })).body;
+  }
+
+  async listPackages(signal?: AbortSignal): Promise<CreditPackage[]> {
+    const res = await this.call<{ data: CreditPackage[] }>('GET', '/api/v1/billing/packages', { signal, auth: false });
+    return unwrapList(res.body);
+  }
+
+  async createCheckout(pkg: string, signal?: AbortSignal): Promise<CheckoutResponse> {
+    return (await this.call<CheckoutResponse>('POST', '/api/v1/billing/checkout', { json: { package: pkg }, signal })).body;
+  }
+
+  /** POST /images/generate with an API key: the dual-auth endpoint, which then behaves like POST /images. */
+  async generateWithKey(
+    body: CreateImageRequest,
+    opts: { idempotencyKey: string; signal?: AbortSignal },
+  ): Promise<ImageObject> {
+    const res = await this.call<ImageObject>('POST', '/api/v1/images/generate', {
+      json: body,
+      idempotencyKey: opts.idempotencyKey,
+      signal: opts.signal,
+      timeoutMs: 120_000,
+    });
+    return expectImage(res);
+  }
+
+  private async call<T>(
+    method: Method,
+    path: string,
+    opts: {
+      json?: unknown;
+      query?: Record<string, string | number | undefined>;
+      headers?: Record<string, string>;
+      idempotencyKey?: string;
+      signal?: AbortSignal | undefined;
+      timeoutMs?: number;
+      auth?: boolean;
+    },
+  ): Promise<HttpResponse<T>> {
+    let authorization: string | undefined;
+    if (opts.auth !== false) {
+      const key = await this.apiKey();
+      if (!key) throw new ConfigurationError('No Pixelmuse API key is configured.', { next: MISSING_KEY_NEXT });
+      authorization = `Bearer ${key}`;
+    }
+    const res = await this.http.request<T>({ method, path, authorization, ...opts, signal: opts.signal ?? undefined });
+    this.noteRateLimit(res.headers);
+    return res;
+  }
+
+  private noteRateLimit(headers: Record<string, string>): void {
+    const limit = headers['x-ratelimit-limit'];
+    const remaining = headers['x-ratelimit-remaining'];
+    const reset = headers['x-ratelimit-reset'];
+    if (limit === undefined && remaining === undefined) return;
+    this.rateLimit = {
+      ...(limit !== undefined ? { limit: Number(limit) } : {}),
+      ...(remaining !== undefined ? { remaining: Number(remaining) } : {}),
+      ...(reset !== undefined ? { reset } : {}),
+    };
+  }
+}
+
+function expectImage(res: HttpResponse<ImageObject>): ImageObject {
+  const body = res.body as Partial<ImageObject> | undefined;
+  if (!body || typeof body !== 'object' || typeof body.id !== 'string' || typeof body.status !== 'string') {
+    throw new ProviderError({
+      provider: 'pixelmuse',
+      status: res.status,
+      code: 'unexpected_response',
+      message: 'Pixelmuse answered without an image id and status.',
+      requestId: res.requestId,
+      body: res.body,
+    });
+  }
+  return { output: null, ...body } as ImageObject;
+}
+
+function unwrapList<T>(body: { data: T[] } | T[] | undefined): T[] {
+  // GET /models and /billing/packages wrap their lists in {data}; older builds answered bare arrays.
+  if (Array.isArray(body)) return body;
+  return body?.data ?? [];
+}

@@ -1,0 +1,117 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolDefinition } from '../tools/define.js';
+import { TOOLS } from '../tools/index.js';
+import { PROMPTS } from '../prompts/index.js';
+import type { ServerServices, ToolContext, ToolOutput } from './context.js';
+import { formatError } from './error-format.js';
+import { createMedia } from './media/index.js';
+import { createProgressReporter } from './progress.js';
+import { inputShape, selectTools } from './tool-selection.js';
+import { VERSION } from './version.js';
+
+const INSTRUCTIONS =
+  'atelier-mcp generates images (generate_image) and saves them as files in the project; results give absolute ' +
+  'paths, the job id, the cost and a small preview. Check costs with list_models or get_pricing before large ' +
+  'batches. If a result says STILL RUNNING, call get_generation with its id instead of generating again. ' +
+  'Errors end with a "Next:" line that says what to do.';
+
+/** The one module that touches the MCP SDK server: registers our tools and prompts and adapts results. */
+export function createServer(services: ServerServices, tools: ToolDefinition[] = TOOLS): McpServer {
+  const server = new McpServer(
+    { name: 'atelier-mcp', version: VERSION },
+    { capabilities: { tools: {}, prompts: {} }, instructions: INSTRUCTIONS },
+  );
+  const media = createMedia({
+    config: services.config,
+    log: services.log,
+    roots: async () => {
+      if (!server.server.getClientCapabilities()?.roots) return [];
+      const { roots } = await server.server.listRoots();
+      return roots.map((r) => r.uri);
+    },
+  });
+
+  for (const tool of selectTools(tools, services.config)) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: inputShape(tool, services.config),
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (args, extra): Promise<CallToolResult> => {
+        const token = extra._meta?.progressToken;
+        const progress = createProgressReporter(
+          token === undefined
+            ? undefined
+            : {
+                signal: extra.signal,
+                send: (params) =>
+                  extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...params } }),
+              },
+        );
+        const ctx: ToolContext = { ...services, media, signal: extra.signal, progress: (m) => progress.report(m) };
+        const started = Date.now();
+        try {
+          const output = await tool.run(args as never, ctx);
+          services.log.debug(`${tool.name} ok in ${Date.now() - started} ms`);
+          return toResult(output);
+        } catch (error) {
+          services.log.info(`${tool.name} failed in ${Date.now() - started} ms: ${(error as Error)?.message ?? error}`);
+          return { isError: true, content: [{ type: 'text', text: formatError(error, services.log) }] };
+        } finally {
+          progress.stop();
+        }
+      },
+    );
+  }
+
+  for (const prompt of PROMPTS) {
+    server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: prompt.render(args as Record<string, string | undefined>) } }],
+    }));
+  }
+  return server;
+}
+
+function toResult(output: ToolOutput): CallToolResult {
+  return { content: typeof output === 'string' ? [{ type: 'text', text: output }] : output };
+}
+
+/** Serve over stdio until the client goes away; stdout carries nothing but JSON-RPC from here on. */
+export async function serveStdio(server: McpServer, onClose: () => Promise<void>): Promise<void> {
+  const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await server.close().catch(() => {});
+    await onClose();
+  };
+  transport.onclose = () => void close();
+  process.stdin.once('end', () => void close());
+  process.once('SIGINT', () => void close());
+  process.once('SIGTERM', () => void close());
+  await server.connect(transport);
+}
+
+/** The tools/list answer a client would get, for `atelier-mcp tools` and the schema snapshots. */
+export async function listToolsAsClient(services: ServerServices): Promise<Array<Record<string, unknown>>> {
+  const [{ Client }, { InMemoryTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/inMemory.js'),
+  ]);
+  const server = createServer(services);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'atelier-mcp-tools', version: VERSION });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  try {
+    return (await client.listTools()).tools as Array<Record<string, unknown>>;
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import {
+  SANDBOX_PIXELMUSE_KEY,
+  startPixelmuseEmulator,
+  type PixelmuseEmulator,
+  type PixelmuseEmulatorOptions,
+} from '../../src/sandbox/pixelmuse.js';
+import { createServer } from '../../src/server.js';
+import { createServices } from '../../src/services.js';
+
+export interface HarnessOptions {
+  emulator?: PixelmuseEmulatorOptions;
+  config?: Partial<Config>;
+  /** The key the server holds; null for none. Default: the sandbox key. */
+  apiKey?: string | null;
+  capabilities?: ClientCapabilities;
+  /** Client roots (file:// URIs) answered to roots/list. */
+  roots?: string[];
+}
+
+export interface Harness {
+  client: Client;
+  emulator: PixelmuseEmulator;
+  outputDir: string;
+  logs: string[];
+  call(name: string, args?: Record<string, unknown>, options?: Parameters<Client['callTool']>[2]): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+/** An in-memory MCP client against our server, which talks to a real Pixelmuse emulator on loopback. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emulator = await startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator });
+  const outputDir = await mkdtemp(join(tmpdir(), 'atelier-out-'));
+  const logs: string[] = [];
+  const log: Logger = createLogger('debug', (line) => logs.push(line));
+  const config: Config = {
+    ...loadConfig({}, {}, outputDir),
+    pixelmuseBaseUrl: emulator.url,
+    outputDir,
+    credentialStore: 'memory',
+    ...options.config,
+  };
+  const apiKey = options.apiKey === undefined ? SANDBOX_PIXELMUSE_KEY : options.apiKey;
+  const services = createServices(config, log, { env: {}, memory: apiKey ? { pixelmuse_api_key: apiKey } : {} });
+  const server = createServer(services);
+  const client = new Client(
+    { name: 'atelier-test', version: '1.0.0' },
+    { capabilities: { ...(options.roots ? { roots: {} } : {}), ...options.capabilities } },
+  );
+  if (options.roots) {
+    const { ListRootsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: options.roots!.map((uri) => ({ uri })) }));
+  }
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(a), client.connect(b)]);
+  return {
+    client,
+    emulator,
+    outputDir,
+    logs,
+    call: (name, args = {}, callOptions) =>
+      client.callTool({ name, arguments: args }, undefined, callOptions) as Promise<CallToolResult>,
+    async close() {
+      await client.close();
+      await server.close();
+      await emulator.close();
+      await rm(outputDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is { type: 'text'; text: string } => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
+}
+
+/** Absolute paths of files the result reports as saved ("- /abs/path (…)" lines). */
+export function savedPaths(result: CallToolResult): string[] {
+  return [...textOf(result).matchAll(/^- (\/\S+) \(/gm)].map((m) => m[1]!);
+}

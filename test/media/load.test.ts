@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkError, ProviderError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { createMedia } from '../../src/media/index.js';
+import { loadOutput } from '../../src/media/load.js';
+
+const media = createMedia({
+  config: { outputDir: '/nonexistent-unused', cwd: '/', dataDir: '/' },
+  roots: async () => [],
+  log: silentLogger,
+});
+const signal = new AbortController().signal;
+
+let server: Server;
+let origin: string;
+let image: Buffer;
+let hits: string[];
+
+beforeAll(async () => {
+  image = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#123456' } })
+    .png()
+    .toBuffer();
+  hits = [];
+  server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    hits.push(url);
+    if (url.startsWith('/image.png')) {
+      res.writeHead(200, { 'content-type': 'image/png' }).end(image);
+    } else if (url === '/hop1') {
+      res.writeHead(302, { location: '/hop2' }).end();
+    } else if (url === '/hop2') {
+      res.writeHead(301, { location: `${origin}/image.png` }).end();
+    } else if (url.startsWith('/loop')) {
+      res.writeHead(302, { location: `/loop${hits.length}` }).end();
+    } else if (url === '/big-declared') {
+      res.writeHead(200, { 'content-length': String(5000) }).end(Buffer.alloc(5000));
+    } else if (url === '/big-chunked') {
+      // No content-length: only counting the streamed body can catch it.
+      res.writeHead(200, { 'transfer-encoding': 'chunked' });
+      for (let i = 0; i < 10; i++) res.write(Buffer.alloc(1000));
+      res.end();
+    } else if (url === '/slow') {
+      res.writeHead(200);
+      res.write('a');
+      // never ends
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such output');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+}
+
+describe('load: data URIs', () => {
+  it('decodes base64', async () => {
+    const bytes = await media.load(`data:image/png;base64,${image.toString('base64')}`, {
+      signal,
+      provider: 'pixelmuse',
+    });
+    expect(bytes.equals(image)).toBe(true);
+  });
+
+  it('decodes percent-encoding', async () => {
+    const bytes = await media.load('data:text/plain,%89PNG%0D%0Ahi', { signal, provider: 'modelslab' });
+    expect([...bytes]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x68, 0x69]);
+  });
+
+  it.each([
+    'data:image/png;base64,@@@not-base64',
+    'data:image/png;base64,',
+    'data:image/png;base64',
+    'data:,%zz',
+  ])('turns %j into a ProviderError for that provider', async (ref) => {
+    const err = await failure(media.load(ref, { signal, provider: 'modelslab' }));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).provider).toBe('modelslab');
+    expect((err as ProviderError).message).toContain('could not be decoded');
+  });
+
+  it('rejects other schemes', async () => {
+    const err = await failure(media.load('ftp://example.com/x.png', { signal, provider: 'pixelmuse' }));
+    expect(err).toBeInstanceOf(ProviderError);
+  });
+});
+
+describe('load: http', () => {
+  it('downloads a 200', async () => {
+    const bytes = await media.load(`${origin}/image.png?sig=abc`, { signal, provider: 'pixelmuse' });
+    expect(bytes.equals(image)).toBe(true);
+  });
+
+  it('follows redirects', async () => {
+    const bytes = await media.load(`${origin}/hop1`, { signal, provider: 'pixelmuse' });
+    expect(bytes.equals(image)).toBe(true);
+  });
+
+  it('gives up after 3 redirects', async () => {
+    const before = hits.length;
+    const err = await failure(media.load(`${origin}/loop`, { signal, provider: 'pixelmuse' }));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain('redirected more than 3 times');
+    expect(hits.length - before).toBe(4);
+  });
+
+  it('turns a 404 into a ProviderError with the status, and keeps the query string out of the message', async () => {
+    const err = await failure(
+      media.load(`${origin}/gone.png?token=secret123`, { signal, provider: 'modelslab' }),
+    );
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).status).toBe(404);
+    expect((err as ProviderError).provider).toBe('modelslab');
+    expect((err as ProviderError).message).toContain('HTTP 404');
+    expect((err as ProviderError).message).not.toContain('secret123');
+  });
+
+  it('turns a refused connection into a NetworkError', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const err = await failure(
+      media.load(`http://127.0.0.1:${port}/x.png`, { signal, provider: 'pixelmuse' }),
+    );
+    expect(err).toBeInstanceOf(NetworkError);
+    expect((err as NetworkError).message).toContain('ECONNREFUSED');
+  });
+
+  it.each(['/big-declared', '/big-chunked'])('stops at the size cap (%s)', async (path) => {
+    const err = await failure(
+      loadOutput(`${origin}${path}`, { signal, provider: 'pixelmuse', limits: { maxBytes: 2048 } }),
+    );
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain('larger than');
+    // The same body under a cap it fits in downloads whole.
+    const bytes = await loadOutput(`${origin}${path}`, {
+      signal,
+      provider: 'pixelmuse',
+      limits: { maxBytes: 20_000 },
+    });
+    expect(bytes.length).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('times out a body that never ends with a NetworkError', async () => {
+    const err = await failure(
+      loadOutput(`${origin}/slow`, { signal, provider: 'pixelmuse', limits: { timeoutMs: 300 } }),
+    );
+    expect(err).toBeInstanceOf(NetworkError);
+    expect((err as NetworkError).message).toContain('took longer than 0.3 s');
+  });
+
+  it('passes the caller’s abort through as an abort, not a network error', async () => {
+    const controller = new AbortController();
+    const pending = failure(
+      media.load(`${origin}/slow`, { signal: controller.signal, provider: 'pixelmuse' }),
+    );
+    setTimeout(() => controller.abort(new Error('cancelled by client')), 100);
+    const err = await pending;
+    expect(err).not.toBeInstanceOf(NetworkError);
+    expect((err as Error).message).toBe('cancelled by client');
+  });
+});

@@ -1,0 +1,244 @@
+import { readdir, readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+const posts = (h: Harness) => h.emulator.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/images');
+
+describe('generate_image', () => {
+  it('saves a sync model output as a real PNG in the output root and returns path, id, cost and a preview', async () => {
+    h = await startHarness();
+    const before = h.emulator.credits;
+    const result = await h.call('generate_image', { prompt: 'a red fox in snow', model: 'imagen-3', aspect_ratio: '16:9' });
+    expect(result.isError).toBeFalsy();
+    const text = textOf(result);
+    expect(text).toMatch(/Saved 1 image from Pixelmuse imagen-3 in [\d.]+ s \(1 credit charged\)\. Job id: gemini_\w+\./);
+    const [path] = savedPaths(result);
+    expect(path).toBe(`${h.outputDir}/a-red-fox-in-snow.png`);
+    const meta = await sharp(await readFile(path!)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 1024, 576]);
+    const image = result.content.find((c) => c.type === 'image');
+    expect(image?.mimeType).toBe('image/jpeg');
+    const preview = await sharp(Buffer.from(image!.data as string, 'base64')).metadata();
+    expect(Math.max(preview.width!, preview.height!)).toBeLessThanOrEqual(768);
+    expect(h.emulator.credits).toBe(before - 1);
+    expect(posts(h)[0]?.headers.prefer).toMatch(/^wait=\d+$/);
+    expect(posts(h)[0]?.headers['idempotency-key']).toMatch(/^atelier-img-/);
+  });
+
+  it('waits for an async job, downloads the URL output and honours output_dir, filename and preview: false', async () => {
+    h = await startHarness();
+    const result = await h.call('generate_image', {
+      prompt: 'hero banner',
+      model: 'flux-schnell',
+      output_dir: 'hero/v1',
+      filename: 'landing.jpg',
+      preview: false,
+    });
+    expect(result.isError).toBeFalsy();
+    const [path] = savedPaths(result);
+    // The extension follows the bytes (PNG), not the name the agent asked for.
+    expect(path).toBe(`${h.outputDir}/hero/v1/landing.png`);
+    expect(textOf(result)).toMatch(new RegExp(`url: ${h.emulator.url}/cdn/img_\\w+/0\\.png`));
+    expect(result.content.some((c) => c.type === 'image')).toBe(false);
+    const again = await h.call('generate_image', { prompt: 'hero banner', output_dir: 'hero/v1', filename: 'landing' });
+    expect(savedPaths(again)[0]).toBe(`${h.outputDir}/hero/v1/landing-2.png`);
+  });
+
+  it('polls when Prefer: wait ends first, sending progress every 5 s and none after the result', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 6_500 } });
+    const seen: Array<{ progress: number; message?: string; at: number }> = [];
+    const result = await h.call(
+      'generate_image',
+      { prompt: 'slow job', model: 'recraft-v4', max_wait_seconds: 30 },
+      { onprogress: (p) => seen.push({ ...p, at: Date.now() }), resetTimeoutOnProgress: true },
+    );
+    const doneAt = Date.now();
+    expect(result.isError).toBeFalsy();
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[0]?.message).toContain('Submitting');
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
+      expect(seen[i]!.at - seen[i - 1]!.at).toBeGreaterThanOrEqual(4_900);
+    }
+    await new Promise((r) => setTimeout(r, 5_300));
+    expect(seen.filter((p) => p.at > doneAt)).toHaveLength(0);
+  });
+
+  it('sends no progress when the client did not ask for it', async () => {
+    h = await startHarness();
+    const notes: unknown[] = [];
+    h.client.fallbackNotificationHandler = async (n) => void notes.push(n);
+    await h.call('generate_image', { prompt: 'quiet', model: 'flux-schnell' });
+    expect(notes).toHaveLength(0);
+  });
+
+  it('hands back a clearly labelled STILL RUNNING result with the id, which get_generation then completes', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 2_500 } });
+    const result = await h.call('generate_image', { prompt: 'patience', model: 'recraft-v4', max_wait_seconds: 1 });
+    expect(result.isError).toBeFalsy();
+    const text = textOf(result);
+    expect(text).toMatch(/^STILL RUNNING \(not finished, not failed\): Pixelmuse job img_\w+/);
+    const id = /job (img_\w+)/.exec(text)![1]!;
+    expect(text).toContain(`call get_generation with provider "pixelmuse" and id "${id}"`);
+    expect(await readdir(h.outputDir)).toEqual([]);
+    const resumed = await h.call('get_generation', { provider: 'pixelmuse', id, max_wait_seconds: 10 });
+    expect(resumed.isError).toBeFalsy();
+    expect(textOf(resumed)).toContain(`Job id: ${id}`);
+    expect(savedPaths(resumed)).toHaveLength(1);
+    expect(posts(h)).toHaveLength(1);
+  });
+
+  it('retries a dropped connection with the same Idempotency-Key and is charged once', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'POST', path: '/api/v1/images', dropConnection: true });
+    const before = h.emulator.credits;
+    const result = await h.call('generate_image', { prompt: 'resilient', model: 'imagen-3' });
+    expect(result.isError).toBeFalsy();
+    const keys = posts(h).map((r) => r.headers['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    expect(h.emulator.credits).toBe(before - 1);
+  });
+
+  it('retries a 503 and a 429 (honouring Retry-After) and succeeds', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'POST', path: '/api/v1/images', status: 503 });
+    h.emulator.inject({ method: 'POST', path: '/api/v1/images', status: 429, headers: { 'retry-after': '1' } });
+    const started = Date.now();
+    const result = await h.call('generate_image', { prompt: 'eventually', model: 'imagen-3' });
+    expect(result.isError).toBeFalsy();
+    expect(posts(h)).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('gives up on a long rate limit and says when to retry, keeping code, status and request id', async () => {
+    h = await startHarness();
+    h.emulator.inject({ path: '/api/v1/images', status: 429, headers: { 'retry-after': '120' }, times: 5 });
+    const result = await h.call('generate_image', { prompt: 'too fast', model: 'imagen-3' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Pixelmuse refused the request: rate_limit_error \(HTTP 429, request req_\w+\)\./);
+    expect(text).toContain('Next: Retry after 120 s');
+  });
+
+  it('explains insufficient credits with the cost, the balance and the tool to call', async () => {
+    h = await startHarness({ emulator: { credits: 3 } });
+    const result = await h.call('generate_image', { prompt: 'too pricey', model: 'nano-banana-pro' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Pixelmuse refused the request: insufficient_credits \(HTTP 402, request req_\w+\)\./);
+    expect(text).toContain('nano-banana-pro costs 4 credits and the balance is 3. Nothing was charged.');
+    expect(text).toContain('Next: Call pixelmuse_buy_credits');
+    expect(h.emulator.credits).toBe(3);
+  });
+
+  it('reports a content-policy block as blocked and uncharged', async () => {
+    h = await startHarness();
+    const before = h.emulator.credits;
+    const result = await h.call('generate_image', { prompt: 'something forbidden here' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/content_policy_violation \(HTTP 422, request req_\w+\)/);
+    expect(textOf(result)).toContain('nothing was charged');
+    expect(h.emulator.credits).toBe(before);
+  });
+
+  it('names the login command and env var on a rejected key', async () => {
+    h = await startHarness({ apiKey: 'pm_test_ffffffffffffffffffffffffffffffff' });
+    const result = await h.call('generate_image', { prompt: 'x' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/authentication_error \(HTTP 401, request req_\w+\)/);
+    expect(text).toContain('atelier-mcp login pixelmuse');
+    expect(text).toContain('PIXELMUSE_API_KEY');
+    expect(text).not.toContain('ffffffffffffffffffffffffffffffff');
+  });
+
+  it('says how to configure a key when there is none, without calling Pixelmuse', async () => {
+    h = await startHarness({ apiKey: null });
+    const result = await h.call('generate_image', { prompt: 'x' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Not configured: No Pixelmuse API key is configured\.\nNext: Run `npx atelier-mcp login pixelmuse`/);
+    expect(posts(h)).toHaveLength(0);
+  });
+
+  it.each([['../outside'], ['/etc'], ['a/../../x']])('rejects output_dir %s before anything is sent', async (dir) => {
+    h = await startHarness();
+    const result = await h.call('generate_image', { prompt: 'x', output_dir: dir });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid input: .*output root/s);
+    expect(h.emulator.requests).toHaveLength(0);
+  });
+
+  it('rejects a filename with a path in it', async () => {
+    h = await startHarness();
+    const result = await h.call('generate_image', { prompt: 'x', filename: '../../etc/passwd' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid input: /);
+    expect(h.emulator.requests).toHaveLength(0);
+  });
+
+  it('turns a failed job into an error that keeps the job id', async () => {
+    h = await startHarness();
+    const result = await h.call('generate_image', { prompt: 'make it explode', model: 'flux-schnell' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Pixelmuse refused the request: generation_failed\./);
+    expect(text).toMatch(/Job img_\w+ \(flux-schnell\) failed; nothing charged\./);
+  });
+
+  it('keeps the job id when polling breaks after the job was created', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 3_000 } });
+    h.emulator.inject({ method: 'GET', path: '/api/v1/images/', status: 500, times: 20 });
+    // A 1 s Prefer: wait ends before the job, so the tool must poll, and every poll fails.
+    const result = await h.call('generate_image', { prompt: 'fragile', model: 'flux-schnell', max_wait_seconds: 1 });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    const id = /Pixelmuse job (img_\w+) was created and is not lost\./.exec(text)?.[1];
+    expect(id).toBeDefined();
+    expect(text).toContain(`Next: Call get_generation with provider "pixelmuse" and id "${id}"`);
+    expect(text).toMatch(/api_error \(HTTP 500/);
+  });
+
+  it('keeps the job id when the output cannot be downloaded', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'GET', path: '/cdn/', status: 404, times: 5 });
+    const result = await h.call('generate_image', { prompt: 'lost file', model: 'flux-schnell' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Pixelmuse job img_\w+ was created and is not lost\./);
+  });
+
+  it('makes count separate jobs, saved under distinct names', async () => {
+    h = await startHarness();
+    const before = h.emulator.credits;
+    const result = await h.call('generate_image', { prompt: 'twins', model: 'imagen-3', count: 2, preview: false });
+    expect(result.isError).toBeFalsy();
+    const paths = savedPaths(result);
+    expect(new Set(paths).size).toBe(2);
+    expect(h.emulator.credits).toBe(before - 2);
+    expect(new Set(posts(h).map((r) => r.headers['idempotency-key'])).size).toBe(2);
+  });
+
+  it('stops waiting when the client cancels', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 5_000 } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    await expect(
+      h.call('generate_image', { prompt: 'never mind', model: 'recraft-v4' }, { signal: controller.signal }),
+    ).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('sends a local input_image as a data URL', async () => {
+    h = await startHarness();
+    const first = await h.call('generate_image', { prompt: 'base', model: 'imagen-3', preview: false });
+    const [path] = savedPaths(first);
+    const result = await h.call('generate_image', { prompt: 'variation', model: 'imagen-3', input_image: path });
+    expect(result.isError).toBeFalsy();
+    expect(String((posts(h)[1]?.body as { image_input?: string }).image_input)).toMatch(/^data:image\/png;base64,/);
+  });
+});

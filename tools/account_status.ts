@@ -1,0 +1,45 @@
+import { mask } from '../src/http/redact.js';
+import { formatError } from '../src/error-format.js';
+import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/client.js';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'account_status',
+  toolset: 'account',
+  title: 'Account status',
+  description:
+    'Shows, per provider, whether a credential is configured and where it comes from (env, OS keychain, file; ' +
+    'masked), the credit balance, plan and rate limit, and which credential store is in use. Free. Call it first ' +
+    'when a generation fails with an auth or credit error, or before a large batch.',
+  input: {},
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async run(_args, ctx) {
+    const [credential, stores] = await Promise.all([
+      ctx.credentials.get('pixelmuse_api_key'),
+      ctx.credentials.report(),
+    ]);
+    const lines = [`Pixelmuse (${ctx.pixelmuse.baseUrl}${ctx.config.sandbox ? ', sandbox' : ''}):`];
+    if (!credential) {
+      lines.push('- not configured', `- Next: ${MISSING_KEY_NEXT}`);
+    } else {
+      lines.push(`- key: ${mask(credential.value)} from ${credential.where}`);
+      try {
+        const account = await ctx.pixelmuse.getAccount(ctx.signal);
+        const c = account.credits;
+        lines.push(
+          `- account: ${account.email}, plan ${account.plan}`,
+          `- balance: ${c.total} credits (${c.subscription} subscription, ${c.purchased} purchased)`,
+          `- rate limit: ${account.rate_limit.requests_per_minute} requests/min` +
+            (ctx.pixelmuse.rateLimit.remaining !== undefined ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window` : ''),
+        );
+      } catch (error) {
+        // The rest of the report is still worth having when the account call fails.
+        lines.push(...formatError(error).split('\n').map((l) => `- ${l}`));
+      }
+    }
+    const keychain =
+      stores.keychain === 'unavailable' ? `unavailable (${stores.keychainReason ?? 'no reason given'})` : stores.keychain;
+    lines.push('', `Credential store: ${stores.mode}; OS keychain ${keychain}; file ${stores.file}.`);
+    return lines.join('\n');
+  },
+});

@@ -1,0 +1,33 @@
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'get_pricing',
+  toolset: 'billing',
+  title: 'Get prices',
+  description:
+    'Shows what generating costs: Pixelmuse per-model prices in credits and USD, the USD value of a credit, and the ' +
+    'credit packages you can buy (see pixelmuse_buy_credits). Free; needs no key. Use it before a large batch or ' +
+    'when the user asks what something will cost.',
+  input: {},
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async run(_args, ctx) {
+    const [pricing, packages] = await Promise.all([
+      ctx.pixelmuse.getPricing(ctx.signal),
+      ctx.pixelmuse.listPackages(ctx.signal),
+    ]);
+    const models = pricing.models.map(
+      (m) => `- ${m.model} (${m.name}): ${m.credit_cost} credit${m.credit_cost === 1 ? '' : 's'} = $${m.price_usd.toFixed(2)} per image`,
+    );
+    const packs = packages.map(
+      (p) =>
+        `- ${p.name} (${p.label}): ${p.credits + p.bonus_credits} credits${p.bonus_credits ? ` (${p.bonus_credits} bonus)` : ''} for $${p.price_usd.toFixed(2)}`,
+    );
+    return [
+      `Pixelmuse pricing (1 credit = $${pricing.usd_per_credit.toFixed(2)}${pricing.updated_at ? `, updated ${pricing.updated_at}` : ''}):`,
+      ...models,
+      '',
+      'Credit packages (buy with pixelmuse_buy_credits; a human pays on a Stripe page):',
+      ...(packs.length ? packs : ['- none offered right now']),
+    ].join('\n');
+  },
+});

@@ -1,0 +1,23 @@
+import type { ToolDefinition } from './define.js';
+import account_status from './account_status.js';
+import generate_image from './generate_image.js';
+import get_generation from './get_generation.js';
+import get_pricing from './get_pricing.js';
+import list_models from './list_models.js';
+import pixelmuse_buy_credits from './pixelmuse_buy_credits.js';
+import pixelmuse_delete_image from './pixelmuse_delete_image.js';
+import pixelmuse_list_images from './pixelmuse_list_images.js';
+import pixelmuse_update_image from './pixelmuse_update_image.js';
+
+/** Every tool, in the order clients list them. The file name of each equals its tool name (a test checks). */
+export const TOOLS = [
+  generate_image,
+  get_generation,
+  list_models,
+  get_pricing,
+  account_status,
+  pixelmuse_list_images,
+  pixelmuse_update_image,
+  pixelmuse_delete_image,
+  pixelmuse_buy_credits,
+] as unknown as ToolDefinition[];

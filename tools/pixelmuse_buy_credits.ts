@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'pixelmuse_buy_credits',
+  toolset: 'billing',
+  provider: 'pixelmuse',
+  title: 'Buy Pixelmuse credits',
+  description:
+    'Creates a Stripe checkout link for a Pixelmuse credit package (credit_pack: 100 credits for $10). Nothing is ' +
+    'charged by this call: a human opens the link and pays; the credits then appear in account_status. Use it ' +
+    'when a generation failed for lack of credits. get_pricing lists the packages.',
+  input: {
+    package: z.string().min(1).optional().describe('Package name from get_pricing (default credit_pack).'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run(args, ctx) {
+    const checkout = await ctx.pixelmuse.createCheckout(args.package ?? 'credit_pack', ctx.signal);
+    const p = checkout.package;
+    return [
+      `Checkout for ${p.label}: ${p.credits + p.bonus_credits} credits for $${p.price_usd.toFixed(2)}.`,
+      `Open this link in a browser to pay (nothing is charged until a human pays there): ${checkout.checkout_url}`,
+      `Session ${checkout.session_id}${checkout.expires_at ? `, expires ${checkout.expires_at}` : ''}.`,
+      'Credits are added automatically after payment; call account_status to see the new balance.',
+    ].join('\n');
+  },
+});

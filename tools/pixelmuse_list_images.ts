@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'pixelmuse_list_images',
+  toolset: 'images',
+  provider: 'pixelmuse',
+  title: 'List Pixelmuse images',
+  description:
+    'Lists images in the Pixelmuse history, newest first: id, status, model, visibility, creation time and the ' +
+    'start of the prompt. Free. Use it to find an id for get_generation, pixelmuse_update_image or ' +
+    'pixelmuse_delete_image; pass next_cursor back as cursor for the next page.',
+  input: {
+    limit: z.number().int().min(1).max(100).optional().describe('Images per page, 1-100 (default 20).'),
+    cursor: z.string().min(1).optional().describe('next_cursor from the previous page.'),
+    status: z.enum(['pending', 'succeeded', 'failed']).optional().describe('Only images in this state.'),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async run({ limit, cursor, status }, ctx) {
+    const page = await ctx.pixelmuse.listImages({ limit, cursor, status }, ctx.signal);
+    if (page.data.length === 0) return cursor ? 'No more images.' : 'No images yet. Generate one with generate_image.';
+    const lines = page.data.map((img) => {
+      const prompt = img.prompt.length > 70 ? `${img.prompt.slice(0, 67)}...` : img.prompt;
+      return `- ${img.id} · ${img.status} · ${img.model} · ${img.visibility ?? 'private'} · ${img.created_at ?? ''} · "${prompt}"`;
+    });
+    const more = page.has_more && page.next_cursor ? `More: call again with cursor "${page.next_cursor}".` : 'End of list.';
+    return [`${page.data.length} image(s):`, ...lines, more].join('\n');
+  },
+});

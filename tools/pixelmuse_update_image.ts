@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'pixelmuse_update_image',
+  toolset: 'images',
+  provider: 'pixelmuse',
+  title: 'Change a Pixelmuse image',
+  description:
+    'Changes the visibility of one Pixelmuse image: public images get a share page at ' +
+    'https://www.pixelmuse.studio/g/<id>, private ones are visible only to the account. Free. ' +
+    'Use pixelmuse_list_images to find ids.',
+  input: {
+    id: z.string().min(1).describe('Image id, e.g. img_abc123'),
+    visibility: z.enum(['public', 'private']).describe('New visibility.'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async run({ id, visibility }, ctx) {
+    const image = await ctx.pixelmuse.updateImage(id, { visibility }, ctx.signal);
+    const share = image.visibility === 'public' ? ` Share page: https://www.pixelmuse.studio/g/${image.id}` : '';
+    return `${image.id} is now ${image.visibility ?? visibility}.${share}`;
+  },
+});
