@@ -19,7 +19,10 @@ async function newestSource() {
 }
 
 if (process.argv.includes('--if-needed')) {
-  const built = await stat(entry).then((s) => s.mtimeMs, () => 0);
+  const built = await stat(entry).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
   if (built > (await newestSource())) process.exit(0);
 }
 

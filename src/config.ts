@@ -42,19 +42,68 @@ export interface Setting {
 }
 
 export const SETTINGS: Setting[] = [
-  { flag: '--sandbox', env: 'ATELIER_SANDBOX', help: 'Run against the built-in emulators (no key, no network).', default: 'off' },
-  { flag: '--toolsets <list>', env: 'ATELIER_TOOLSETS', help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}.`, default: 'all' },
-  { flag: '--read-only', env: 'ATELIER_READ_ONLY', help: 'Expose only tools that change nothing (readOnlyHint).', default: 'off' },
-  { flag: '--providers <list>', env: 'ATELIER_PROVIDERS', help: `Comma list of providers whose tools are exposed: ${PROVIDERS.join(', ')}.`, default: 'all' },
-  { flag: '--output-dir <dir>', env: 'ATELIER_OUTPUT_DIR', help: 'Where images are saved (outputs never leave it).', default: "generated/ under the client's first root, else the cwd" },
-  { env: 'PIXELMUSE_API_KEY', help: 'Pixelmuse API key (pm_live_… / pm_test_…); overrides the credential store.', default: 'credential store' },
-  { env: 'MODELSLAB_API_KEY', help: 'ModelsLab API key; overrides the credential store.', default: 'credential store' },
-  { env: 'MODELSLAB_TOKEN', help: 'ModelsLab Agents API bearer token; overrides the credential store.', default: 'credential store' },
-  { env: 'PIXELMUSE_BASE_URL', help: 'Origin for the Pixelmuse /api/v1 API.', default: 'https://www.pixelmuse.studio' },
+  {
+    flag: '--sandbox',
+    env: 'ATELIER_SANDBOX',
+    help: 'Run against the built-in emulators (no key, no network).',
+    default: 'off',
+  },
+  {
+    flag: '--toolsets <list>',
+    env: 'ATELIER_TOOLSETS',
+    help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}.`,
+    default: 'all',
+  },
+  {
+    flag: '--read-only',
+    env: 'ATELIER_READ_ONLY',
+    help: 'Expose only tools that change nothing (readOnlyHint).',
+    default: 'off',
+  },
+  {
+    flag: '--providers <list>',
+    env: 'ATELIER_PROVIDERS',
+    help: `Comma list of providers whose tools are exposed: ${PROVIDERS.join(', ')}.`,
+    default: 'all',
+  },
+  {
+    flag: '--output-dir <dir>',
+    env: 'ATELIER_OUTPUT_DIR',
+    help: 'Where images are saved (outputs never leave it).',
+    default: "generated/ under the client's first root, else the cwd",
+  },
+  {
+    env: 'PIXELMUSE_API_KEY',
+    help: 'Pixelmuse API key (pm_live_… / pm_test_…); overrides the credential store.',
+    default: 'credential store',
+  },
+  {
+    env: 'MODELSLAB_API_KEY',
+    help: 'ModelsLab API key; overrides the credential store.',
+    default: 'credential store',
+  },
+  {
+    env: 'MODELSLAB_TOKEN',
+    help: 'ModelsLab Agents API bearer token; overrides the credential store.',
+    default: 'credential store',
+  },
+  {
+    env: 'PIXELMUSE_BASE_URL',
+    help: 'Origin for the Pixelmuse /api/v1 API.',
+    default: 'https://www.pixelmuse.studio',
+  },
   { env: 'MODELSLAB_BASE_URL', help: 'Origin for the ModelsLab APIs.', default: 'https://modelslab.com' },
   { env: 'STRIPE_API_BASE', help: 'Stripe API origin.', default: 'https://api.stripe.com' },
-  { env: 'ATELIER_HOME', help: 'Config dir: settings, ledger, file credential store.', default: '$XDG_CONFIG_HOME/atelier-mcp' },
-  { env: 'ATELIER_CREDENTIAL_STORE', help: `Credential store: ${CREDENTIAL_STORES.join(', ')} (auto = OS keychain, else a 0600 file).`, default: 'auto' },
+  {
+    env: 'ATELIER_HOME',
+    help: 'Config dir: settings, ledger, file credential store.',
+    default: '$XDG_CONFIG_HOME/atelier-mcp',
+  },
+  {
+    env: 'ATELIER_CREDENTIAL_STORE',
+    help: `Credential store: ${CREDENTIAL_STORES.join(', ')} (auto = OS keychain, else a 0600 file).`,
+    default: 'auto',
+  },
   { env: 'ATELIER_MAX_USD_PER_CALL', help: 'Hard cap on one charge, in USD.', default: '50' },
   { env: 'ATELIER_MAX_USD_PER_DAY', help: 'Hard cap on charges per day, in USD.', default: '100' },
   { env: 'ATELIER_AUTO_APPROVE_USD', help: 'Charges at or under this need no confirmation.', default: '0' },
@@ -83,12 +132,19 @@ function list<T extends string>(raw: string | undefined, allowed: readonly T[], 
     .filter(Boolean);
   const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
   if (unknown.length > 0) {
-    throw new UserInputError(`Unknown ${name}: ${unknown.join(', ')}.`, { next: `Use any of: ${allowed.join(', ')}.` });
+    throw new UserInputError(`Unknown ${name}: ${unknown.join(', ')}.`, {
+      next: `Use any of: ${allowed.join(', ')}.`,
+    });
   }
   return [...new Set(items)] as T[];
 }
 
-function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[], fallback: T, name: string): T {
+function oneOf<T extends string>(
+  raw: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  name: string,
+): T {
   if (raw === undefined || raw === '') return fallback;
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
   throw new UserInputError(`${name}=${raw} is not valid.`, { next: `Use one of: ${allowed.join(', ')}.` });
@@ -97,7 +153,8 @@ function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[],
 function usd(raw: string | undefined, fallback: number, name: string): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new UserInputError(`${name}=${raw} is not a non-negative number of USD.`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UserInputError(`${name}=${raw} is not a non-negative number of USD.`);
   return n;
 }
 
@@ -106,7 +163,9 @@ function origin(raw: string | undefined, fallback: string, name: string): string
   try {
     return new URL(value).origin;
   } catch {
-    throw new UserInputError(`${name}=${value} is not a URL.`, { next: `Set ${name} to an origin such as ${fallback}.` });
+    throw new UserInputError(`${name}=${value} is not a URL.`, {
+      next: `Set ${name} to an origin such as ${fallback}.`,
+    });
   }
 }
 

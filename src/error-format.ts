@@ -18,17 +18,28 @@ export function formatError(error: unknown, log?: Logger): string {
       error.requestId ? `request ${error.requestId}` : undefined,
     ].filter(Boolean);
     const verb = error.status !== undefined && error.status >= 500 ? 'failed' : 'refused the request';
-    lines.push(`${who} ${verb}${id.length ? `: ${id[0]}${id.length > 1 ? ` (${id.slice(1).join(', ')})` : ''}` : ''}.`);
+    lines.push(
+      `${who} ${verb}${id.length ? `: ${id[0]}${id.length > 1 ? ` (${id.slice(1).join(', ')})` : ''}` : ''}.`,
+    );
     lines.push(error.message, ...error.facts);
     next = error.next ?? defaultNext(error);
   } else if (error instanceof NetworkError) {
     lines.push(error.message, ...error.facts);
-    const env = error.provider === 'pixelmuse' ? 'PIXELMUSE_BASE_URL' : error.provider === 'modelslab' ? 'MODELSLAB_BASE_URL' : 'STRIPE_API_BASE';
+    const env =
+      error.provider === 'pixelmuse'
+        ? 'PIXELMUSE_BASE_URL'
+        : error.provider === 'modelslab'
+          ? 'MODELSLAB_BASE_URL'
+          : 'STRIPE_API_BASE';
     next =
       error.next ??
       `Retry in a minute; if it keeps failing, check the network and ${env} (unset it for the real service).`;
   } else if (error instanceof UserInputError) {
-    lines.push(`Invalid input: ${error.message}`, ...error.facts, 'Nothing was sent to a provider and nothing was charged.');
+    lines.push(
+      `Invalid input: ${error.message}`,
+      ...error.facts,
+      'Nothing was sent to a provider and nothing was charged.',
+    );
     next = error.next;
   } else if (error instanceof ConfigurationError) {
     lines.push(`Not configured: ${error.message}`, ...error.facts);
@@ -46,9 +57,12 @@ export function formatError(error: unknown, log?: Logger): string {
 }
 
 function defaultNext(e: ProviderError): string | undefined {
-  const retry = e.retryAfterSeconds !== undefined ? `Retry after ${e.retryAfterSeconds} s` : 'Retry in a minute';
+  const retry =
+    e.retryAfterSeconds !== undefined ? `Retry after ${e.retryAfterSeconds} s` : 'Retry in a minute';
   if (e.status === 401 || e.status === 403) {
-    return e.provider === 'pixelmuse' ? `The key was rejected. ${MISSING_KEY_NEXT}` : 'Check the credential, then retry.';
+    return e.provider === 'pixelmuse'
+      ? `The key was rejected. ${MISSING_KEY_NEXT}`
+      : 'Check the credential, then retry.';
   }
   if (e.status === 402 && e.provider === 'pixelmuse') {
     return 'Call pixelmuse_buy_credits for a checkout link a human can pay, or pick a cheaper model from list_models.';
@@ -60,7 +74,8 @@ function defaultNext(e: ProviderError): string | undefined {
   if (e.status === 404) return 'Check the id: pixelmuse_list_images lists recent images with their ids.';
   if (e.status === 429) return `${retry} (the rate limit was still in force after automatic retries).`;
   if (e.status !== undefined && e.status >= 500) return `${retry}; the provider is having trouble.`;
-  if (e.status === 400) return 'Fix the argument named above; list_models shows valid models and aspect ratios.';
+  if (e.status === 400)
+    return 'Fix the argument named above; list_models shows valid models and aspect ratios.';
   return undefined;
 }
 

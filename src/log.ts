@@ -11,7 +11,10 @@ export interface Logger {
 }
 
 /** stderr only: stdout carries JSON-RPC. Every line passes through redaction. */
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
   const emit = (at: LogLevel) => (message: string) => {
     if (ORDER[at] < ORDER[level]) return;
     write(`[atelier-mcp] ${at}: ${redact(message)}\n`);

@@ -49,17 +49,27 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
             : {
                 signal: extra.signal,
                 send: (params) =>
-                  extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...params } }),
+                  extra.sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken: token, ...params },
+                  }),
               },
         );
-        const ctx: ToolContext = { ...services, media, signal: extra.signal, progress: (m) => progress.report(m) };
+        const ctx: ToolContext = {
+          ...services,
+          media,
+          signal: extra.signal,
+          progress: (m) => progress.report(m),
+        };
         const started = Date.now();
         try {
           const output = await tool.run(args as never, ctx);
           services.log.debug(`${tool.name} ok in ${Date.now() - started} ms`);
           return toResult(output);
         } catch (error) {
-          services.log.info(`${tool.name} failed in ${Date.now() - started} ms: ${(error as Error)?.message ?? error}`);
+          services.log.info(
+            `${tool.name} failed in ${Date.now() - started} ms: ${(error as Error)?.message ?? error}`,
+          );
           return { isError: true, content: [{ type: 'text', text: formatError(error, services.log) }] };
         } finally {
           progress.stop();
@@ -69,9 +79,18 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
   }
 
   for (const prompt of PROMPTS) {
-    server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args) => ({
-      messages: [{ role: 'user', content: { type: 'text', text: prompt.render(args as Record<string, string | undefined>) } }],
-    }));
+    server.registerPrompt(
+      prompt.name,
+      { title: prompt.title, description: prompt.description, argsSchema: prompt.args },
+      (args) => ({
+        messages: [
+          {
+            role: 'user',
+            content: { type: 'text', text: prompt.render(args as Record<string, string | undefined>) },
+          },
+        ],
+      }),
+    );
   }
   return server;
 }

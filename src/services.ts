@@ -8,7 +8,10 @@ import { PixelmuseClient } from './providers/pixelmuse/client.js';
 export function createServices(
   config: Config,
   log: Logger,
-  options: { env?: Record<string, string | undefined>; memory?: Partial<Record<CredentialName, string>> } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    memory?: Partial<Record<CredentialName, string>>;
+  } = {},
 ): ServerServices {
   const credentials = openCredentials(config, { env: options.env, memory: options.memory });
   const pixelmuse = new PixelmuseClient({

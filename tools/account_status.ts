@@ -30,15 +30,23 @@ export default defineTool({
           `- account: ${account.email}, plan ${account.plan}`,
           `- balance: ${c.total} credits (${c.subscription} subscription, ${c.purchased} purchased)`,
           `- rate limit: ${account.rate_limit.requests_per_minute} requests/min` +
-            (ctx.pixelmuse.rateLimit.remaining !== undefined ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window` : ''),
+            (ctx.pixelmuse.rateLimit.remaining !== undefined
+              ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window`
+              : ''),
         );
       } catch (error) {
         // The rest of the report is still worth having when the account call fails.
-        lines.push(...formatError(error).split('\n').map((l) => `- ${l}`));
+        lines.push(
+          ...formatError(error)
+            .split('\n')
+            .map((l) => `- ${l}`),
+        );
       }
     }
     const keychain =
-      stores.keychain === 'unavailable' ? `unavailable (${stores.keychainReason ?? 'no reason given'})` : stores.keychain;
+      stores.keychain === 'unavailable'
+        ? `unavailable (${stores.keychainReason ?? 'no reason given'})`
+        : stores.keychain;
     lines.push('', `Credential store: ${stores.mode}; OS keychain ${keychain}; file ${stores.file}.`);
     return lines.join('\n');
   },

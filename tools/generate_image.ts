@@ -20,27 +20,49 @@ export default defineTool({
     'charged, the elapsed time and a small preview. If the job is still running when max_wait_seconds runs out, ' +
     'the result says STILL RUNNING with the job id: call get_generation with it, do not generate again.',
   input: {
-    prompt: z.string().min(1).max(10_000).describe('What to draw. Be concrete: subject, style, lighting, composition.'),
+    prompt: z
+      .string()
+      .min(1)
+      .max(10_000)
+      .describe('What to draw. Be concrete: subject, style, lighting, composition.'),
     model: z
       .string()
       .min(1)
       .optional()
       .describe(`Model id from list_models. Default ${DEFAULT_PIXELMUSE_MODEL} (cheapest, fast).`),
     negative_prompt: z.string().max(5_000).optional().describe('Things to keep out of the image.'),
-    aspect_ratio: z.enum(PIXELMUSE_ASPECT_RATIOS).optional().describe('Default 1:1. 16:9 for hero banners, 9:16 for mobile.'),
-    count: z.number().int().min(1).max(4).optional().describe('Images to make, each a separate paid job. Default 1.'),
+    aspect_ratio: z
+      .enum(PIXELMUSE_ASPECT_RATIOS)
+      .optional()
+      .describe('Default 1:1. 16:9 for hero banners, 9:16 for mobile.'),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(4)
+      .optional()
+      .describe('Images to make, each a separate paid job. Default 1.'),
     input_image: z
       .string()
       .min(1)
       .optional()
-      .describe('Reference image for image-to-image: a local file path (relative to the project) or an http(s) URL.'),
-    output_dir: z.string().min(1).optional().describe('Folder inside the output root, e.g. "hero". Created if missing.'),
+      .describe(
+        'Reference image for image-to-image: a local file path (relative to the project) or an http(s) URL.',
+      ),
+    output_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Folder inside the output root, e.g. "hero". Created if missing.'),
     filename: z
       .string()
       .min(1)
       .optional()
       .describe('Base name without folders, e.g. "landing-hero"; the extension follows the real image type.'),
-    preview: z.boolean().optional().describe('Include a small inline preview (default true). False saves tokens.'),
+    preview: z
+      .boolean()
+      .optional()
+      .describe('Include a small inline preview (default true). False saves tokens.'),
     max_wait_seconds: z
       .number()
       .int()
@@ -51,7 +73,9 @@ export default defineTool({
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Provider-specific extra fields sent as they are, e.g. {"visibility":"public"} on Pixelmuse.'),
+      .describe(
+        'Provider-specific extra fields sent as they are, e.g. {"visibility":"public"} on Pixelmuse.',
+      ),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {

@@ -15,9 +15,19 @@ export default defineTool({
     provider: z.enum(['pixelmuse']).describe('The provider that runs the job.'),
     id: z.string().min(1).describe('Job id exactly as generate_image returned it, e.g. img_abc123.'),
     output_dir: z.string().min(1).optional().describe('Folder inside the output root. Created if missing.'),
-    filename: z.string().min(1).optional().describe('Base name without folders; the extension follows the real type.'),
+    filename: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Base name without folders; the extension follows the real type.'),
     preview: z.boolean().optional().describe('Include a small inline preview (default true).'),
-    max_wait_seconds: z.number().int().min(0).max(600).optional().describe('How long to wait if still running (default 55).'),
+    max_wait_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .optional()
+      .describe('How long to wait if still running (default 55).'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, ctx) {

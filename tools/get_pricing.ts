@@ -16,7 +16,8 @@ export default defineTool({
       ctx.pixelmuse.listPackages(ctx.signal),
     ]);
     const models = pricing.models.map(
-      (m) => `- ${m.model} (${m.name}): ${m.credit_cost} credit${m.credit_cost === 1 ? '' : 's'} = $${m.price_usd.toFixed(2)} per image`,
+      (m) =>
+        `- ${m.model} (${m.name}): ${m.credit_cost} credit${m.credit_cost === 1 ? '' : 's'} = $${m.price_usd.toFixed(2)} per image`,
     );
     const packs = packages.map(
       (p) =>

@@ -10,7 +10,11 @@ export default defineTool({
     'aspect ratios, whether they accept an input image, and what each is good at. Free; needs no key. ' +
     'Use it to pick a model for a job or to explain costs before generating.',
   input: {
-    search: z.string().min(1).optional().describe('Case-insensitive filter on id, name, description and strengths.'),
+    search: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Case-insensitive filter on id, name, description and strengths.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ search }, ctx) {
@@ -23,9 +27,12 @@ export default defineTool({
     const shown = models.filter(
       (m) =>
         !needle ||
-        [m.id, m.name, m.description ?? '', ...(m.strengths ?? [])].some((field) => field.toLowerCase().includes(needle)),
+        [m.id, m.name, m.description ?? '', ...(m.strengths ?? [])].some((field) =>
+          field.toLowerCase().includes(needle),
+        ),
     );
-    if (shown.length === 0) return `No Pixelmuse model matches "${search}". Call list_models without search to see all.`;
+    if (shown.length === 0)
+      return `No Pixelmuse model matches "${search}". Call list_models without search to see all.`;
     const price = new Map(pricing?.models.map((p) => [p.model, p.price_usd]));
     const lines = shown.map((m) => {
       const usd = price.get(m.id);

@@ -17,7 +17,8 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ id, visibility }, ctx) {
     const image = await ctx.pixelmuse.updateImage(id, { visibility }, ctx.signal);
-    const share = image.visibility === 'public' ? ` Share page: https://www.pixelmuse.studio/g/${image.id}` : '';
+    const share =
+      image.visibility === 'public' ? ` Share page: https://www.pixelmuse.studio/g/${image.id}` : '';
     return `${image.id} is now ${image.visibility ?? visibility}.${share}`;
   },
 });

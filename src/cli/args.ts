@@ -41,7 +41,9 @@ export function parseCommand(argv: string[]): ParsedCommand {
   const [first, second, ...rest] = positionals;
   if (values.help || first === 'help') return { command: 'help', flags };
   if (first !== undefined && !COMMANDS.has(first)) {
-    throw new UserInputError(`Unknown command "${first}".`, { next: 'Run `atelier-mcp --help` for the commands.' });
+    throw new UserInputError(`Unknown command "${first}".`, {
+      next: 'Run `atelier-mcp --help` for the commands.',
+    });
   }
   const command = (first ?? 'serve') as ParsedCommand['command'];
   if (command === 'login' || command === 'logout') {

@@ -22,7 +22,10 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     log.info(`sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}; no real key or network is used`);
     const sandboxed = { ...config, pixelmuseBaseUrl: sandbox.urls.pixelmuse };
     // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones).
-    services = createServices(sandboxed, log, { env: {}, memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY } });
+    services = createServices(sandboxed, log, {
+      env: {},
+      memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY },
+    });
   } else {
     services = createServices(config, log);
   }
@@ -30,7 +33,9 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     await stopSandbox();
     process.exit(0);
   });
-  log.info(`ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`);
+  log.info(
+    `ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`,
+  );
 }
 
 export async function tools(config: Config, log: Logger, print: Print): Promise<void> {
@@ -41,7 +46,9 @@ export async function tools(config: Config, log: Logger, print: Print): Promise<
   for (const t of listed) {
     const def = TOOLS.find((d) => d.name === t.name);
     const ro = (t.annotations as { readOnlyHint?: boolean } | undefined)?.readOnlyHint ? 'yes' : 'no';
-    print(`${String(t.name).padEnd(width)}  ${(def?.toolset ?? '').padEnd(10)}  ${ro.padEnd(9)}  ${tokens(t)}`);
+    print(
+      `${String(t.name).padEnd(width)}  ${(def?.toolset ?? '').padEnd(10)}  ${ro.padEnd(9)}  ${tokens(t)}`,
+    );
   }
   print(`${listed.length} tools, about ${tokens({ tools: listed })} tokens of tools/list (JSON length / 4).`);
 }
@@ -56,7 +63,8 @@ export async function status(config: Config, log: Logger, print: Print): Promise
       : `pixelmuse: not configured (run \`atelier-mcp login pixelmuse\` or set ${CREDENTIAL_ENV.pixelmuse_api_key})`,
   );
   print('modelslab: not available in this version');
-  const keychain = report.keychain === 'unavailable' ? `unavailable: ${report.keychainReason}` : report.keychain;
+  const keychain =
+    report.keychain === 'unavailable' ? `unavailable: ${report.keychainReason}` : report.keychain;
   print(`credential store: ${report.mode} (OS keychain ${keychain}; file ${report.file})`);
   print(`output dir: ${config.outputDir ?? "generated/ under the client's first root, else the cwd"}`);
 }
@@ -65,14 +73,21 @@ const KEY_SHAPE = /^pm_(live|test)_[0-9a-f]{32}$/;
 
 export async function login(config: Config, log: Logger, print: Print): Promise<void> {
   const key = (await readSecret({ prompt: 'Pixelmuse API key (input hidden): ' })).trim();
-  if (!key) throw new UserInputError('No key was given.', { next: 'Paste the key at the prompt, or pipe it on stdin.' });
+  if (!key)
+    throw new UserInputError('No key was given.', {
+      next: 'Paste the key at the prompt, or pipe it on stdin.',
+    });
   if (!KEY_SHAPE.test(key)) {
-    log.warn('that key is not shaped like pm_live_… or pm_test_… followed by 32 hex characters; checking it anyway');
+    log.warn(
+      'that key is not shaped like pm_live_… or pm_test_… followed by 32 hex characters; checking it anyway',
+    );
   }
   const probe = new PixelmuseClient({ baseUrl: config.pixelmuseBaseUrl, log, apiKey: async () => key });
   try {
     const account = await probe.getAccount();
-    print(`Key accepted by Pixelmuse: ${account.email}, plan ${account.plan}, ${account.credits.total} credits.`);
+    print(
+      `Key accepted by Pixelmuse: ${account.email}, plan ${account.plan}, ${account.credits.total} credits.`,
+    );
   } catch (error) {
     if (error instanceof ProviderError && error.status === 401) {
       throw new ConfigurationError('Pixelmuse rejected that key; nothing was stored.', {
@@ -93,7 +108,11 @@ export async function login(config: Config, log: Logger, print: Print): Promise<
 export async function logout(config: Config, log: Logger, print: Print): Promise<void> {
   const { credentials } = createServices(config, log);
   const removed = await credentials.remove('pixelmuse_api_key');
-  print(removed.length ? `Removed the Pixelmuse key from: ${removed.join(', ')}.` : 'No stored Pixelmuse key was found.');
+  print(
+    removed.length
+      ? `Removed the Pixelmuse key from: ${removed.join(', ')}.`
+      : 'No stored Pixelmuse key was found.',
+  );
   if (process.env[CREDENTIAL_ENV.pixelmuse_api_key]) {
     print(`Note: ${CREDENTIAL_ENV.pixelmuse_api_key} is still set in this environment; unset it too.`);
   }

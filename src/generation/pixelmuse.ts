@@ -21,12 +21,21 @@ export async function generateOnPixelmuse(
   body: CreateImageRequest,
   opts: { count: number; deadline: number; target: Target },
 ): Promise<PromiseSettledResult<JobOutcome>[]> {
-  ctx.progress(`Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to Pixelmuse (${body.model})`);
-  const jobs = Array.from({ length: opts.count }, () => submitAndFinish(ctx, body, opts.deadline, opts.target));
+  ctx.progress(
+    `Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to Pixelmuse (${body.model})`,
+  );
+  const jobs = Array.from({ length: opts.count }, () =>
+    submitAndFinish(ctx, body, opts.deadline, opts.target),
+  );
   return Promise.allSettled(jobs);
 }
 
-async function submitAndFinish(ctx: Ctx, body: CreateImageRequest, deadline: number, target: Target): Promise<JobOutcome> {
+async function submitAndFinish(
+  ctx: Ctx,
+  body: CreateImageRequest,
+  deadline: number,
+  target: Target,
+): Promise<JobOutcome> {
   const started = Date.now();
   const waitSeconds = Math.min(MAX_PREFER_WAIT_S, (deadline - started) / 1000);
   let created;
@@ -37,7 +46,8 @@ async function submitAndFinish(ctx: Ctx, body: CreateImageRequest, deadline: num
       signal: ctx.signal,
     });
   } catch (error) {
-    if (error instanceof ProviderError && error.status === 402) await explainInsufficientCredits(ctx, body.model, error);
+    if (error instanceof ProviderError && error.status === 402)
+      await explainInsufficientCredits(ctx, body.model, error);
     throw error;
   }
   ctx.log.info(`pixelmuse job ${created.image.id} (${body.model}) answered ${created.status}`);
@@ -51,13 +61,22 @@ export async function finish(
   opts: { started: number; deadline: number; target: Target; replayed?: boolean },
 ): Promise<JobOutcome> {
   const { id } = first;
-  const base = { provider: 'pixelmuse' as const, id, model: first.model, replayed: opts.replayed, saved: [], urls: [] };
+  const base = {
+    provider: 'pixelmuse' as const,
+    id,
+    model: first.model,
+    replayed: opts.replayed,
+    saved: [],
+    urls: [],
+  };
   try {
     const polled = await pollImage(ctx.pixelmuse, first, {
       deadline: opts.deadline,
       signal: ctx.signal,
       onUpdate: (image, elapsedMs) =>
-        ctx.progress(`Pixelmuse ${image.model}: ${image.status} after ${Math.round(elapsedMs / 1000)} s (job ${id})`),
+        ctx.progress(
+          `Pixelmuse ${image.model}: ${image.status} after ${Math.round(elapsedMs / 1000)} s (job ${id})`,
+        ),
     });
     const image = polled.image;
     const seenDoneAt = Date.now();
@@ -101,7 +120,8 @@ export async function finish(
     };
   } catch (error) {
     // The job exists and may have been charged: whatever broke, the agent must leave with its id.
-    if (ctx.signal.aborted) ctx.log.warn(`call cancelled; pixelmuse job ${id} may still finish: resume it with get_generation`);
+    if (ctx.signal.aborted)
+      ctx.log.warn(`call cancelled; pixelmuse job ${id} may still finish: resume it with get_generation`);
     throw annotate(error, {
       facts: [`Pixelmuse job ${id} was created and is not lost.`],
       next: `${capitalise(resumeNext(id))}.`,
@@ -114,9 +134,11 @@ async function explainInsufficientCredits(ctx: Ctx, model: string, error: Provid
     ctx.pixelmuse.listModels(ctx.signal),
     ctx.pixelmuse.getAccount(ctx.signal),
   ]);
-  const cost = models.status === 'fulfilled' ? models.value.find((m) => m.id === model)?.credit_cost : undefined;
+  const cost =
+    models.status === 'fulfilled' ? models.value.find((m) => m.id === model)?.credit_cost : undefined;
   const balance = account.status === 'fulfilled' ? account.value.credits.total : undefined;
-  const costText = cost === undefined ? `${model}'s cost is unknown` : `${model} costs ${plural(cost, 'credit')}`;
+  const costText =
+    cost === undefined ? `${model}'s cost is unknown` : `${model} costs ${plural(cost, 'credit')}`;
   const balanceText = balance === undefined ? 'the balance could not be read' : `the balance is ${balance}`;
   error.facts.push(`${costText} and ${balanceText}. Nothing was charged.`);
   error.next =

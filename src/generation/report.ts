@@ -35,7 +35,9 @@ export async function reportOutcomes(
   if (first && options.preview) {
     const preview = await options.media.preview(await readFile(first.path));
     if (preview) {
-      lines.push(`Preview of ${basename(first.path)} below (${preview.width}×${preview.height} JPEG; the file is full size).`);
+      lines.push(
+        `Preview of ${basename(first.path)} below (${preview.width}×${preview.height} JPEG; the file is full size).`,
+      );
       blocks.push({ type: 'image', data: preview.data, mimeType: preview.mimeType });
     } else lines.push(`No preview: ${basename(first.path)} could not be decoded for one; the file is saved.`);
   }
@@ -86,9 +88,9 @@ function failureError(outcomes: JobOutcome[]): ProviderError {
     code: 'generation_failed',
     message: o.error ?? 'The job failed.',
     facts: outcomes.map(
-      (x) => `Job ${x.id} (${x.model}) failed; ${x.creditsCharged ? plural(x.creditsCharged, 'credit') : 'nothing'} charged.`,
+      (x) =>
+        `Job ${x.id} (${x.model}) failed; ${x.creditsCharged ? plural(x.creditsCharged, 'credit') : 'nothing'} charged.`,
     ),
     next: 'Try again, perhaps with another prompt or model (list_models); a failed job is not charged again.',
   });
 }
-

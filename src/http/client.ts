@@ -63,7 +63,14 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.provider = options.provider;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.options = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryWaitMs: 30_000, timeoutMs: 30_000, ...options };
+    this.options = {
+      maxRetries: 3,
+      baseDelayMs: 500,
+      maxDelayMs: 8_000,
+      maxRetryWaitMs: 30_000,
+      timeoutMs: 30_000,
+      ...options,
+    };
   }
 
   async request<T = unknown>(req: RequestOptions): Promise<HttpResponse<T>> {
@@ -81,27 +88,35 @@ export class HttpClient {
       }
       const elapsed = Date.now() - started;
       if (!('error' in outcome) && outcome.status < 400) {
-        log.debug(`${this.provider} ${label} -> ${outcome.status} in ${elapsed} ms (${outcome.requestId ?? 'no request id'})`);
+        log.debug(
+          `${this.provider} ${label} -> ${outcome.status} in ${elapsed} ms (${outcome.requestId ?? 'no request id'})`,
+        );
         return outcome;
       }
-      const failure = 'error' in outcome ? this.networkError(req, outcome.error) : this.providerError(outcome);
+      const failure =
+        'error' in outcome ? this.networkError(req, outcome.error) : this.providerError(outcome);
       const status = 'error' in outcome ? undefined : outcome.status;
-      const canRetry = retryable && attempt < maxRetries && (status === undefined || RETRYABLE_STATUS.has(status));
+      const canRetry =
+        retryable && attempt < maxRetries && (status === undefined || RETRYABLE_STATUS.has(status));
       const asked = 'error' in outcome ? undefined : retryAfterMs(outcome.headers);
       const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
       if (!canRetry || wait > maxRetryWaitMs) {
         log.debug(`${this.provider} ${label} failed after ${attempt + 1} attempt(s): ${failure.message}`);
-        if (failure instanceof ProviderError || failure instanceof NetworkError) failure.facts.unshift(...attemptsFact(attempt));
+        if (failure instanceof ProviderError || failure instanceof NetworkError)
+          failure.facts.unshift(...attemptsFact(attempt));
         throw failure;
       }
-      log.warn(`${this.provider} ${label}: ${redact(failure.message)}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`);
+      log.warn(
+        `${this.provider} ${label}: ${redact(failure.message)}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`,
+      );
       await sleep(wait, req.signal);
     }
   }
 
   private async attempt<T>(req: RequestOptions): Promise<HttpResponse<T>> {
     const url = new URL(this.baseUrl + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(req.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {
       'user-agent': this.options.userAgent,
       accept: 'application/json',
@@ -151,13 +166,17 @@ export class HttpClient {
   private networkError(req: RequestOptions, error: unknown): NetworkError {
     const code = (error as { code?: string }).code;
     const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-    const timeoutS = Math.round((req.timeoutMs ?? this.options.timeoutMs) / 1000);
+    const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
     const what = timedOut
-      ? `no answer within ${timeoutS} s`
+      ? `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`
       : `${code ?? (error instanceof Error ? error.name : 'error')}: ${error instanceof Error ? error.message : String(error)}`;
-    return new NetworkError(this.provider, `Could not reach ${PROVIDER_LABEL[this.provider]} at ${this.baseUrl} (${what}).`, {
-      cause: error,
-    });
+    return new NetworkError(
+      this.provider,
+      `Could not reach ${PROVIDER_LABEL[this.provider]} at ${this.baseUrl} (${what}).`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -167,7 +186,8 @@ function attemptsFact(retries: number): string[] {
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(headers))
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
 

@@ -8,7 +8,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\bspt_[A-Za-z0-9]+/g, 'spt_***'],
   [/\b(Bearer|Payment)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***'],
   [/\b(?:\d[ -]?){12,18}\d\b/g, '[card]'],
-  [/("(?:key|api_key|apiKey|password|token|access_token|cvc|cvv|number|card|secret|spt)"\s*:\s*)"[^"]*"/gi, '$1"***"'],
+  [
+    /("(?:key|api_key|apiKey|password|token|access_token|cvc|cvv|number|card|secret|spt)"\s*:\s*)"[^"]*"/gi,
+    '$1"***"',
+  ],
 ];
 
 export function redact(text: string): string {
@@ -17,7 +20,9 @@ export function redact(text: string): string {
   return out;
 }
 
-export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function redactHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -21,7 +21,12 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
 }
 
 /** Exponential backoff with full jitter: spreads retries from many clients instead of synchronising them. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

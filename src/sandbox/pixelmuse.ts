@@ -15,6 +15,8 @@ export interface PixelmuseEmulatorOptions {
   credits?: number;
   /** Completion delay of async models; a number applies to all of them. */
   jobDelayMs?: number | Partial<Record<string, number>>;
+  /** The longest the server holds a `Prefer: wait` answer, whatever the client asks (the real one: 55 s). */
+  maxPreferWaitSeconds?: number;
   /** Per API key (and per IP on public routes); default 60. */
   rateLimitPerMinute?: number;
   /** Clock for timestamps, rate-limit windows, idempotency and checkout expiry; default Date.now. */
@@ -260,6 +262,7 @@ export async function startPixelmuseEmulator(
   const now = opts.now ?? Date.now;
   const apiKeys = new Set(opts.apiKeys ?? [SANDBOX_PIXELMUSE_KEY]);
   const rateLimit = opts.rateLimitPerMinute ?? 60;
+  const maxPreferWaitSeconds = opts.maxPreferWaitSeconds ?? 55;
   const startedAt = new Date(now()).toISOString();
   let credits = opts.credits ?? 100;
   let url = '';
@@ -398,7 +401,12 @@ export async function startPixelmuseEmulator(
   };
 
   const pngOf = (r: ImageRecord): Promise<Buffer> => {
-    r.png ??= renderImage({ prompt: r.prompt, model: r.model.id, aspectRatio: r.aspectRatio });
+    r.png ??= renderImage({ prompt: r.prompt, model: r.model.id, aspectRatio: r.aspectRatio }).catch(
+      (err) => {
+        r.png = undefined;
+        throw err;
+      },
+    );
     return r.png;
   };
 
@@ -496,9 +504,9 @@ export async function startPixelmuseEmulator(
 
     if (model.mode === 'sync') {
       const response = (async (): Promise<StoredResponse> => {
-        if (/\bexplode\b/i.test(record.prompt)) fail(record);
+        const png = /\bexplode\b/i.test(record.prompt) ? null : await pngOf(record).catch(() => null);
+        if (!png) fail(record);
         else {
-          const png = await pngOf(record);
           record.status = 'succeeded';
           record.output = [`data:image/png;base64,${png.toString('base64')}`];
           // completed_at stays null: the real service leaves it null on inline (Gemini) results.
@@ -523,7 +531,8 @@ export async function startPixelmuseEmulator(
       : null;
     if (idemSlot && entry) idempotency.set(idemSlot, entry);
 
-    const wait = preferWait(ctx.headers['prefer']);
+    const asked = preferWait(ctx.headers['prefer']);
+    const wait = asked === null ? null : Math.min(asked, maxPreferWaitSeconds);
     if (wait !== null && wait > 0) {
       await waitFor(record, wait, ctx.res);
       answer = { status: terminal(record) ? 201 : 202, body: view(record) };
@@ -777,7 +786,6 @@ export async function startPixelmuseEmulator(
       // MPP proper (challenge headers, credentials, receipts) is not emulated yet.
       return json(
         ctx,
-        rate,
         402,
         {
           type: 'https://paymentauth.org/problems/payment-required',

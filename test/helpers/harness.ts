@@ -30,7 +30,11 @@ export interface Harness {
   emulator: PixelmuseEmulator;
   outputDir: string;
   logs: string[];
-  call(name: string, args?: Record<string, unknown>, options?: Parameters<Client['callTool']>[2]): Promise<CallToolResult>;
+  call(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: Parameters<Client['callTool']>[2],
+  ): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.config,
   };
   const apiKey = options.apiKey === undefined ? SANDBOX_PIXELMUSE_KEY : options.apiKey;
-  const services = createServices(config, log, { env: {}, memory: apiKey ? { pixelmuse_api_key: apiKey } : {} });
+  const services = createServices(config, log, {
+    env: {},
+    memory: apiKey ? { pixelmuse_api_key: apiKey } : {},
+  });
   const server = createServer(services);
   const client = new Client(
     { name: 'atelier-test', version: '1.0.0' },
@@ -56,7 +63,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   if (options.roots) {
     const { ListRootsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: options.roots!.map((uri) => ({ uri })) }));
+    client.setRequestHandler(ListRootsRequestSchema, () => ({
+      roots: options.roots!.map((uri) => ({ uri })),
+    }));
   }
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);

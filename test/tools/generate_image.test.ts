@@ -6,16 +6,23 @@ import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harne
 let h: Harness;
 afterEach(async () => h?.close());
 
-const posts = (h: Harness) => h.emulator.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/images');
+const posts = (h: Harness) =>
+  h.emulator.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/images');
 
 describe('generate_image', () => {
   it('saves a sync model output as a real PNG in the output root and returns path, id, cost and a preview', async () => {
     h = await startHarness();
     const before = h.emulator.credits;
-    const result = await h.call('generate_image', { prompt: 'a red fox in snow', model: 'imagen-3', aspect_ratio: '16:9' });
+    const result = await h.call('generate_image', {
+      prompt: 'a red fox in snow',
+      model: 'imagen-3',
+      aspect_ratio: '16:9',
+    });
     expect(result.isError).toBeFalsy();
     const text = textOf(result);
-    expect(text).toMatch(/Saved 1 image from Pixelmuse imagen-3 in [\d.]+ s \(1 credit charged\)\. Job id: gemini_\w+\./);
+    expect(text).toMatch(
+      /Saved 1 image from Pixelmuse imagen-3 in [\d.]+ s \(1 credit charged\)\. Job id: gemini_\w+\./,
+    );
     const [path] = savedPaths(result);
     expect(path).toBe(`${h.outputDir}/a-red-fox-in-snow.png`);
     const meta = await sharp(await readFile(path!)).metadata();
@@ -44,12 +51,16 @@ describe('generate_image', () => {
     expect(path).toBe(`${h.outputDir}/hero/v1/landing.png`);
     expect(textOf(result)).toMatch(new RegExp(`url: ${h.emulator.url}/cdn/img_\\w+/0\\.png`));
     expect(result.content.some((c) => c.type === 'image')).toBe(false);
-    const again = await h.call('generate_image', { prompt: 'hero banner', output_dir: 'hero/v1', filename: 'landing' });
+    const again = await h.call('generate_image', {
+      prompt: 'hero banner',
+      output_dir: 'hero/v1',
+      filename: 'landing',
+    });
     expect(savedPaths(again)[0]).toBe(`${h.outputDir}/hero/v1/landing-2.png`);
   });
 
   it('polls when Prefer: wait ends first, sending progress every 5 s and none after the result', async () => {
-    h = await startHarness({ emulator: { jobDelayMs: 6_500 } });
+    h = await startHarness({ emulator: { jobDelayMs: 6_500, maxPreferWaitSeconds: 1 } });
     const seen: Array<{ progress: number; message?: string; at: number }> = [];
     const result = await h.call(
       'generate_image',
@@ -60,6 +71,13 @@ describe('generate_image', () => {
     expect(result.isError).toBeFalsy();
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen[0]?.message).toContain('Submitting');
+    expect(seen.some((p) => /recraft-v4: processing after \d+ s \(job img_\w+\)/.test(p.message ?? ''))).toBe(
+      true,
+    );
+    const polls = h.emulator.requests.filter(
+      (r) => r.method === 'GET' && r.path.startsWith('/api/v1/images/'),
+    );
+    expect(polls.length).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < seen.length; i++) {
       expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
       expect(seen[i]!.at - seen[i - 1]!.at).toBeGreaterThanOrEqual(4_900);
@@ -78,7 +96,11 @@ describe('generate_image', () => {
 
   it('hands back a clearly labelled STILL RUNNING result with the id, which get_generation then completes', async () => {
     h = await startHarness({ emulator: { jobDelayMs: 2_500 } });
-    const result = await h.call('generate_image', { prompt: 'patience', model: 'recraft-v4', max_wait_seconds: 1 });
+    const result = await h.call('generate_image', {
+      prompt: 'patience',
+      model: 'recraft-v4',
+      max_wait_seconds: 1,
+    });
     expect(result.isError).toBeFalsy();
     const text = textOf(result);
     expect(text).toMatch(/^STILL RUNNING \(not finished, not failed\): Pixelmuse job img_\w+/);
@@ -107,7 +129,12 @@ describe('generate_image', () => {
   it('retries a 503 and a 429 (honouring Retry-After) and succeeds', async () => {
     h = await startHarness();
     h.emulator.inject({ method: 'POST', path: '/api/v1/images', status: 503 });
-    h.emulator.inject({ method: 'POST', path: '/api/v1/images', status: 429, headers: { 'retry-after': '1' } });
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      status: 429,
+      headers: { 'retry-after': '1' },
+    });
     const started = Date.now();
     const result = await h.call('generate_image', { prompt: 'eventually', model: 'imagen-3' });
     expect(result.isError).toBeFalsy();
@@ -130,7 +157,9 @@ describe('generate_image', () => {
     const result = await h.call('generate_image', { prompt: 'too pricey', model: 'nano-banana-pro' });
     expect(result.isError).toBe(true);
     const text = textOf(result);
-    expect(text).toMatch(/^Pixelmuse refused the request: insufficient_credits \(HTTP 402, request req_\w+\)\./);
+    expect(text).toMatch(
+      /^Pixelmuse refused the request: insufficient_credits \(HTTP 402, request req_\w+\)\./,
+    );
     expect(text).toContain('nano-banana-pro costs 4 credits and the balance is 3. Nothing was charged.');
     expect(text).toContain('Next: Call pixelmuse_buy_credits');
     expect(h.emulator.credits).toBe(3);
@@ -161,17 +190,22 @@ describe('generate_image', () => {
     h = await startHarness({ apiKey: null });
     const result = await h.call('generate_image', { prompt: 'x' });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^Not configured: No Pixelmuse API key is configured\.\nNext: Run `npx atelier-mcp login pixelmuse`/);
+    expect(textOf(result)).toMatch(
+      /^Not configured: No Pixelmuse API key is configured\.\nNext: Run `npx atelier-mcp login pixelmuse`/,
+    );
     expect(posts(h)).toHaveLength(0);
   });
 
-  it.each([['../outside'], ['/etc'], ['a/../../x']])('rejects output_dir %s before anything is sent', async (dir) => {
-    h = await startHarness();
-    const result = await h.call('generate_image', { prompt: 'x', output_dir: dir });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^Invalid input: .*output root/s);
-    expect(h.emulator.requests).toHaveLength(0);
-  });
+  it.each([['../outside'], ['/etc'], ['a/../../x']])(
+    'rejects output_dir %s before anything is sent',
+    async (dir) => {
+      h = await startHarness();
+      const result = await h.call('generate_image', { prompt: 'x', output_dir: dir });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^Invalid input: .*output root/s);
+      expect(h.emulator.requests).toHaveLength(0);
+    },
+  );
 
   it('rejects a filename with a path in it', async () => {
     h = await startHarness();
@@ -191,10 +225,14 @@ describe('generate_image', () => {
   });
 
   it('keeps the job id when polling breaks after the job was created', async () => {
-    h = await startHarness({ emulator: { jobDelayMs: 3_000 } });
+    // The server holds Prefer: wait for 1 s only, so the tool must poll, and every poll fails.
+    h = await startHarness({ emulator: { jobDelayMs: 3_000, maxPreferWaitSeconds: 1 } });
     h.emulator.inject({ method: 'GET', path: '/api/v1/images/', status: 500, times: 20 });
-    // A 1 s Prefer: wait ends before the job, so the tool must poll, and every poll fails.
-    const result = await h.call('generate_image', { prompt: 'fragile', model: 'flux-schnell', max_wait_seconds: 1 });
+    const result = await h.call('generate_image', {
+      prompt: 'fragile',
+      model: 'flux-schnell',
+      max_wait_seconds: 10,
+    });
     expect(result.isError).toBe(true);
     const text = textOf(result);
     const id = /Pixelmuse job (img_\w+) was created and is not lost\./.exec(text)?.[1];
@@ -214,7 +252,12 @@ describe('generate_image', () => {
   it('makes count separate jobs, saved under distinct names', async () => {
     h = await startHarness();
     const before = h.emulator.credits;
-    const result = await h.call('generate_image', { prompt: 'twins', model: 'imagen-3', count: 2, preview: false });
+    const result = await h.call('generate_image', {
+      prompt: 'twins',
+      model: 'imagen-3',
+      count: 2,
+      preview: false,
+    });
     expect(result.isError).toBeFalsy();
     const paths = savedPaths(result);
     expect(new Set(paths).size).toBe(2);
@@ -237,8 +280,14 @@ describe('generate_image', () => {
     h = await startHarness();
     const first = await h.call('generate_image', { prompt: 'base', model: 'imagen-3', preview: false });
     const [path] = savedPaths(first);
-    const result = await h.call('generate_image', { prompt: 'variation', model: 'imagen-3', input_image: path });
+    const result = await h.call('generate_image', {
+      prompt: 'variation',
+      model: 'imagen-3',
+      input_image: path,
+    });
     expect(result.isError).toBeFalsy();
-    expect(String((posts(h)[1]?.body as { image_input?: string }).image_input)).toMatch(/^data:image\/png;base64,/);
+    expect(String((posts(h)[1]?.body as { image_input?: string }).image_input)).toMatch(
+      /^data:image\/png;base64,/,
+    );
   });
 });

@@ -7,7 +7,11 @@ afterEach(async () => h?.close());
 describe('get_generation', () => {
   it('saves a finished job again without charging', async () => {
     h = await startHarness();
-    const first = await h.call('generate_image', { prompt: 'keep me', model: 'flux-schnell', preview: false });
+    const first = await h.call('generate_image', {
+      prompt: 'keep me',
+      model: 'flux-schnell',
+      preview: false,
+    });
     const id = /Job id: (img_\w+)/.exec(textOf(first))![1]!;
     const credits = h.emulator.credits;
     const again = await h.call('get_generation', { provider: 'pixelmuse', id, output_dir: 'copies' });
@@ -19,7 +23,11 @@ describe('get_generation', () => {
 
   it('says still running again when the job outlasts this wait too', async () => {
     h = await startHarness({ emulator: { jobDelayMs: 4_000 } });
-    const first = await h.call('generate_image', { prompt: 'slow', model: 'recraft-v4', max_wait_seconds: 1 });
+    const first = await h.call('generate_image', {
+      prompt: 'slow',
+      model: 'recraft-v4',
+      max_wait_seconds: 1,
+    });
     const id = /job (img_\w+)/.exec(textOf(first))![1]!;
     const again = await h.call('get_generation', { provider: 'pixelmuse', id, max_wait_seconds: 0 });
     expect(textOf(again)).toMatch(new RegExp(`^STILL RUNNING .*job ${id}`));
@@ -29,7 +37,9 @@ describe('get_generation', () => {
     h = await startHarness();
     const result = await h.call('get_generation', { provider: 'pixelmuse', id: 'img_nope' });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/^Pixelmuse refused the request: not_found \(HTTP 404, request req_\w+\)\./);
+    expect(textOf(result)).toMatch(
+      /^Pixelmuse refused the request: not_found \(HTTP 404, request req_\w+\)\./,
+    );
     expect(textOf(result)).toContain('pixelmuse_list_images');
   });
 

@@ -19,7 +19,9 @@ describe('list_models', () => {
     const text = textOf(await h.call('list_models', { search: 'RECRAFT' }));
     expect(text).toMatch(/^Pixelmuse models \(2\)/);
     expect(text).not.toContain('flux-schnell (');
-    expect(textOf(await h.call('list_models', { search: 'zzz' }))).toContain('No Pixelmuse model matches "zzz"');
+    expect(textOf(await h.call('list_models', { search: 'zzz' }))).toContain(
+      'No Pixelmuse model matches "zzz"',
+    );
   });
 
   it('still lists models when pricing is down', async () => {

@@ -76,7 +76,8 @@ export class PixelmuseClient {
     body: CreateImageRequest,
     opts: { idempotencyKey: string; waitSeconds?: number; signal?: AbortSignal },
   ): Promise<CreateImageResult> {
-    const wait = opts.waitSeconds !== undefined && opts.waitSeconds > 0 ? Math.ceil(opts.waitSeconds) : undefined;
+    const wait =
+      opts.waitSeconds !== undefined && opts.waitSeconds > 0 ? Math.ceil(opts.waitSeconds) : undefined;
     const res = await this.call<ImageObject>('POST', '/api/v1/images', {
       json: body,
       idempotencyKey: opts.idempotencyKey,
@@ -94,7 +95,9 @@ export class PixelmuseClient {
   }
 
   async getImage(id: string, signal?: AbortSignal): Promise<ImageObject> {
-    return expectImage(await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, { signal }));
+    return expectImage(
+      await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, { signal }),
+    );
   }
 
   async listImages(
@@ -102,10 +105,18 @@ export class PixelmuseClient {
     signal?: AbortSignal,
   ): Promise<ListImagesResponse> {
     const res = await this.call<ListImagesResponse>('GET', '/api/v1/images', { query, signal });
-    return { data: res.body.data ?? [], has_more: Boolean(res.body.has_more), next_cursor: res.body.next_cursor ?? null };
+    return {
+      data: res.body.data ?? [],
+      has_more: Boolean(res.body.has_more),
+      next_cursor: res.body.next_cursor ?? null,
+    };
   }
 
-  async updateImage(id: string, patch: { visibility: Visibility }, signal?: AbortSignal): Promise<ImageObject> {
+  async updateImage(
+    id: string,
+    patch: { visibility: Visibility },
+    signal?: AbortSignal,
+  ): Promise<ImageObject> {
     const path = `/api/v1/images/${encodeURIComponent(id)}`;
     return expectImage(await this.call<ImageObject>('PATCH', path, { json: patch, signal }));
   }
@@ -116,12 +127,18 @@ export class PixelmuseClient {
   }
 
   async listModels(signal?: AbortSignal): Promise<ModelObject[]> {
-    const res = await this.call<{ data: ModelObject[] } | ModelObject[]>('GET', '/api/v1/models', { signal, auth: false });
+    const res = await this.call<{ data: ModelObject[] } | ModelObject[]>('GET', '/api/v1/models', {
+      signal,
+      auth: false,
+    });
     return unwrapList(res.body);
   }
 
   async getModel(id: string, signal?: AbortSignal): Promise<ModelObject> {
-    const res = await this.call<ModelObject>('GET', `/api/v1/models/${encodeURIComponent(id)}`, { signal, auth: false });
+    const res = await this.call<ModelObject>('GET', `/api/v1/models/${encodeURIComponent(id)}`, {
+      signal,
+      auth: false,
+    });
     return res.body;
   }
 
@@ -138,12 +155,20 @@ export class PixelmuseClient {
   }
 
   async listPackages(signal?: AbortSignal): Promise<CreditPackage[]> {
-    const res = await this.call<{ data: CreditPackage[] }>('GET', '/api/v1/billing/packages', { signal, auth: false });
+    const res = await this.call<{ data: CreditPackage[] }>('GET', '/api/v1/billing/packages', {
+      signal,
+      auth: false,
+    });
     return unwrapList(res.body);
   }
 
   async createCheckout(pkg: string, signal?: AbortSignal): Promise<CheckoutResponse> {
-    return (await this.call<CheckoutResponse>('POST', '/api/v1/billing/checkout', { json: { package: pkg }, signal })).body;
+    return (
+      await this.call<CheckoutResponse>('POST', '/api/v1/billing/checkout', {
+        json: { package: pkg },
+        signal,
+      })
+    ).body;
   }
 
   /** POST /images/generate with an API key: the dual-auth endpoint, which then behaves like POST /images. */
@@ -176,10 +201,17 @@ export class PixelmuseClient {
     let authorization: string | undefined;
     if (opts.auth !== false) {
       const key = await this.apiKey();
-      if (!key) throw new ConfigurationError('No Pixelmuse API key is configured.', { next: MISSING_KEY_NEXT });
+      if (!key)
+        throw new ConfigurationError('No Pixelmuse API key is configured.', { next: MISSING_KEY_NEXT });
       authorization = `Bearer ${key}`;
     }
-    const res = await this.http.request<T>({ method, path, authorization, ...opts, signal: opts.signal ?? undefined });
+    const res = await this.http.request<T>({
+      method,
+      path,
+      authorization,
+      ...opts,
+      signal: opts.signal ?? undefined,
+    });
     this.noteRateLimit(res.headers);
     return res;
   }

@@ -1,7 +1,19 @@
 // Shapes from reference/pixelmuse-openapi.json. Fields the service is known to leave out or null
 // (notes/pixelmuse.md §2: completed_at null on success, ids of several formats) are typed loosely.
 
-export const PIXELMUSE_ASPECT_RATIOS = ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] as const;
+export const PIXELMUSE_ASPECT_RATIOS = [
+  '1:1',
+  '16:9',
+  '21:9',
+  '3:2',
+  '2:3',
+  '4:5',
+  '5:4',
+  '3:4',
+  '4:3',
+  '9:16',
+  '9:21',
+] as const;
 export type AspectRatio = (typeof PIXELMUSE_ASPECT_RATIOS)[number];
 export type ImageStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 export type Visibility = 'public' | 'private';

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, SETTINGS } from '../src/config.js';
+
+describe('config', () => {
+  it('uses documented defaults', () => {
+    const c = loadConfig({}, { XDG_CONFIG_HOME: '/x/cfg', XDG_DATA_HOME: '/x/data' }, '/work/p');
+    expect(c).toMatchObject({
+      sandbox: false,
+      readOnly: false,
+      outputDir: undefined,
+      pixelmuseBaseUrl: 'https://www.pixelmuse.studio',
+      modelslabBaseUrl: 'https://modelslab.com',
+      stripeApiBase: 'https://api.stripe.com',
+      home: '/x/cfg/atelier-mcp',
+      credentialStore: 'auto',
+      maxUsdPerCall: 50,
+      maxUsdPerDay: 100,
+      autoApproveUsd: 0,
+      dataDir: '/x/data/atelier-mcp',
+    });
+    expect(c.toolsets).toEqual(['generate', 'account', 'onboarding', 'billing', 'images']);
+  });
+
+  it('reads env twins, and flags win over them', () => {
+    const env = {
+      ATELIER_SANDBOX: '1',
+      ATELIER_READ_ONLY: 'true',
+      ATELIER_TOOLSETS: 'generate',
+      ATELIER_OUTPUT_DIR: 'art',
+      PIXELMUSE_BASE_URL: 'http://127.0.0.1:9/ignored/path',
+      ATELIER_CREDENTIAL_STORE: 'file',
+    };
+    const fromEnv = loadConfig({}, env, '/p');
+    expect(fromEnv).toMatchObject({
+      sandbox: true,
+      readOnly: true,
+      toolsets: ['generate'],
+      outputDir: '/p/art',
+    });
+    expect(fromEnv.pixelmuseBaseUrl).toBe('http://127.0.0.1:9');
+    // The sandbox never touches real credential stores.
+    expect(fromEnv.credentialStore).toBe('memory');
+    const fromFlags = loadConfig(
+      { sandbox: false, readOnly: false, toolsets: 'images', outputDir: '/abs' },
+      env,
+      '/p',
+    );
+    expect(fromFlags).toMatchObject({
+      sandbox: false,
+      readOnly: false,
+      toolsets: ['images'],
+      outputDir: '/abs',
+    });
+    expect(fromFlags.credentialStore).toBe('file');
+  });
+
+  it.each([
+    ['ATELIER_CREDENTIAL_STORE', 'vault', /ATELIER_CREDENTIAL_STORE=vault is not valid/],
+    ['ATELIER_MAX_USD_PER_DAY', '-3', /not a non-negative number/],
+    ['PIXELMUSE_BASE_URL', 'not a url', /is not a URL/],
+    ['ATELIER_LOG_LEVEL', 'loud', /ATELIER_LOG_LEVEL=loud/],
+  ])('rejects %s=%s clearly', (name, value, message) => {
+    expect(() => loadConfig({}, { [name]: value }, '/p')).toThrow(message);
+  });
+
+  it('documents every env var it reads', () => {
+    const documented = new Set(SETTINGS.map((s) => s.env));
+    const source = loadConfig.toString();
+    for (const name of source.match(/env\.([A-Z_]+)/g)!.map((m) => m.slice(4))) {
+      if (name.startsWith('XDG_')) continue;
+      expect(documented.has(name), name).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,206 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NetworkError, ProviderError } from '../../src/errors.js';
+import { HttpClient } from '../../src/http/client.js';
+import { createLogger } from '../../src/log.js';
+import { parsePixelmuseError } from '../../src/providers/pixelmuse/errors.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string, n: number) => void;
+let server: Server | undefined;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+async function serve(
+  handler: Handler,
+): Promise<{ url: string; hits: Array<{ headers: IncomingMessage['headers'] }> }> {
+  const hits: Array<{ headers: IncomingMessage['headers'] }> = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      hits.push({ headers: req.headers });
+      handler(req, res, body, hits.length);
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, hits };
+}
+
+function client(
+  url: string,
+  logs: string[] = [],
+  extra: Partial<ConstructorParameters<typeof HttpClient>[0]> = {},
+) {
+  return new HttpClient({
+    provider: 'pixelmuse',
+    baseUrl: url,
+    userAgent: 'test',
+    log: createLogger('debug', (l) => logs.push(l)),
+    parseError: parsePixelmuseError,
+    baseDelayMs: 10,
+    maxDelayMs: 50,
+    ...extra,
+  });
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+describe('HttpClient', () => {
+  it('retries GETs on 5xx and returns the eventual answer', async () => {
+    const { url, hits } = await serve((_q, res, _b, n) =>
+      n < 3 ? json(res, 502, {}) : json(res, 200, { ok: 1 }),
+    );
+    const res = await client(url).request({ method: 'GET', path: '/x' });
+    expect(res.body).toEqual({ ok: 1 });
+    expect(hits).toHaveLength(3);
+  });
+
+  it('does not retry a POST without an Idempotency-Key (it could charge twice)', async () => {
+    const { url, hits } = await serve((_q, res) =>
+      json(res, 503, { error: { code: 'service_unavailable', message: 'down' } }),
+    );
+    await expect(client(url).request({ method: 'POST', path: '/x', json: {} })).rejects.toMatchObject({
+      status: 503,
+      code: 'service_unavailable',
+    });
+    expect(hits).toHaveLength(1);
+  });
+
+  it('retries a POST with an Idempotency-Key, sending the same key every time', async () => {
+    const { url, hits } = await serve((_q, res, _b, n) =>
+      n < 2 ? json(res, 500, {}) : json(res, 201, { id: 'a' }),
+    );
+    await client(url).request({ method: 'POST', path: '/x', json: { a: 1 }, idempotencyKey: 'k-1' });
+    expect(hits.map((h) => h.headers['idempotency-key'])).toEqual(['k-1', 'k-1']);
+  });
+
+  it('waits as long as Retry-After says before retrying a 429', async () => {
+    const { url } = await serve((_q, res, _b, n) =>
+      n === 1 ? json(res, 429, {}, { 'retry-after': '1' }) : json(res, 200, {}),
+    );
+    const started = Date.now();
+    await client(url).request({ method: 'GET', path: '/x' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('honours X-RateLimit-Reset as epoch seconds when there is no Retry-After', async () => {
+    const { url } = await serve((_q, res, _b, n) =>
+      n === 1
+        ? json(
+            res,
+            429,
+            {},
+            { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 1) },
+          )
+        : json(res, 200, {}),
+    );
+    const started = Date.now();
+    await client(url).request({ method: 'GET', path: '/x' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it('does not sit out a long Retry-After: it reports when to retry', async () => {
+    const { url, hits } = await serve((_q, res) =>
+      json(
+        res,
+        429,
+        { error: { code: 'rate_limit_error', message: 'slow down' }, request_id: 'req_9' },
+        { 'retry-after': '90' },
+      ),
+    );
+    const error = await client(url)
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({
+      status: 429,
+      code: 'rate_limit_error',
+      requestId: 'req_9',
+      retryAfterSeconds: 90,
+    });
+    expect(hits).toHaveLength(1);
+  });
+
+  it('takes the request id from X-Request-ID when the body has none', async () => {
+    const { url } = await serve((_q, res) =>
+      json(res, 400, { message: 'bad' }, { 'x-request-id': 'req_hdr' }),
+    );
+    await expect(client(url).request({ method: 'GET', path: '/x' })).rejects.toMatchObject({
+      requestId: 'req_hdr',
+      message: 'bad',
+      status: 400,
+    });
+  });
+
+  it('times out a silent server per attempt and says so', async () => {
+    const { url, hits } = await serve(() => {});
+    const error = await client(url, [], { maxRetries: 1 })
+      .request({ method: 'GET', path: '/x', timeoutMs: 200 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as Error).message).toContain('no answer within 200 ms');
+    expect(hits).toHaveLength(2);
+  });
+
+  it('reports an unreachable host as a NetworkError after retries', async () => {
+    const error = await client('http://127.0.0.1:1', [], { maxRetries: 2 })
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as NetworkError).facts).toContain('Tried 3 times with backoff before giving up.');
+  });
+
+  it('aborts at once when the caller cancels, without retrying', async () => {
+    const { url, hits } = await serve(() => {});
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('cancelled by test')), 100);
+    await expect(
+      client(url).request({ method: 'GET', path: '/x', signal: controller.signal }),
+    ).rejects.toThrow('cancelled by test');
+    expect(hits).toHaveLength(1);
+  });
+
+  it('never logs the Authorization header or a key in a body', async () => {
+    const logs: string[] = [];
+    const key = 'pm_live_0123456789abcdef0123456789abcdef';
+    const { url } = await serve((_q, res, _b, n) =>
+      n === 1 ? json(res, 500, { error: `bad key ${key}` }) : json(res, 200, {}),
+    );
+    await client(url, logs).request({ method: 'GET', path: '/x', authorization: `Bearer ${key}` });
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs.join('\n')).not.toContain('0123456789abcdef');
+  });
+
+  it('returns undefined for a 204 with no body', async () => {
+    const { url } = await serve((_q, res) => {
+      res.writeHead(204);
+      res.end();
+    });
+    const res = await client(url).request({ method: 'DELETE', path: '/x' });
+    expect([res.status, res.body]).toEqual([204, undefined]);
+  });
+});
+
+describe('parsePixelmuseError', () => {
+  it.each([
+    [
+      { error: { code: 'insufficient_credits', message: 'm' }, request_id: 'req_1' },
+      { code: 'insufficient_credits', message: 'm', requestId: 'req_1' },
+    ],
+    [{ error: 'plain text' }, { message: 'plain text' }],
+    [
+      { message: 'top', code: 'TOP_CODE' },
+      { message: 'top', code: 'TOP_CODE' },
+    ],
+    [
+      { type: 'https://paymentauth.org/problems/payment-required', detail: 'pay' },
+      { code: 'payment-required', message: 'pay' },
+    ],
+    ['<html>Bad gateway</html>', { message: '<html>Bad gateway</html>' }],
+  ])('reads %j', (body, expected) => {
+    expect(parsePixelmuseError(400, body)).toEqual(expected);
+  });
+});

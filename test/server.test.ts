@@ -1,0 +1,84 @@
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { listToolsAsClient } from '../src/server.js';
+import { createServices } from '../src/services.js';
+import { selectTools } from '../src/tool-selection.js';
+import { TOOLS } from '../tools/index.js';
+
+const services = (flags: Parameters<typeof loadConfig>[0] = {}) =>
+  createServices(loadConfig(flags, {}, '/tmp'), silentLogger, { env: {}, memory: {} });
+
+describe('tool registry', () => {
+  it('has one file per tool, named after the tool, and nothing else in tools/', async () => {
+    const files = (await readdir(new URL('../tools/', import.meta.url)))
+      .filter((f) => f.endsWith('.ts') && !['define.ts', 'index.ts'].includes(f))
+      .map((f) => f.replace(/\.ts$/, ''));
+    expect(files.sort()).toEqual(TOOLS.map((t) => t.name).sort());
+    for (const name of files) {
+      const mod = (await import(`../tools/${name}.ts`)) as { default: { name: string } };
+      expect(mod.default.name).toBe(name);
+    }
+  });
+
+  it('gives every tool a title, a description for a model, and all four annotations', () => {
+    for (const tool of TOOLS) {
+      expect(tool.title.length).toBeGreaterThan(3);
+      expect(tool.description.length).toBeGreaterThan(120);
+      expect(tool.description.length).toBeLessThanOrEqual(2048);
+      expect(tool.description).toMatch(/free|cost|charge/i);
+      for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {
+        expect(typeof tool.annotations[hint], `${tool.name}.${hint}`).toBe('boolean');
+      }
+    }
+  });
+
+  it('lists the schemas clients see (snapshot: an intended API change updates it with -u)', async () => {
+    const tools = await listToolsAsClient(services());
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
+    for (const tool of tools) {
+      // Claude Code drops content blocks (our previews) when a result has structuredContent.
+      expect(tool.outputSchema, String(tool.name)).toBeUndefined();
+      expect(tool).toMatchSnapshot(String(tool.name));
+    }
+  });
+});
+
+describe('tool selection', () => {
+  const names = (flags: Parameters<typeof loadConfig>[0]) =>
+    selectTools(TOOLS, loadConfig(flags, {}, '/tmp')).map((t) => t.name);
+
+  it('--read-only keeps exactly the tools whose readOnlyHint is true', () => {
+    expect(names({ readOnly: true })).toEqual(
+      TOOLS.filter((t) => t.annotations.readOnlyHint).map((t) => t.name),
+    );
+    expect(names({ readOnly: true })).not.toContain('generate_image');
+  });
+
+  it('--toolsets keeps only the named toolsets', () => {
+    expect(names({ toolsets: 'images' })).toEqual([
+      'pixelmuse_list_images',
+      'pixelmuse_update_image',
+      'pixelmuse_delete_image',
+    ]);
+    expect(names({ toolsets: 'generate,billing' })).toEqual([
+      'generate_image',
+      'get_generation',
+      'list_models',
+      'get_pricing',
+      'pixelmuse_buy_credits',
+    ]);
+  });
+
+  it('--providers hides the tools of providers left out, but not cross-provider tools', () => {
+    const shown = names({ providers: 'modelslab' });
+    expect(shown.some((n) => n.startsWith('pixelmuse_'))).toBe(false);
+    expect(shown).toContain('generate_image');
+  });
+
+  it('rejects unknown toolsets and providers with the valid values', () => {
+    expect(() => loadConfig({ toolsets: 'images,videos' }, {}, '/tmp')).toThrow(/Unknown toolset: videos/);
+    expect(() => loadConfig({}, { ATELIER_PROVIDERS: 'dalle' }, '/tmp')).toThrow(/Unknown provider: dalle/);
+  });
+});
