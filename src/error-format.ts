@@ -1,4 +1,12 @@
-import { ConfigurationError, NetworkError, PROVIDER_LABEL, ProviderError, UserInputError } from './errors.js';
+import {
+  ConfigurationError,
+  NetworkError,
+  PROVIDER_LABEL,
+  ProviderError,
+  type ProviderName,
+  UnexpectedError,
+  UserInputError,
+} from './errors.js';
 import { redact } from './http/redact.js';
 import type { Logger } from './log.js';
 import { MISSING_KEY_NEXT } from './providers/pixelmuse/client.js';
@@ -25,21 +33,11 @@ export function formatError(error: unknown, log?: Logger): string {
     next = error.next ?? defaultNext(error);
   } else if (error instanceof NetworkError) {
     lines.push(error.message, ...error.facts);
-    const env =
-      error.provider === 'pixelmuse'
-        ? 'PIXELMUSE_BASE_URL'
-        : error.provider === 'modelslab'
-          ? 'MODELSLAB_BASE_URL'
-          : 'STRIPE_API_BASE';
     next =
       error.next ??
-      `Retry in a minute; if it keeps failing, check the network and ${env} (unset it for the real service).`;
+      `Retry in a minute; if it keeps failing, check the network and ${BASE_URL_ENV[error.provider]} (unset it for the real service).`;
   } else if (error instanceof UserInputError) {
-    lines.push(
-      `Invalid input: ${error.message}`,
-      ...error.facts,
-      'Nothing was sent to a provider and nothing was charged.',
-    );
+    lines.push(`Invalid input: ${error.message}`, ...error.facts);
     next = error.next;
   } else if (error instanceof ConfigurationError) {
     lines.push(`Not configured: ${error.message}`, ...error.facts);
@@ -48,13 +46,23 @@ export function formatError(error: unknown, log?: Logger): string {
     lines.push('The call was cancelled before it finished.');
   } else {
     const message = error instanceof Error ? error.message : String(error);
-    log?.error(`unexpected error: ${error instanceof Error ? (error.stack ?? message) : message}`);
+    const cause = error instanceof UnexpectedError ? error.cause : error;
+    log?.error(`unexpected error: ${cause instanceof Error ? (cause.stack ?? message) : message}`);
     lines.push(`Unexpected error in atelier-mcp: ${message}`);
-    next = 'Retry once; if it happens again, report it with the server log (stderr).';
+    if (error instanceof UnexpectedError) lines.push(...error.facts);
+    next =
+      (error instanceof UnexpectedError ? error.next : undefined) ??
+      'Retry once; if it happens again, report it with the server log (stderr).';
   }
   if (next) lines.push(`Next: ${next}`);
   return redact(lines.filter((l) => l !== '').join('\n'));
 }
+
+const BASE_URL_ENV: Record<ProviderName, string> = {
+  pixelmuse: 'PIXELMUSE_BASE_URL',
+  modelslab: 'MODELSLAB_BASE_URL',
+  stripe: 'STRIPE_API_BASE',
+};
 
 function defaultNext(e: ProviderError): string | undefined {
   const retry =

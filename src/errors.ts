@@ -12,10 +12,23 @@ export interface ErrorDetails {
   facts?: string[];
   /** The next step: a tool to call, an env var to set, or when to retry. */
   next?: string;
+  cause?: unknown;
 }
 
-/** The provider answered with an error (or we gave up reaching it). Keeps everything the provider said. */
-export class ProviderError extends Error {
+/** Every error of ours carries facts and a next step that outer layers may add to. */
+export abstract class AtelierError extends Error {
+  facts: string[];
+  next: string | undefined;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { cause: details.cause });
+    this.name = new.target.name;
+    this.facts = details.facts ?? [];
+    this.next = details.next;
+  }
+}
+
+/** The provider answered with an error. Keeps everything the provider said. */
+export class ProviderError extends AtelierError {
   readonly provider: ProviderName;
   readonly status: number | undefined;
   readonly code: string | undefined;
@@ -23,77 +36,61 @@ export class ProviderError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** The parsed error body, for callers that need provider-specific fields. */
   readonly body: unknown;
-  facts: string[];
-  next: string | undefined;
 
-  constructor(init: {
-    provider: ProviderName;
-    message: string;
-    status?: number;
-    code?: string;
-    requestId?: string;
-    retryAfterSeconds?: number;
-    body?: unknown;
-    facts?: string[];
-    next?: string;
-    cause?: unknown;
-  }) {
-    super(init.message, { cause: init.cause });
-    this.name = 'ProviderError';
+  constructor(
+    init: ErrorDetails & {
+      provider: ProviderName;
+      message: string;
+      status?: number;
+      code?: string;
+      requestId?: string;
+      retryAfterSeconds?: number;
+      body?: unknown;
+    },
+  ) {
+    super(init.message, init);
     this.provider = init.provider;
     this.status = init.status;
     this.code = init.code;
     this.requestId = init.requestId;
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.body = init.body;
-    this.facts = init.facts ?? [];
-    this.next = init.next;
   }
 }
 
 /** The provider could not be reached at all (DNS, refused, reset, timeout) after our retries. */
-export class NetworkError extends Error {
+export class NetworkError extends AtelierError {
   readonly provider: ProviderName;
-  facts: string[];
-  next: string | undefined;
-  constructor(provider: ProviderName, message: string, details: ErrorDetails & { cause?: unknown } = {}) {
-    super(message, { cause: details.cause });
-    this.name = 'NetworkError';
+  constructor(provider: ProviderName, message: string, details: ErrorDetails = {}) {
+    super(message, details);
     this.provider = provider;
-    this.facts = details.facts ?? [];
-    this.next = details.next;
   }
 }
 
 /** The caller's arguments cannot work (bad path, unknown option). Nothing was sent or charged. */
-export class UserInputError extends Error {
-  readonly facts: string[];
-  readonly next: string | undefined;
-  constructor(message: string, details: ErrorDetails = {}) {
-    super(message);
-    this.name = 'UserInputError';
-    this.facts = details.facts ?? [];
-    this.next = details.next;
-  }
-}
+export class UserInputError extends AtelierError {}
 
 /** Something the user must set up first: a credential, an env var, a store. */
-export class ConfigurationError extends Error {
-  readonly facts: string[];
-  readonly next: string;
+export class ConfigurationError extends AtelierError {
   constructor(message: string, details: ErrorDetails & { next: string }) {
-    super(message);
-    this.name = 'ConfigurationError';
-    this.facts = details.facts ?? [];
-    this.next = details.next;
+    super(message, details);
   }
 }
 
-/** Attach facts and a next step to an error thrown by a lower layer, without losing its identity. */
-export function annotate(err: unknown, details: ErrorDetails): unknown {
-  if (err instanceof ProviderError || err instanceof NetworkError) {
-    if (details.facts) err.facts.push(...details.facts);
-    if (details.next) err.next = details.next;
-  }
-  return err;
+/** A failure of ours that no class above describes; still carries the facts an outer layer adds. */
+export class UnexpectedError extends AtelierError {}
+
+/**
+ * Attach facts and a next step to whatever a lower layer threw, so that (say) a job id survives a
+ * failing disk. Cancellations pass through untouched: nobody is listening for the answer.
+ */
+export function annotate(error: unknown, details: ErrorDetails): unknown {
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return error;
+  const target =
+    error instanceof AtelierError
+      ? error
+      : new UnexpectedError(error instanceof Error ? error.message : String(error), { cause: error });
+  if (details.facts) target.facts.push(...details.facts);
+  if (details.next) target.next = details.next;
+  return target;
 }

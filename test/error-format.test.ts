@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatError } from '../src/error-format.js';
-import { ConfigurationError, NetworkError, ProviderError, UserInputError } from '../src/errors.js';
+import { annotate, ConfigurationError, NetworkError, ProviderError, UserInputError } from '../src/errors.js';
 
 describe('formatError', () => {
   it('leads with provider, code, status and request id, then facts, then Next', () => {
@@ -51,7 +51,7 @@ describe('formatError', () => {
 
   it('formats input, configuration, network and unknown errors', () => {
     expect(formatError(new UserInputError('bad dir', { next: 'Use a relative folder.' }))).toBe(
-      'Invalid input: bad dir\nNothing was sent to a provider and nothing was charged.\nNext: Use a relative folder.',
+      'Invalid input: bad dir\nNext: Use a relative folder.',
     );
     expect(formatError(new ConfigurationError('No key.', { next: 'Set PIXELMUSE_API_KEY.' }))).toBe(
       'Not configured: No key.\nNext: Set PIXELMUSE_API_KEY.',
@@ -60,6 +60,13 @@ describe('formatError', () => {
       /PIXELMUSE_BASE_URL/,
     );
     expect(formatError(new TypeError('boom'))).toMatch(/^Unexpected error in atelier-mcp: boom\nNext: /);
+    const annotated = annotate(new Error('EIO: disk'), {
+      facts: ['Job img_1 exists.'],
+      next: 'Call get_generation.',
+    });
+    expect(formatError(annotated)).toBe(
+      'Unexpected error in atelier-mcp: EIO: disk\nJob img_1 exists.\nNext: Call get_generation.',
+    );
   });
 
   it('redacts secrets wherever they appear', () => {

@@ -1,3 +1,4 @@
+import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -17,7 +18,7 @@ export default defineTool({
     ]);
     const models = pricing.models.map(
       (m) =>
-        `- ${m.model} (${m.name}): ${m.credit_cost} credit${m.credit_cost === 1 ? '' : 's'} = $${m.price_usd.toFixed(2)} per image`,
+        `- ${m.model} (${m.name}): ${plural(m.credit_cost, 'credit')} = $${m.price_usd.toFixed(2)} per image`,
     );
     const packs = packages.map(
       (p) =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -36,7 +37,7 @@ export default defineTool({
     const price = new Map(pricing?.models.map((p) => [p.model, p.price_usd]));
     const lines = shown.map((m) => {
       const usd = price.get(m.id);
-      const cost = `${m.credit_cost} credit${m.credit_cost === 1 ? '' : 's'}${usd !== undefined ? ` ($${usd.toFixed(2)})` : ''}`;
+      const cost = `${plural(m.credit_cost, 'credit')}${usd !== undefined ? ` ($${usd.toFixed(2)})` : ''}`;
       const facts = [
         cost,
         m.supports_image_input ? 'accepts input_image' : undefined,

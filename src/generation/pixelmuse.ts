@@ -4,16 +4,12 @@ import { newIdempotencyKey } from '../http/client.js';
 import type { Target } from '../media/index.js';
 import { pollImage } from '../providers/pixelmuse/poll.js';
 import type { CreateImageRequest, ImageObject } from '../providers/pixelmuse/types.js';
-import type { JobOutcome } from './outcome.js';
+import { plural, resumeNext, type JobOutcome } from './outcome.js';
 
 type Ctx = Pick<ToolContext, 'pixelmuse' | 'media' | 'signal' | 'progress' | 'log'>;
 
 /** Prefer: wait longer than this risks proxies and clients cutting the request; polling takes over. */
 const MAX_PREFER_WAIT_S = 50;
-
-export function resumeNext(id: string): string {
-  return `call get_generation with provider "pixelmuse" and id "${id}" to wait for it and save the image`;
-}
 
 /** Submit `count` generations (each its own job and idempotency key), wait up to the deadline, save outputs. */
 export async function generateOnPixelmuse(
@@ -124,7 +120,7 @@ export async function finish(
       ctx.log.warn(`call cancelled; pixelmuse job ${id} may still finish: resume it with get_generation`);
     throw annotate(error, {
       facts: [`Pixelmuse job ${id} was created and is not lost.`],
-      next: `${capitalise(resumeNext(id))}.`,
+      next: `${capitalise(resumeNext('pixelmuse', id))}.`,
     });
   }
 }
@@ -143,10 +139,6 @@ async function explainInsufficientCredits(ctx: Ctx, model: string, error: Provid
   error.facts.push(`${costText} and ${balanceText}. Nothing was charged.`);
   error.next =
     'Call pixelmuse_buy_credits for a checkout link a human can pay, or pick a cheaper model from list_models.';
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function capitalise(text: string): string {

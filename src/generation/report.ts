@@ -3,8 +3,7 @@ import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
 import { PROVIDER_LABEL, ProviderError } from '../errors.js';
 import type { Media, SavedImage } from '../media/index.js';
-import type { JobOutcome } from './outcome.js';
-import { plural, resumeNext } from './pixelmuse.js';
+import { jobLabel, plural, resumeNext, type JobOutcome } from './outcome.js';
 
 export interface ReportOptions {
   media: Pick<Media, 'preview'>;
@@ -61,11 +60,11 @@ function describe(o: JobOutcome): string[] {
       ];
     case 'running':
       return [
-        `STILL RUNNING (not finished, not failed): ${PROVIDER_LABEL[o.provider]} job ${o.id} (${o.model}) was still processing after ${seconds}.`,
-        `Nothing is lost: it keeps running on ${PROVIDER_LABEL[o.provider]}. Next: ${resumeNext(o.id)}.`,
+        `STILL RUNNING (not finished, not failed): ${jobLabel(o)} (${o.model}) was still processing after ${seconds}.`,
+        `Nothing is lost: it keeps running on ${PROVIDER_LABEL[o.provider]}. Next: ${resumeNext(o.provider, o.id)}.`,
       ];
     case 'failed':
-      return [`FAILED: ${who} job ${o.id}: ${o.error} (${charged}).`];
+      return [`FAILED: ${jobLabel(o)} (${o.model}): ${o.error} (${charged}).`];
   }
 }
 

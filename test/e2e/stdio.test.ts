@@ -70,7 +70,10 @@ describe('the built bin over stdio (--sandbox)', () => {
   it('waits for an async model, reporting progress on the token the client sent', async () => {
     const progress: Array<{ progress: number; message?: string }> = [];
     const result = (await bin.client.callTool(
-      { name: 'generate_image', arguments: { prompt: 'a night market', model: 'flux-schnell', preview: false } },
+      {
+        name: 'generate_image',
+        arguments: { prompt: 'a night market', model: 'flux-schnell', preview: false },
+      },
       undefined,
       { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true, timeout: 20_000 },
     )) as CallToolResult;
@@ -106,7 +109,12 @@ describe('tool selection flags on the built bin', () => {
     const session = await start('--read-only');
     try {
       const { tools } = await session.client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(['list_models', 'get_pricing', 'account_status', 'pixelmuse_list_images']);
+      expect(tools.map((t) => t.name)).toEqual([
+        'list_models',
+        'get_pricing',
+        'account_status',
+        'pixelmuse_list_images',
+      ]);
       for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
     } finally {
       await session.close();

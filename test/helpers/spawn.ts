@@ -10,7 +10,8 @@ export const BIN = join(ROOT, 'dist', 'cli.js');
 
 /** Fails loudly (never skips) when the bundle is missing: `npm test` builds it first in `pretest`. */
 export function requireBuiltBin(): void {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` (npm test does it in pretest).`);
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run \`npm run build\` (npm test does it in pretest).`);
 }
 
 /**
@@ -98,7 +99,11 @@ export function runCli(
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`atelier-mcp ${args.join(' ')} did not exit in ${options.timeoutMs ?? 15_000} ms\n${stderr}`));
+      reject(
+        new Error(
+          `atelier-mcp ${args.join(' ')} did not exit in ${options.timeoutMs ?? 15_000} ms\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 15_000);
     child.on('error', (error) => {
       clearTimeout(timer);

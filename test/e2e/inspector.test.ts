@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, requireBuiltBin, ROOT } from '../helpers/spawn.js';
+
+// The Inspector 1.0.3 bin, which still runs on Node 20 (2.x needs Node >= 22.19).
+const INSPECTOR = join(ROOT, 'node_modules', '.bin', 'mcp-inspector');
+const ANNOTATIONS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
+
+let workDir: string;
+
+/**
+ * `mcp-inspector --cli <command…> --method …` prints the JSON result on stdout. Its deprecation
+ * banner and an engines warning go to stderr and are ignored. The Inspector passes its own env on
+ * to the server, so that env is set in full here.
+ */
+function inspect(args: string[], env: Record<string, string> = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      INSPECTOR,
+      ['--cli', process.execPath, BIN, '--sandbox', ...args],
+      // cwd: 1.0.3 probes "../package.json" relative to the cwd; a fresh temp dir keeps that probe harmless.
+      { cwd: workDir, env: cleanEnv(env), timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error)
+          return reject(new Error(`mcp-inspector ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          reject(new Error(`mcp-inspector printed non-JSON on stdout:\n${stdout.slice(0, 500)}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  requireBuiltBin();
+  if (!existsSync(INSPECTOR)) throw new Error(`${INSPECTOR} is missing: run npm ci (it is a devDependency).`);
+  workDir = await realpath(await mkdtemp(join(tmpdir(), 'atelier-inspector-')));
+});
+
+afterAll(async () => {
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+describe('MCP Inspector CLI 1.0.3 against --sandbox', () => {
+  it('tools/list: nine tools, each with all four annotations declared', async () => {
+    const { tools } = (await inspect(['--method', 'tools/list'])) as {
+      tools: Array<{ name: string; description?: string; annotations?: Record<string, unknown> }>;
+    };
+    expect(tools).toHaveLength(9);
+    for (const tool of tools) {
+      expect(tool.description, tool.name).toBeTruthy();
+      for (const key of ANNOTATIONS)
+        expect(typeof tool.annotations?.[key], `${tool.name}.${key}`).toBe('boolean');
+    }
+  });
+
+  it('tools/call generate_image: saves the file under ATELIER_OUTPUT_DIR and says where', async () => {
+    const result = (await inspect(
+      [
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'generate_image',
+        '--tool-arg',
+        'prompt=a brass compass',
+        'model=imagen-3',
+        'preview=false',
+      ],
+      { ATELIER_OUTPUT_DIR: workDir },
+    )) as { isError?: boolean; content: Array<{ type: string; text?: string }> };
+    expect(result.isError).toBeFalsy();
+    const text = result.content.find((c) => c.type === 'text')?.text ?? '';
+    const path = join(workDir, 'a-brass-compass.png');
+    expect(text).toMatch(
+      /^Saved 1 image from Pixelmuse imagen-3 in [\d.]+ s \(1 credit charged\)\. Job id: gemini_\w+\./,
+    );
+    expect(text).toContain(`- ${path} (1024×1024 PNG`);
+    expect((await readFile(path)).subarray(0, 4).toString('latin1')).toBe('\x89PNG');
+  });
+});

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectBin, requireBuiltBin, ROOT } from '../helpers/spawn.js';
+
+const run = promisify(execFile);
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const TARBALL = `${pkg.name}-${pkg.version}.tgz`;
+// Exactly what the README tells users to try with a local build.
+const SPEC = `./${TARBALL}`;
+// npx installs sharp and @napi-rs/keyring from the registry on a cold cache.
+const NPX_TIMEOUT_MS = 240_000;
+
+let packDir: string;
+let runDir: string;
+let entries: string[];
+let npmCache: string;
+let npxInstallDir: string;
+
+/** The user's npm cache, so npx reuses what it downloaded before (npm sets npm_config_cache for scripts). */
+async function userNpmCache(): Promise<string> {
+  if (process.env.npm_config_cache) return process.env.npm_config_cache;
+  try {
+    return (await run('npm', ['config', 'get', 'cache'])).stdout.trim();
+  } catch {
+    return join(homedir(), '.npm');
+  }
+}
+
+beforeAll(async () => {
+  requireBuiltBin();
+  packDir = await mkdtemp(join(tmpdir(), 'atelier-pack-'));
+  await run('npm', ['pack', '--pack-destination', packDir], { cwd: ROOT, timeout: 60_000 });
+  expect(await readdir(packDir)).toEqual([TARBALL]);
+  entries = (await run('tar', ['-tzf', join(packDir, TARBALL)])).stdout.split('\n').filter(Boolean);
+
+  npmCache = await userNpmCache();
+  // npx keys its install dir on the literal spec ("./atelier-mcp-x.y.z.tgz"), not on the tarball's
+  // content: an install left by an earlier run would be reused. Start from none and leave none behind.
+  const hash = createHash('sha512').update(SPEC).digest('hex').slice(0, 16);
+  npxInstallDir = join(npmCache, '_npx', hash);
+  await rm(npxInstallDir, { recursive: true, force: true });
+}, 90_000);
+
+afterAll(async () => {
+  if (npxInstallDir) await rm(npxInstallDir, { recursive: true, force: true });
+  for (const dir of [packDir, runDir]) if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the npm tarball', () => {
+  it('holds the bundle, package.json and the docs, never sources or tests', () => {
+    const files = entries.map((e) => e.replace(/^package\//, ''));
+    expect(files).toContain('package.json');
+    expect(files).toContain('dist/cli.js');
+    const allowed = /^(dist\/.+|package\.json|README\.md|mcp\.example\.json|LICENSE(\.md)?)$/;
+    expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+    expect(files.filter((f) => /^(src|test|tools|prompts|scripts|node_modules)\//.test(f))).toEqual([]);
+  });
+
+  it(
+    'starts with `npx -y ./<tarball> --sandbox` from an empty folder and lists its tools over stdio',
+    async () => {
+      runDir = await mkdtemp(join(tmpdir(), 'atelier-npx-'));
+      await copyFile(join(packDir, TARBALL), join(runDir, TARBALL));
+      const session = await connectBin({
+        command: 'npx',
+        args: ['-y', SPEC, '--sandbox'],
+        cwd: runDir,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? homedir(),
+          npm_config_cache: npmCache,
+          npm_config_update_notifier: 'false',
+          npm_config_fund: 'false',
+          npm_config_audit: 'false',
+        },
+        timeoutMs: NPX_TIMEOUT_MS,
+      });
+      try {
+        expect(session.client.getServerVersion()).toMatchObject({ name: 'atelier-mcp', version: pkg.version });
+        const { tools } = await session.client.listTools();
+        expect(tools).toHaveLength(9);
+        // The run dir stays as the user left it: npx installs into its own cache.
+        expect(await readdir(runDir)).toEqual([TARBALL]);
+      } finally {
+        await session.close();
+      }
+    },
+    NPX_TIMEOUT_MS + 30_000,
+  );
+});
