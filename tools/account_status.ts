@@ -1,6 +1,7 @@
 import { mask } from '../src/http/redact.js';
 import { formatError } from '../src/error-format.js';
 import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/client.js';
+import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -9,7 +10,7 @@ export default defineTool({
   title: 'Account status',
   description:
     'Shows, per provider, whether a credential is configured and where it comes from (env, OS keychain, file; ' +
-    'masked), the credit balance, plan and rate limit, and which credential store is in use. Free. Call it first ' +
+    'masked), the credit balance, plan, rate limit and usage this period, and which credential store is in use. Free. Call it first ' +
     'when a generation fails with an auth or credit error, or before a large batch.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -24,7 +25,11 @@ export default defineTool({
     } else {
       lines.push(`- key: ${mask(credential.value)} from ${credential.where}`);
       try {
-        const account = await ctx.pixelmuse.getAccount(ctx.signal);
+        const [account, usage] = await Promise.all([
+          ctx.pixelmuse.getAccount(ctx.signal),
+          // Usage is a nicety: an outage of that endpoint must not hide the balance.
+          ctx.pixelmuse.getUsage(ctx.signal).catch(() => undefined),
+        ]);
         const c = account.credits;
         lines.push(
           `- account: ${account.email}, plan ${account.plan}`,
@@ -34,6 +39,12 @@ export default defineTool({
               ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window`
               : ''),
         );
+        if (usage) {
+          lines.push(
+            `- this period (${usage.period.start.slice(0, 10)} to ${usage.period.end.slice(0, 10)}): ` +
+              `${plural(usage.generations_count, 'generation')}, ${plural(usage.credits_used, 'credit')} used`,
+          );
+        }
       } catch (error) {
         // The rest of the report is still worth having when the account call fails.
         lines.push(

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBin, requireBuiltBin, ROOT } from '../helpers/spawn.js';
 
 const run = promisify(execFile);
-const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 const TARBALL = `${pkg.name}-${pkg.version}.tgz`;
 // Exactly what the README tells users to try with a local build.
 const SPEC = `./${TARBALL}`;
@@ -81,7 +84,10 @@ describe('the npm tarball', () => {
         timeoutMs: NPX_TIMEOUT_MS,
       });
       try {
-        expect(session.client.getServerVersion()).toMatchObject({ name: 'atelier-mcp', version: pkg.version });
+        expect(session.client.getServerVersion()).toMatchObject({
+          name: 'atelier-mcp',
+          version: pkg.version,
+        });
         const { tools } = await session.client.listTools();
         expect(tools).toHaveLength(9);
         // The run dir stays as the user left it: npx installs into its own cache.

@@ -7,8 +7,10 @@ afterEach(async () => h?.close());
 
 describe('account_status', () => {
   it('shows the masked key, its source, balance, plan and rate limit', async () => {
-    h = await startHarness({ emulator: { credits: 42 } });
+    h = await startHarness({ emulator: { credits: 43 } });
+    await h.call('generate_image', { prompt: 'one', model: 'imagen-3', preview: false });
     const text = textOf(await h.call('account_status'));
+    expect(text).toMatch(/- this period \(\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d\): 1 generation, 1 credit used/);
     expect(text).toMatch(/- key: pm_test_\S+ from memory/);
     expect(text).not.toContain(SANDBOX_PIXELMUSE_KEY);
     expect(text).toContain('- balance: 42 credits');

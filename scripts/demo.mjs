@@ -1,0 +1,145 @@
+// `npm run demo`: drives the built bin in --sandbox mode over stdio with the MCP SDK client, the way
+// Claude Code or Cursor would, and prints what an agent would see at each step. Exits 1 if any step fails.
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const outputDir = fileURLToPath(new URL('../generated/demo', import.meta.url));
+const MAX_LINES = 8;
+const MAX_WIDTH = 116;
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+// Piped into `head` and closed early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (error) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const shown = (path) => (path.startsWith(root) ? relative(process.cwd(), path) || path : path);
+
+if (!existsSync(bin)) {
+  out(`dist/cli.js is missing. Build it first: npm run build (npm run demo does it for you).`);
+  process.exit(1);
+}
+
+const STEPS = [
+  { tool: 'list_models', note: 'which models exist and what they cost', args: {} },
+  { tool: 'get_pricing', note: 'prices in credits and USD, credit packs', args: {} },
+  { tool: 'account_status', note: 'which key is used, balance', args: {} },
+  {
+    tool: 'generate_image',
+    note: 'sync model: the image comes back in the first answer',
+    args: { prompt: 'a lighthouse on a cliff at dusk, watercolor', model: 'imagen-3', aspect_ratio: '16:9' },
+  },
+  {
+    tool: 'generate_image',
+    note: 'async model (about 6 s in the sandbox): waits for the job, reporting progress',
+    args: { prompt: 'isometric city block at night, neon signs', model: 'recraft-v4-pro', aspect_ratio: '1:1' },
+    progress: true,
+  },
+  { tool: 'pixelmuse_list_images', note: 'the history, newest first', args: { limit: 5 } },
+];
+
+const transport = new StdioClientTransport({
+  command: process.execPath,
+  args: [bin, '--sandbox', '--output-dir', outputDir],
+  // The sandbox needs no key: pass none, so a real one in this shell cannot be used by accident.
+  env: { ATELIER_LOG_LEVEL: 'info' },
+  stderr: 'pipe',
+});
+let serverLog = '';
+transport.stderr?.on('data', (chunk) => (serverLog += chunk.toString('utf8')));
+
+/** At most MAX_LINES lines of at most MAX_WIDTH characters, indented; blank lines dropped. */
+function indent(text, maxLines = MAX_LINES, prefix = '    ') {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const kept = lines.slice(0, maxLines).map((l) => (l.length > MAX_WIDTH ? `${l.slice(0, MAX_WIDTH - 1)}…` : l));
+  if (lines.length > maxLines) kept.push(`… ${lines.length - maxLines} more line(s)`);
+  return kept.map((l) => `${prefix}${l}`).join('\n');
+}
+
+function wrap(words, width = MAX_WIDTH) {
+  const lines = [''];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (lines[last] && lines[last].length + word.length + 1 > width) lines.push(word);
+    else lines[last] = lines[last] ? `${lines[last]} ${word}` : word;
+  }
+  return lines.join('\n');
+}
+
+function fail(message) {
+  out();
+  out(`FAILED: ${message}`);
+  if (serverLog.trim()) {
+    out('Server log (stderr):');
+    out(indent(serverLog.trim().split('\n').slice(-30).join('\n'), 30));
+  }
+  process.exitCode = 1;
+}
+
+const client = new Client({ name: 'atelier-demo', version: '1.0.0' });
+const started = Date.now();
+const saved = [];
+let passed = 0;
+
+out('atelier-mcp demo: the built bin in --sandbox mode (built-in Pixelmuse emulator: no key, no network, no charges).');
+out(`Images are saved under ${shown(outputDir)}/`);
+out();
+
+try {
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  const server = client.getServerVersion();
+  out(`Connected to ${server?.name} ${server?.version} over stdio in ${seconds(Date.now() - started)}; ${tools.length} tools:`);
+  out(indent(wrap(tools.map((t, i) => (i < tools.length - 1 ? `${t.name},` : t.name)))));
+
+  for (const [i, step] of STEPS.entries()) {
+    out();
+    out(`${i + 1}/${STEPS.length} ${step.tool} (${step.note})`);
+    if (Object.keys(step.args).length) out(`    arguments: ${JSON.stringify(step.args)}`);
+    const stepStarted = Date.now();
+    const options = step.progress
+      ? {
+          // Long jobs: each progress notification restarts the client's timeout (Claude Code does the same).
+          resetTimeoutOnProgress: true,
+          timeout: 60_000,
+          onprogress: ({ progress, message }) =>
+            out(`    <- progress ${progress} at +${seconds(Date.now() - stepStarted)}: ${message ?? '(no message)'}`),
+        }
+      : { timeout: 60_000 };
+    const result = await client.callTool({ name: step.tool, arguments: step.args }, undefined, options);
+    const text = result.content
+      .filter((c) => c.type === 'text')
+      .map((c) => c.text)
+      .join('\n');
+    const images = result.content.filter((c) => c.type === 'image');
+    out(indent(text));
+    if (images.length) out(`    + ${images.length} inline preview image(s) (${images.map((c) => c.mimeType).join(', ')})`);
+    const paths = [...text.matchAll(/^- (\/\S+) \(/gm)].map((m) => m[1]);
+    for (const p of paths) out(`    saved: ${shown(p)}`);
+    saved.push(...paths);
+    out(`    ${result.isError ? 'isError' : 'ok'} in ${seconds(Date.now() - stepStarted)}`);
+    if (result.isError) {
+      fail(`${step.tool} returned isError (see its text above).`);
+      break;
+    }
+    passed += 1;
+  }
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+} finally {
+  await client.close().catch(() => {});
+}
+
+out();
+out(
+  `Summary: ${passed}/${STEPS.length} steps ok in ${seconds(Date.now() - started)}; ${saved.length} image(s) saved${saved.length ? ':' : '.'}`,
+);
+for (const p of saved) out(`  - ${shown(p)}`);
+if (passed === STEPS.length) {
+  out();
+  out('Try it in Claude Code: claude mcp add atelier -- npx -y atelier-mcp --sandbox');
+  out('Real images: set PIXELMUSE_API_KEY (or run `npx atelier-mcp login pixelmuse`) and drop --sandbox.');
+}
