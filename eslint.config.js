@@ -17,7 +17,10 @@ export default tseslint.config(
     ignores: ['src/cli.ts', 'src/cli/**'],
     rules: {
       'no-console': ['error', { allow: ['error', 'warn'] }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'stdout', message: 'stdout is JSON-RPC only.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'stdout', message: 'stdout is JSON-RPC only.' },
+      ],
     },
   },
 );
