@@ -12,6 +12,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: {
+      globals: { setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', Buffer: 'readonly' },
+    },
+  },
+  {
     // stdout belongs to JSON-RPC: the server and everything it loads log to stderr only.
     files: ['src/**/*.ts', 'tools/**/*.ts', 'prompts/**/*.ts'],
     ignores: ['src/cli.ts', 'src/cli/**'],

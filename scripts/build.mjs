@@ -1,7 +1,7 @@
 // Bundles the bin so that `npx atelier-mcp` starts fast: one ESM entry plus lazily loaded chunks
 // (the sandbox). Native modules (sharp, the keychain) stay external and are imported on first use.
 import { build } from 'esbuild';
-import { chmod, readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -27,6 +27,8 @@ if (process.argv.includes('--if-needed')) {
 }
 
 const started = Date.now();
+// Chunk names change with the code: stale ones would otherwise ship in the package.
+await rm(join(root, 'dist'), { recursive: true, force: true });
 await build({
   entryPoints: { cli: join(root, 'src', 'cli.ts') },
   outdir: join(root, 'dist'),

@@ -35,7 +35,11 @@ const STEPS = [
   {
     tool: 'generate_image',
     note: 'async model (about 6 s in the sandbox): waits for the job, reporting progress',
-    args: { prompt: 'isometric city block at night, neon signs', model: 'recraft-v4-pro', aspect_ratio: '1:1' },
+    args: {
+      prompt: 'isometric city block at night, neon signs',
+      model: 'recraft-v4-pro',
+      aspect_ratio: '1:1',
+    },
     progress: true,
   },
   { tool: 'pixelmuse_list_images', note: 'the history, newest first', args: { limit: 5 } },
@@ -54,7 +58,9 @@ transport.stderr?.on('data', (chunk) => (serverLog += chunk.toString('utf8')));
 /** At most MAX_LINES lines of at most MAX_WIDTH characters, indented; blank lines dropped. */
 function indent(text, maxLines = MAX_LINES, prefix = '    ') {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const kept = lines.slice(0, maxLines).map((l) => (l.length > MAX_WIDTH ? `${l.slice(0, MAX_WIDTH - 1)}…` : l));
+  const kept = lines
+    .slice(0, maxLines)
+    .map((l) => (l.length > MAX_WIDTH ? `${l.slice(0, MAX_WIDTH - 1)}…` : l));
   if (lines.length > maxLines) kept.push(`… ${lines.length - maxLines} more line(s)`);
   return kept.map((l) => `${prefix}${l}`).join('\n');
 }
@@ -84,7 +90,9 @@ const started = Date.now();
 const saved = [];
 let passed = 0;
 
-out('atelier-mcp demo: the built bin in --sandbox mode (built-in Pixelmuse emulator: no key, no network, no charges).');
+out(
+  'atelier-mcp demo: the built bin in --sandbox mode (built-in Pixelmuse emulator: no key, no network, no charges).',
+);
 out(`Images are saved under ${shown(outputDir)}/`);
 out();
 
@@ -92,7 +100,9 @@ try {
   await client.connect(transport);
   const { tools } = await client.listTools();
   const server = client.getServerVersion();
-  out(`Connected to ${server?.name} ${server?.version} over stdio in ${seconds(Date.now() - started)}; ${tools.length} tools:`);
+  out(
+    `Connected to ${server?.name} ${server?.version} over stdio in ${seconds(Date.now() - started)}; ${tools.length} tools:`,
+  );
   out(indent(wrap(tools.map((t, i) => (i < tools.length - 1 ? `${t.name},` : t.name)))));
 
   for (const [i, step] of STEPS.entries()) {
@@ -106,7 +116,9 @@ try {
           resetTimeoutOnProgress: true,
           timeout: 60_000,
           onprogress: ({ progress, message }) =>
-            out(`    <- progress ${progress} at +${seconds(Date.now() - stepStarted)}: ${message ?? '(no message)'}`),
+            out(
+              `    <- progress ${progress} at +${seconds(Date.now() - stepStarted)}: ${message ?? '(no message)'}`,
+            ),
         }
       : { timeout: 60_000 };
     const result = await client.callTool({ name: step.tool, arguments: step.args }, undefined, options);
@@ -116,7 +128,8 @@ try {
       .join('\n');
     const images = result.content.filter((c) => c.type === 'image');
     out(indent(text));
-    if (images.length) out(`    + ${images.length} inline preview image(s) (${images.map((c) => c.mimeType).join(', ')})`);
+    if (images.length)
+      out(`    + ${images.length} inline preview image(s) (${images.map((c) => c.mimeType).join(', ')})`);
     const paths = [...text.matchAll(/^- (\/\S+) \(/gm)].map((m) => m[1]);
     for (const p of paths) out(`    saved: ${shown(p)}`);
     saved.push(...paths);

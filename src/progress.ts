@@ -29,9 +29,11 @@ export function createProgressReporter(
 
   const flush = () => {
     if (stopped || sink.signal.aborted || message === undefined) return;
-    const progress = Math.max(Math.round((now() - started) / 100) / 10, last + 0.1);
+    const elapsed = Math.round((now() - started) / 100) / 10;
+    const progress = Math.max(elapsed, Number((last + 0.1).toFixed(1)));
     last = progress;
-    sink.send({ progress, message }).catch(() => {
+    // The elapsed time makes each heartbeat tell the user something even when the state has not changed.
+    sink.send({ progress, message: `${message} (${Math.round(elapsed)} s)` }).catch(() => {
       // A failed notification must never fail the tool call.
     });
   };

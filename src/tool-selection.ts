@@ -1,18 +1,30 @@
 import type { ZodRawShape } from 'zod';
 import type { ToolDefinition } from '../tools/define.js';
 import type { Config } from './config.js';
+import { UserInputError } from './errors.js';
 
 /** Toolsets, --read-only (derived from readOnlyHint, never a second list) and --providers. */
 export function selectTools(
   tools: ToolDefinition[],
   config: Pick<Config, 'toolsets' | 'readOnly' | 'providers'>,
 ): ToolDefinition[] {
-  return tools.filter(
+  const selected = tools.filter(
     (t) =>
       config.toolsets.includes(t.toolset) &&
       (!config.readOnly || t.annotations.readOnlyHint) &&
-      (t.provider === undefined || config.providers.includes(t.provider)),
+      t.providers.some((p) => config.providers.includes(p)),
   );
+  // A server with no tools looks connected but can do nothing: better to refuse to start and say why.
+  if (selected.length === 0) {
+    throw new UserInputError(
+      `No tool matches toolsets ${config.toolsets.join(',')}, providers ${config.providers.join(',')}` +
+        `${config.readOnly ? ' and --read-only' : ''}.`,
+      {
+        next: 'Widen --toolsets / --providers (every tool today works with pixelmuse), or drop --read-only.',
+      },
+    );
+  }
+  return selected;
 }
 
 export function inputShape(tool: ToolDefinition, config: Config): ZodRawShape {

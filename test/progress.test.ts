@@ -23,11 +23,11 @@ describe('progress reporter', () => {
     const reporter = createProgressReporter(s);
     reporter.report('submitted');
     reporter.report('processing');
-    expect(sent.map((p) => p.message)).toEqual(['submitted']);
+    expect(sent.map((p) => p.message)).toEqual(['submitted (0 s)']);
     vi.advanceTimersByTime(4_999);
     expect(sent).toHaveLength(1);
     vi.advanceTimersByTime(1);
-    expect(sent.map((p) => p.message)).toEqual(['submitted', 'processing']);
+    expect(sent.map((p) => p.message)).toEqual(['submitted (0 s)', 'processing (5 s)']);
     vi.advanceTimersByTime(10_000);
     expect(sent).toHaveLength(4);
     for (let i = 1; i < sent.length; i++) {

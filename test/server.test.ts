@@ -71,10 +71,10 @@ describe('tool selection', () => {
     ]);
   });
 
-  it('--providers hides the tools of providers left out, but not cross-provider tools', () => {
-    const shown = names({ providers: 'modelslab' });
-    expect(shown.some((n) => n.startsWith('pixelmuse_'))).toBe(false);
-    expect(shown).toContain('generate_image');
+  it('--providers hides every tool that none of the enabled providers backs', () => {
+    expect(names({ providers: 'pixelmuse' })).toEqual(TOOLS.map((t) => t.name));
+    // Until the ModelsLab tools land, nothing works with ModelsLab alone: refuse rather than serve nothing.
+    expect(() => names({ providers: 'modelslab' })).toThrow(/No tool matches toolsets .*providers modelslab/);
   });
 
   it('rejects unknown toolsets and providers with the valid values', () => {

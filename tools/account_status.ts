@@ -7,6 +7,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'account_status',
   toolset: 'account',
+  providers: ['pixelmuse'],
   title: 'Account status',
   description:
     'Shows, per provider, whether a credential is configured and where it comes from (env, OS keychain, file; ' +
@@ -54,11 +55,15 @@ export default defineTool({
         );
       }
     }
-    const keychain =
-      stores.keychain === 'unavailable'
-        ? `unavailable (${stores.keychainReason ?? 'no reason given'})`
-        : stores.keychain;
-    lines.push('', `Credential store: ${stores.mode}; OS keychain ${keychain}; file ${stores.file}.`);
+    if (stores.mode === 'memory') {
+      lines.push('', 'Credential store: memory (nothing is read from or written to the keychain or disk).');
+    } else {
+      const keychain =
+        stores.keychain === 'unavailable'
+          ? `unavailable (${stores.keychainReason ?? 'no reason given'})`
+          : stores.keychain;
+      lines.push('', `Credential store: ${stores.mode}; OS keychain ${keychain}; file ${stores.file}.`);
+    }
     return lines.join('\n');
   },
 });

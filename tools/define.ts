@@ -15,8 +15,8 @@ export interface ToolAnnotations {
 export interface ToolDefinition<S extends ZodRawShape = ZodRawShape> {
   name: string;
   toolset: Toolset;
-  /** Tools that belong to one provider are hidden by --providers. */
-  provider?: Provider;
+  /** The providers the tool works with; --providers hides it when none of them is enabled. */
+  providers: Provider[];
   title: string;
   description: string;
   /** Built from the config so that parameters the config already fixes stay out of the schema. */

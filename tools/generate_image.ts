@@ -11,6 +11,7 @@ const DEFAULT_MAX_WAIT_S = 55;
 export default defineTool({
   name: 'generate_image',
   toolset: 'generate',
+  providers: ['pixelmuse'],
   title: 'Generate an image',
   description:
     'Generates images from a text prompt and saves them as files in the project. Use it whenever the user wants a ' +

@@ -6,6 +6,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'get_generation',
   toolset: 'generate',
+  providers: ['pixelmuse'],
   title: 'Resume or fetch a generation',
   description:
     'Picks up a generation job by id: waits for it if it is still running (with progress), then saves its images ' +

@@ -4,6 +4,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'get_pricing',
   toolset: 'billing',
+  providers: ['pixelmuse'],
   title: 'Get prices',
   description:
     'Shows what generating costs: Pixelmuse per-model prices in credits and USD, the USD value of a credit, and the ' +

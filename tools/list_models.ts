@@ -5,6 +5,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'list_models',
   toolset: 'generate',
+  providers: ['pixelmuse'],
   title: 'List image models',
   description:
     'Lists the image models you can pass to generate_image, with cost per image (credits and USD), supported ' +

@@ -4,7 +4,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'pixelmuse_buy_credits',
   toolset: 'billing',
-  provider: 'pixelmuse',
+  providers: ['pixelmuse'],
   title: 'Buy Pixelmuse credits',
   description:
     'Creates a Stripe checkout link for a Pixelmuse credit package (credit_pack: 100 credits for $10). Nothing is ' +

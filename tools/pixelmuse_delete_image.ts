@@ -4,7 +4,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'pixelmuse_delete_image',
   toolset: 'images',
-  provider: 'pixelmuse',
+  providers: ['pixelmuse'],
   title: 'Delete a Pixelmuse image',
   description:
     'Permanently removes one image from the Pixelmuse history (it disappears from listings and by id). Files ' +

@@ -4,7 +4,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'pixelmuse_list_images',
   toolset: 'images',
-  provider: 'pixelmuse',
+  providers: ['pixelmuse'],
   title: 'List Pixelmuse images',
   description:
     'Lists images in the Pixelmuse history, newest first: id, status, model, visibility, creation time and the ' +

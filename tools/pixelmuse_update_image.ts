@@ -4,7 +4,7 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'pixelmuse_update_image',
   toolset: 'images',
-  provider: 'pixelmuse',
+  providers: ['pixelmuse'],
   title: 'Change a Pixelmuse image',
   description:
     'Changes the visibility of one Pixelmuse image: public images get a share page at ' +

@@ -7,11 +7,13 @@ import type { Logger } from '../log.js';
 import { PixelmuseClient } from '../providers/pixelmuse/client.js';
 import { createServices } from '../services.js';
 import { createServer, listToolsAsClient, serveStdio } from '../server.js';
+import { selectTools } from '../tool-selection.js';
 import { readSecret } from './read-secret.js';
 
 type Print = (line: string) => void;
 
 export async function serve(config: Config, log: Logger): Promise<void> {
+  selectTools(TOOLS, config); // fails fast, before the sandbox starts, when the flags leave no tool
   let services;
   let stopSandbox = async () => {};
   if (config.sandbox) {

@@ -18,7 +18,7 @@ export async function generateOnPixelmuse(
   opts: { count: number; deadline: number; target: Target },
 ): Promise<PromiseSettledResult<JobOutcome>[]> {
   ctx.progress(
-    `Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to Pixelmuse (${body.model})`,
+    `Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to Pixelmuse (${body.model}) and waiting for the image`,
   );
   const jobs = Array.from({ length: opts.count }, () =>
     submitAndFinish(ctx, body, opts.deadline, opts.target),
@@ -69,10 +69,7 @@ export async function finish(
     const polled = await pollImage(ctx.pixelmuse, first, {
       deadline: opts.deadline,
       signal: ctx.signal,
-      onUpdate: (image, elapsedMs) =>
-        ctx.progress(
-          `Pixelmuse ${image.model}: ${image.status} after ${Math.round(elapsedMs / 1000)} s (job ${id})`,
-        ),
+      onUpdate: (image) => ctx.progress(`Pixelmuse ${image.model}: ${image.status} (job ${id})`),
     });
     const image = polled.image;
     const seenDoneAt = Date.now();

@@ -5,7 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
 import { savedPaths, textOf } from '../helpers/harness.js';
-import { BIN, cleanEnv, connectBin, requireBuiltBin, type BinSession } from '../helpers/spawn.js';
+import { BIN, cleanEnv, connectBin, requireBuiltBin, runCli, type BinSession } from '../helpers/spawn.js';
 
 const ALL_TOOLS = [
   'generate_image',
@@ -134,14 +134,12 @@ describe('tool selection flags on the built bin', () => {
     }
   });
 
-  it('--providers modelslab hides every pixelmuse_* tool', async () => {
-    const session = await start('--providers', 'modelslab');
-    try {
-      const names = await toolNames(session);
-      expect(names.filter((n) => n.startsWith('pixelmuse_'))).toEqual([]);
-      expect(names).toEqual(ALL_TOOLS.filter((n) => !n.startsWith('pixelmuse_')));
-    } finally {
-      await session.close();
-    }
+  it('--providers modelslab refuses to start, saying why, since no tool works with ModelsLab yet', async () => {
+    const result = await runCli(['--providers', 'modelslab'], { env: cleanEnv() });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(
+      /^Invalid input: No tool matches toolsets .*providers modelslab\.\nNext: Widen/,
+    );
   });
 });

@@ -71,9 +71,9 @@ describe('generate_image', () => {
     expect(result.isError).toBeFalsy();
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen[0]?.message).toContain('Submitting');
-    expect(seen.some((p) => /recraft-v4: processing after \d+ s \(job img_\w+\)/.test(p.message ?? ''))).toBe(
-      true,
-    );
+    expect(
+      seen.some((p) => /^Pixelmuse recraft-v4: processing \(job img_\w+\) \(\d+ s\)$/.test(p.message ?? '')),
+    ).toBe(true);
     const polls = h.emulator.requests.filter(
       (r) => r.method === 'GET' && r.path.startsWith('/api/v1/images/'),
     );

@@ -6,7 +6,7 @@ export interface PollOptions {
   /** Epoch ms after which we stop waiting and hand the id back. */
   deadline: number;
   signal: AbortSignal;
-  onUpdate?: (image: ImageObject, elapsedMs: number) => void;
+  onUpdate?: (image: ImageObject) => void;
   now?: () => number;
 }
 
@@ -35,7 +35,7 @@ export async function pollImage(
     if (left <= 0) return { finished: false, image };
     await sleep(Math.min(pollIntervalMs(now() - started), left), signal);
     image = await client.getImage(image.id, signal);
-    onUpdate?.(image, now() - started);
+    onUpdate?.(image);
   }
   return { finished: true, image };
 }
