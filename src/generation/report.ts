@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
+import { formatError } from '../error-format.js';
 import { PROVIDER_LABEL, ProviderError } from '../errors.js';
 import type { Media, SavedImage } from '../media/index.js';
 import { jobLabel, plural, resumeNext, type JobOutcome } from './outcome.js';
@@ -25,9 +26,8 @@ export async function reportOutcomes(
 
   const lines: string[] = [];
   for (const outcome of outcomes) lines.push(...describe(outcome), '');
-  for (const error of rejected) {
-    lines.push(`FAILED: ${error instanceof Error ? error.message : String(error)}`, '');
-  }
+  // Partial success is still success: the saved files matter, and each failure keeps its full explanation.
+  for (const error of rejected) lines.push(`FAILED: ${formatError(error)}`, '');
 
   const blocks: ContentBlock[] = [];
   const first = outcomes.flatMap((o) => o.saved)[0];

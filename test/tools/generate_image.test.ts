@@ -265,6 +265,24 @@ describe('generate_image', () => {
     expect(new Set(posts(h).map((r) => r.headers['idempotency-key'])).size).toBe(2);
   });
 
+  it('reports a partial batch: the saved images, and the failure with its next step', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'POST', path: '/api/v1/images', status: 402 });
+    const result = await h.call('generate_image', {
+      prompt: 'half',
+      model: 'imagen-3',
+      count: 2,
+      preview: false,
+    });
+    expect(result.isError).toBeFalsy();
+    const text = textOf(result);
+    expect(savedPaths(result)).toHaveLength(1);
+    expect(text).toMatch(
+      /^FAILED: Pixelmuse refused the request: insufficient_credits \(HTTP 402, request req_\w+\)\./m,
+    );
+    expect(text).toContain('Next: Call pixelmuse_buy_credits');
+  });
+
   it('stops waiting when the client cancels', async () => {
     h = await startHarness({ emulator: { jobDelayMs: 5_000 } });
     const controller = new AbortController();
