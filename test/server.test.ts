@@ -6,6 +6,7 @@ import { listToolsAsClient } from '../src/server.js';
 import { createServices } from '../src/services.js';
 import { selectTools } from '../src/tool-selection.js';
 import { TOOLS } from '../tools/index.js';
+import { PUBLIC_TOOL_NAMES } from './helpers/public-api.js';
 
 const services = (flags: Parameters<typeof loadConfig>[0] = {}) =>
   createServices(loadConfig(flags, {}, '/tmp'), silentLogger, { env: {}, memory: {} });
@@ -36,7 +37,7 @@ describe('tool registry', () => {
 
   it('lists the schemas clients see (snapshot: an intended API change updates it with -u)', async () => {
     const tools = await listToolsAsClient(services());
-    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
+    expect(tools.map((t) => t.name)).toEqual(PUBLIC_TOOL_NAMES);
     for (const tool of tools) {
       // Claude Code drops content blocks (our previews) when a result has structuredContent.
       expect(tool.outputSchema, String(tool.name)).toBeUndefined();

@@ -9,22 +9,12 @@ import {
   type PixelmuseEmulator,
 } from '../../src/sandbox/pixelmuse.js';
 import { cleanEnv, requireBuiltBin, ROOT, runCli, type RunResult } from '../helpers/spawn.js';
+import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';
 
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const REJECTED_KEY = 'pm_test_0123456789abcdef0123456789abcdef';
 const ODD_KEY = 'pm_live_short';
 const READ_ONLY = ['list_models', 'get_pricing', 'account_status', 'pixelmuse_list_images'];
-const ALL_TOOLS = [
-  'generate_image',
-  'get_generation',
-  'list_models',
-  'get_pricing',
-  'account_status',
-  'pixelmuse_list_images',
-  'pixelmuse_update_image',
-  'pixelmuse_delete_image',
-  'pixelmuse_buy_credits',
-];
 
 let home: string;
 let emulator: PixelmuseEmulator;

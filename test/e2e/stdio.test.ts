@@ -6,18 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
 import { savedPaths, textOf } from '../helpers/harness.js';
 import { BIN, cleanEnv, connectBin, requireBuiltBin, runCli, type BinSession } from '../helpers/spawn.js';
+import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';
 
-const ALL_TOOLS = [
-  'generate_image',
-  'get_generation',
-  'list_models',
-  'get_pricing',
-  'account_status',
-  'pixelmuse_list_images',
-  'pixelmuse_update_image',
-  'pixelmuse_delete_image',
-  'pixelmuse_buy_credits',
-];
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 // The part of the key that makes it usable: the redactor keeps the pm_test_ prefix on purpose.
 const KEY_SECRET = SANDBOX_PIXELMUSE_KEY.slice('pm_test_'.length);
