@@ -17,7 +17,21 @@ export function createServices(
   const pixelmuse = new PixelmuseClient({
     baseUrl: config.pixelmuseBaseUrl,
     log,
-    apiKey: async () => (await credentials.get('pixelmuse_api_key'))?.value,
+    apiKey: cachedFor(KEY_CACHE_MS, async () => (await credentials.get('pixelmuse_api_key'))?.value),
   });
   return { config, log, credentials, pixelmuse };
+}
+
+/** A polling loop asks for the key every half second; the keychain needs asking only once a minute. */
+const KEY_CACHE_MS = 60_000;
+
+function cachedFor(ms: number, read: () => Promise<string | undefined>): () => Promise<string | undefined> {
+  let hit: { value: string; at: number } | undefined;
+  return async () => {
+    if (hit && Date.now() - hit.at < ms) return hit.value;
+    const value = await read();
+    // A missing key is not cached: one stored by `atelier-mcp login` is picked up on the next call.
+    hit = value === undefined ? undefined : { value, at: Date.now() };
+    return value;
+  };
 }

@@ -18,7 +18,7 @@ import type {
 
 export interface PixelmuseClientOptions {
   baseUrl: string;
-  /** Resolved per call: a key stored by `atelier-mcp login` while the server runs is picked up. */
+  /** Asked before every authenticated call (the caller may cache); undefined means not configured. */
   apiKey: () => Promise<string | undefined>;
   log: Logger;
   http?: Partial<ConstructorParameters<typeof HttpClient>[0]>;
