@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mask, redact, redactHeaders } from '../src/http/redact.js';
+import { mask, redact } from '../src/http/redact.js';
 
 describe('redaction', () => {
   it.each([
@@ -19,15 +19,8 @@ describe('redaction', () => {
   });
 
   it('keeps ordinary text, ids and timestamps', () => {
-    const text = 'job img_abc123 at 2026-11-25T18:00:00.000Z, request req_a1b2c3d4, 1024x576';
+    const text = 'job img_abc123 at 2026-11-25T18:00:00.000Z (1764093600001), request req_a1b2c3d4, 1024x576';
     expect(redact(text)).toBe(text);
-  });
-
-  it('redacts secret headers entirely', () => {
-    expect(redactHeaders({ Authorization: 'Bearer x', 'x-request-id': 'req_1' })).toEqual({
-      Authorization: '***',
-      'x-request-id': 'req_1',
-    });
   });
 
   it('masks a key so it can be recognised but not used', () => {

@@ -1,5 +1,3 @@
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
-
 // Provider keys, Stripe secrets and tokens, bearer values, and anything shaped like a card number.
 const PATTERNS: Array<[RegExp, string]> = [
   [/\bpm_(live|test)_[A-Za-z0-9]+/g, 'pm_$1_***'],
@@ -7,29 +5,29 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(spt|seti|pi|pm|cs)_[A-Za-z0-9]*_secret_[A-Za-z0-9]+/g, '$1_***_secret_***'],
   [/\bspt_[A-Za-z0-9]+/g, 'spt_***'],
   [/\b(Bearer|Payment)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***'],
-  [/\b(?:\d[ -]?){12,18}\d\b/g, '[card]'],
   [
     /("(?:key|api_key|apiKey|password|token|access_token|cvc|cvv|number|card|secret|spt)"\s*:\s*)"[^"]*"/gi,
     '$1"***"',
   ],
 ];
 
+const CARD_LIKE = /\b(?:\d[ -]?){12,18}\d\b/g;
+
+/** Luhn-valid digit runs are card numbers; other long numbers (epoch milliseconds, ids) are left alone. */
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
 export function redact(text: string): string {
   let out = text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
-  return out;
-}
-
-export function redactHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const joined = Array.isArray(value) ? value.join(', ') : value;
-    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? '***' : redact(joined);
-  }
-  return out;
+  return out.replace(CARD_LIKE, (run) => (luhn(run.replace(/\D/g, '')) ? '[card]' : run));
 }
 
 /** Show enough of a credential to recognise it, never enough to use it. */

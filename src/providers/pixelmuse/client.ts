@@ -64,10 +64,6 @@ export class PixelmuseClient {
     return this.http.baseUrl;
   }
 
-  async hasKey(): Promise<boolean> {
-    return (await this.apiKey()) !== undefined;
-  }
-
   /**
    * POST /images. `waitSeconds` asks the server to hold the answer until the image is done
    * (Prefer: wait); the idempotency key makes our own retries replay instead of charging again.
