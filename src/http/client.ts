@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import type { Logger } from '../log.js';
-import { redact } from './redact.js';
 import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -102,12 +101,12 @@ export class HttpClient {
       const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
       if (!canRetry || wait > maxRetryWaitMs) {
         log.debug(`${this.provider} ${label} failed after ${attempt + 1} attempt(s): ${failure.message}`);
-        if (failure instanceof ProviderError || failure instanceof NetworkError)
-          failure.facts.unshift(...attemptsFact(attempt));
+        failure.facts.unshift(...attemptsFact(attempt));
         throw failure;
       }
       log.warn(
-        `${this.provider} ${label}: ${redact(failure.message)}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`,
+        // The logger redacts; the message's own full stop would read oddly before the retry note.
+        `${this.provider} ${label}: ${failure.message.replace(/\.$/, '')}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`,
       );
       await sleep(wait, req.signal);
     }
