@@ -3,6 +3,7 @@ import type { Credentials } from './credentials/index.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
+import type { IdempotencyStore } from './spend/idempotency.js';
 
 export type ContentBlock = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
 
@@ -16,6 +17,11 @@ export interface ToolContext {
   credentials: Credentials;
   media: Media;
   log: Logger;
+  /**
+   * Durable Idempotency-Keys (src/spend/idempotency.ts): acquire before sending a request whose outcome could
+   * be lost, settle once the outcome is known; an identical request meanwhile (retry, restart) replays.
+   */
+  idempotency: IdempotencyStore;
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
   /** Report what is happening; sent only if the client asked for progress, at most every 5 s. */

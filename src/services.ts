@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { ServerServices } from './context.js';
 import { openCredentials, type CredentialName } from './credentials/index.js';
 import type { Logger } from './log.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
+import { openIdempotencyStore } from './spend/idempotency.js';
+import { spendDir } from './spend/home.js';
 
 /** Everything a server (or a CLI command) needs, built from the config once. */
 export function createServices(
@@ -19,7 +22,8 @@ export function createServices(
     log,
     apiKey: cachedFor(KEY_CACHE_MS, async () => (await credentials.get('pixelmuse_api_key'))?.value),
   });
-  return { config, log, credentials, pixelmuse };
+  const idempotency = openIdempotencyStore(join(spendDir(config), 'idempotency'));
+  return { config, log, credentials, pixelmuse, idempotency };
 }
 
 /** A polling loop asks for the key every half second; the keychain needs asking only once a minute. */

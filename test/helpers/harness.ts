@@ -42,12 +42,15 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator });
   const outputDir = await mkdtemp(join(tmpdir(), 'atelier-out-'));
+  // Never the user's real ATELIER_HOME: the ledger and idempotency keys of a test stay in the test.
+  const home = await mkdtemp(join(tmpdir(), 'atelier-home-'));
   const logs: string[] = [];
   const log: Logger = createLogger('debug', (line) => logs.push(line));
   const config: Config = {
     ...loadConfig({}, {}, outputDir),
     pixelmuseBaseUrl: emulator.url,
     outputDir,
+    home,
     credentialStore: 'memory',
     ...options.config,
   };
@@ -81,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await server.close();
       await emulator.close();
       await rm(outputDir, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
     },
   };
 }
