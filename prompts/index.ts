@@ -1,4 +1,4 @@
-import { z, type ZodOptional, type ZodString } from 'zod';
+import * as z from 'zod';
 import catalog from './catalog.json' with { type: 'json' };
 
 interface PromptEntry {
@@ -13,7 +13,7 @@ export interface PromptDefinition {
   name: string;
   title: string;
   description: string;
-  args: Record<string, ZodString | ZodOptional<ZodString>>;
+  args: Record<string, z.ZodString | z.ZodOptional<z.ZodString>>;
   render(values: Record<string, string | undefined>): string;
 }
 

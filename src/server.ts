@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
 import type { ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
 import { PROMPTS } from '../prompts/index.js';
@@ -33,12 +34,14 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
   });
 
   for (const tool of selectTools(tools, services.config)) {
-    server.registerTool(
+    const registered = server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: inputShape(tool, services.config),
+        // The client pays for tools/list on every turn: `$schema` (draft-07 is the default anyway) would add
+        // ~13 tokens to every tool. A meta value of undefined overrides it and drops out of the JSON.
+        inputSchema: z.object(inputShape(tool, services.config)).meta({ $schema: undefined }),
         annotations: { title: tool.title, ...tool.annotations },
       },
       async (args, extra): Promise<CallToolResult> => {
@@ -76,6 +79,8 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
         }
       },
     );
+    // `taskSupport: forbidden` is what an absent `execution` means; listing it costs ~10 tokens per tool.
+    registered.execution = undefined;
   }
 
   for (const prompt of PROMPTS) {

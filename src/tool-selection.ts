@@ -1,4 +1,4 @@
-import type { ZodRawShape } from 'zod';
+import type * as z from 'zod';
 import type { ToolDefinition } from '../tools/define.js';
 import type { Config } from './config.js';
 import { UserInputError } from './errors.js';
@@ -27,6 +27,6 @@ export function selectTools(
   return selected;
 }
 
-export function inputShape(tool: ToolDefinition, config: Config): ZodRawShape {
+export function inputShape(tool: ToolDefinition, config: Config): z.ZodRawShape {
   return typeof tool.input === 'function' ? tool.input(config) : tool.input;
 }

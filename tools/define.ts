@@ -1,4 +1,4 @@
-import type { z, ZodRawShape } from 'zod';
+import type * as z from 'zod';
 import type { Config, Provider, Toolset } from '../src/config.js';
 import type { ToolContext, ToolOutput } from '../src/context.js';
 
@@ -12,7 +12,7 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
-export interface ToolDefinition<S extends ZodRawShape = ZodRawShape> {
+export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
   toolset: Toolset;
   /** The providers the tool works with; --providers hides it when none of them is enabled. */
@@ -26,6 +26,6 @@ export interface ToolDefinition<S extends ZodRawShape = ZodRawShape> {
 }
 
 /** Identity: exists so that each tool file is type-checked against the contract. */
-export function defineTool<S extends ZodRawShape>(tool: ToolDefinition<S>): ToolDefinition<S> {
+export function defineTool<S extends z.ZodRawShape>(tool: ToolDefinition<S>): ToolDefinition<S> {
   return tool;
 }

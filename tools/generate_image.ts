@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
 import { generateOnPixelmuse } from '../src/generation/pixelmuse.js';
 import { reportOutcomes } from '../src/generation/report.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
+import { filename, max_wait_seconds, output_dir, preview } from './params.js';
 
 export const DEFAULT_PIXELMUSE_MODEL = 'flux-schnell';
 const DEFAULT_MAX_WAIT_S = 55;
@@ -14,12 +15,10 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Generate an image',
   description:
-    'Generates images from a text prompt and saves them as files in the project. Use it whenever the user wants a ' +
-    'picture, illustration, icon, hero image or mockup. Costs the model price per image (Pixelmuse: 1 credit for ' +
-    'flux-schnell, more for pro models; see list_models or get_pricing). Waits for the job with progress, saves every ' +
-    'output under the output folder with a unique name and returns the absolute paths, the job id, the credits ' +
-    'charged, the elapsed time and a small preview. If the job is still running when max_wait_seconds runs out, ' +
-    'the result says STILL RUNNING with the job id: call get_generation with it, do not generate again.',
+    'Makes images from a text prompt and saves them as files in the project: use it whenever the user wants a ' +
+    'picture, icon, illustration or mockup. Costs the model price per image (Pixelmuse flux-schnell: 1 credit; ' +
+    'list_models shows prices). Returns the saved paths, job id, credits charged and a preview. If it says STILL ' +
+    'RUNNING, call get_generation with the job id; do not generate again.',
   input: {
     prompt: z
       .string()
@@ -30,7 +29,7 @@ export default defineTool({
       .string()
       .min(1)
       .optional()
-      .describe(`Model id from list_models. Default ${DEFAULT_PIXELMUSE_MODEL} (cheapest, fast).`),
+      .describe(`Model id from list_models (default ${DEFAULT_PIXELMUSE_MODEL}, cheapest).`),
     negative_prompt: z.string().max(5_000).optional().describe('Things to keep out of the image.'),
     aspect_ratio: z
       .enum(PIXELMUSE_ASPECT_RATIOS)
@@ -42,41 +41,20 @@ export default defineTool({
       .min(1)
       .max(4)
       .optional()
-      .describe('Images to make, each a separate paid job. Default 1.'),
+      .describe('Images to make, each paid separately (default 1).'),
     input_image: z
       .string()
       .min(1)
       .optional()
-      .describe(
-        'Reference image for image-to-image: a local file path (relative to the project) or an http(s) URL.',
-      ),
-    output_dir: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Folder inside the output root, e.g. "hero". Created if missing.'),
-    filename: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Base name without folders, e.g. "landing-hero"; the extension follows the real image type.'),
-    preview: z
-      .boolean()
-      .optional()
-      .describe('Include a small inline preview (default true). False saves tokens.'),
-    max_wait_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(600)
-      .optional()
-      .describe(`How long to wait before handing back the job id (default ${DEFAULT_MAX_WAIT_S}).`),
+      .describe('Reference image for image-to-image: a project file path or an http(s) URL.'),
+    output_dir,
+    filename,
+    preview,
+    max_wait_seconds: max_wait_seconds(DEFAULT_MAX_WAIT_S),
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe(
-        'Provider-specific extra fields sent as they are, e.g. {"visibility":"public"} on Pixelmuse.',
-      ),
+      .describe('Extra provider fields sent as given, e.g. {"visibility":"public"}.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 

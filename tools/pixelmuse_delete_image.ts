@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { defineTool } from './define.js';
+import { id } from './params.js';
 
 export default defineTool({
   name: 'pixelmuse_delete_image',
@@ -9,7 +9,7 @@ export default defineTool({
   description:
     'Permanently removes one image from the Pixelmuse history (it disappears from listings and by id). Files ' +
     'already saved in the project are kept. Free; credits are not refunded. Use pixelmuse_list_images to find ids.',
-  input: { id: z.string().min(1).describe('Image id, e.g. img_abc123') },
+  input: { id },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run({ id }, ctx) {
     await ctx.pixelmuse.deleteImage(id, ctx.signal);

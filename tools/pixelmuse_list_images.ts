@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from './define.js';
+import { cursor, limit } from './params.js';
 
 export default defineTool({
   name: 'pixelmuse_list_images',
@@ -7,12 +8,11 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'List Pixelmuse images',
   description:
-    'Lists images in the Pixelmuse history, newest first: id, status, model, visibility, creation time and the ' +
-    'start of the prompt. Free. Use it to find an id for get_generation, pixelmuse_update_image or ' +
-    'pixelmuse_delete_image; pass next_cursor back as cursor for the next page.',
+    'Lists Pixelmuse images, newest first, with id, status, model, visibility and prompt. Free. Use it to ' +
+    'find an id for get_generation, pixelmuse_update_image or pixelmuse_delete_image.',
   input: {
-    limit: z.number().int().min(1).max(100).optional().describe('Images per page, 1-100 (default 20).'),
-    cursor: z.string().min(1).optional().describe('next_cursor from the previous page.'),
+    limit,
+    cursor,
     status: z.enum(['pending', 'succeeded', 'failed']).optional().describe('Only images in this state.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

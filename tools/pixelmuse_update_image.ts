@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTool } from './define.js';
+import { id } from './params.js';
 
 export default defineTool({
   name: 'pixelmuse_update_image',
@@ -11,7 +12,7 @@ export default defineTool({
     'https://www.pixelmuse.studio/g/<id>, private ones are visible only to the account. Free. ' +
     'Use pixelmuse_list_images to find ids.',
   input: {
-    id: z.string().min(1).describe('Image id, e.g. img_abc123'),
+    id,
     visibility: z.enum(['public', 'private']).describe('New visibility.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },

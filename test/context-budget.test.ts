@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { listToolsAsClient } from '../src/server.js';
+import { createServices } from '../src/services.js';
+
+// A client pays for the whole tools/list in context on every turn. Budgets in approximate tokens (JSON length / 4)
+// of what the client receives, every toolset and provider enabled. ~30 tools must fit in TOTAL, so the per-tool
+// cap is a ceiling, not a target: aim for 150. README "Development" states the same rule.
+const TOTAL = 6_000;
+const PER_TOOL = 250;
+// The two tools that save images carry the shared saving parameters (tools/params.ts).
+const PER_TOOL_EXCEPTIONS: Record<string, number> = { generate_image: 700, get_generation: 350 };
+
+const tokens = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
+
+describe('context budget of tools/list', () => {
+  it('keeps the whole list and every tool within budget', async () => {
+    const config = loadConfig({ toolsets: 'all', providers: 'all' }, {}, '/tmp');
+    const tools = await listToolsAsClient(createServices(config, silentLogger, { env: {}, memory: {} }));
+    const over = tools
+      .map((t) => ({ name: String(t.name), tokens: tokens(t) }))
+      .filter((t) => t.tokens > (PER_TOOL_EXCEPTIONS[t.name] ?? PER_TOOL));
+    expect(
+      over,
+      'tools over their budget (shorten the description; share parameters via tools/params.ts)',
+    ).toEqual([]);
+    expect(tokens({ tools })).toBeLessThanOrEqual(TOTAL);
+  });
+});

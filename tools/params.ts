@@ -1,0 +1,44 @@
+import * as z from 'zod';
+import type { Provider } from '../src/config.js';
+
+// Parameters that several tools share, defined once: every tool then describes them alike, and the
+// tools/list a client pays for on every turn stays small. A description says when to use the parameter
+// and what it costs, not how it works; the schema (type, bounds, enum) already says the rest.
+
+/** The provider that runs a job; tools offer only the providers that back them. */
+export const provider = <const P extends readonly [Provider, ...Provider[]]>(providers: P) =>
+  z.enum(providers).describe('Provider that runs the job.');
+
+/** A provider's id for a job or image, exactly as a result printed it. */
+export const id = z.string().min(1).describe('Id as a result printed it, e.g. img_abc123.');
+
+export const output_dir = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Folder under the output root; created if missing.');
+
+export const filename = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Base file name; the extension follows the image type.');
+
+export const preview = z
+  .boolean()
+  .optional()
+  .describe('Inline preview (default true); false saves ~800 context tokens per image.');
+
+/** How long a call may wait for a job before handing back its id; `min` 0 lets a call only look. */
+export const max_wait_seconds = (defaultSeconds: number, min: 0 | 1 = 1) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(600)
+    .optional()
+    .describe(`Seconds to wait before returning the job id (default ${defaultSeconds}).`);
+
+export const limit = z.number().int().min(1).max(100).optional().describe('Items per page (default 20).');
+
+export const cursor = z.string().min(1).optional().describe('next_cursor from the previous page.');
