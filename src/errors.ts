@@ -67,6 +67,18 @@ export class NetworkError extends AtelierError {
   }
 }
 
+/**
+ * The call's deadline (max_wait_seconds) ran out before the provider answered, or left no time for a retry.
+ * `mayHaveReached` says whether a request may have reached the provider (its outcome is then unknown).
+ */
+export class DeadlineError extends NetworkError {
+  readonly mayHaveReached: boolean;
+  constructor(provider: ProviderName, message: string, details: ErrorDetails & { mayHaveReached: boolean }) {
+    super(provider, message, details);
+    this.mayHaveReached = details.mayHaveReached;
+  }
+}
+
 /** The caller's arguments cannot work (bad path, unknown option). Nothing was sent or charged. */
 export class UserInputError extends AtelierError {}
 

@@ -1,7 +1,5 @@
 import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
-import { generateOnPixelmuse } from '../src/generation/pixelmuse.js';
-import { reportOutcomes } from '../src/generation/report.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
 import { filename, max_wait_seconds, output_dir, preview } from './params.js';
@@ -68,17 +66,24 @@ export default defineTool({
         next: 'Pass prompt and model as their own arguments.',
       });
     }
-    const settled = await generateOnPixelmuse(
+    const [{ generate }, { pixelmuseAdapter }, { reportOutcomes }] = await Promise.all([
+      import('../src/generation/engine.js'),
+      import('../src/providers/pixelmuse/generation.js'),
+      import('../src/generation/report.js'),
+    ]);
+    const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;
+    const settled = await generate(
       ctx,
+      pixelmuseAdapter(ctx.pixelmuse),
       {
         ...args.params,
         prompt: args.prompt,
-        model: args.model ?? DEFAULT_PIXELMUSE_MODEL,
+        model,
         ...(args.aspect_ratio ? { aspect_ratio: args.aspect_ratio } : {}),
         ...(args.negative_prompt ? { negative_prompt: args.negative_prompt } : {}),
         ...(imageInput ? { image_input: imageInput } : {}),
       },
-      { count, deadline: Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000, target },
+      { count, deadline: Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000, target, model },
     );
     return reportOutcomes(settled, { media: ctx.media, preview: args.preview ?? true });
   },

@@ -1,5 +1,3 @@
-import { finish } from '../src/generation/pixelmuse.js';
-import { reportOutcomes } from '../src/generation/report.js';
 import { defineTool } from './define.js';
 import { filename, id, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
@@ -24,10 +22,13 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, ctx) {
     const target = await ctx.media.target({ outputDir: args.output_dir, filename: args.filename });
-    const started = Date.now();
-    const image = await ctx.pixelmuse.getImage(args.id, ctx.signal);
-    const deadline = started + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
-    const settled = await Promise.allSettled([finish(ctx, image, { started, deadline, target })]);
+    const [{ resume }, { pixelmuseAdapter }, { reportOutcomes }] = await Promise.all([
+      import('../src/generation/engine.js'),
+      import('../src/providers/pixelmuse/generation.js'),
+      import('../src/generation/report.js'),
+    ]);
+    const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
+    const settled = await resume(ctx, pixelmuseAdapter(ctx.pixelmuse), args.id, { deadline, target });
     return reportOutcomes(settled, { media: ctx.media, preview: args.preview ?? true });
   },
 });

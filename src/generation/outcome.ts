@@ -1,18 +1,22 @@
 import type { Provider } from '../config.js';
 import { PROVIDER_LABEL } from '../errors.js';
 import type { SavedImage } from '../media/index.js';
+import type { Cost } from './adapter.js';
 
 /** One provider job as the tools report it, whatever the provider. */
 export interface JobOutcome {
   provider: Provider;
   id: string;
   model: string;
-  state: 'succeeded' | 'running' | 'failed';
+  state: 'succeeded' | 'running' | 'failed' | 'canceled';
   saved: SavedImage[];
-  /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files. */
+  /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files; future links while running. */
   urls: string[];
-  creditsCharged?: number;
+  cost?: Cost;
+  /** The provider's reason for a failure, in its own words. */
   error?: string;
+  /** Facts worth a line of their own (NSFW flag, generation time, outputs not saved). */
+  notes: string[];
   /** The provider replayed an earlier answer for the same idempotency key: nothing new was charged. */
   replayed?: boolean;
   elapsedMs: number;
@@ -30,4 +34,20 @@ export function plural(n: number, word: string): string {
 
 export function jobLabel(o: Pick<JobOutcome, 'provider' | 'id'>): string {
   return `${PROVIDER_LABEL[o.provider]} job ${o.id}`;
+}
+
+export function describeCost(o: Pick<JobOutcome, 'cost' | 'replayed'>): string {
+  if (o.replayed) return 'replayed, nothing new charged';
+  if (!o.cost) return 'charge not reported';
+  return 'credits' in o.cost ? `${plural(o.cost.credits, 'credit')} charged` : `$${o.cost.usd} charged`;
+}
+
+/** Longest provider text quoted in a result: enough for a reason, too short to smuggle a page of instructions. */
+const MAX_QUOTE = 300;
+
+/** Provider text is the provider's words, not ours: capped, on one line, and marked as a quote. */
+export function quoteProvider(provider: Provider, text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const capped = flat.length > MAX_QUOTE ? `${flat.slice(0, MAX_QUOTE - 1)}…` : flat;
+  return `${PROVIDER_LABEL[provider]} said: "${capped}"`;
 }

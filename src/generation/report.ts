@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
 import { formatError } from '../error-format.js';
-import { PROVIDER_LABEL, ProviderError } from '../errors.js';
+import { annotate, PROVIDER_LABEL, ProviderError } from '../errors.js';
 import type { Media, SavedImage } from '../media/index.js';
-import { jobLabel, plural, resumeNext, type JobOutcome } from './outcome.js';
+import { describeCost, jobLabel, plural, quoteProvider, resumeNext, type JobOutcome } from './outcome.js';
 
 export interface ReportOptions {
   media: Pick<Media, 'preview'>;
@@ -21,8 +21,8 @@ export async function reportOutcomes(
 ): Promise<ContentBlock[]> {
   const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const rejected = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-  if (outcomes.length === 0) throw rejected[0];
-  if (rejected.length === 0 && outcomes.every((o) => o.state === 'failed')) throw failureError(outcomes);
+  if (!outcomes.some((o) => o.state === 'succeeded' || o.state === 'running'))
+    throw batchFailure(outcomes, rejected);
 
   const lines: string[] = [];
   for (const outcome of outcomes) lines.push(...describe(outcome), '');
@@ -46,26 +46,37 @@ export async function reportOutcomes(
 function describe(o: JobOutcome): string[] {
   const who = `${PROVIDER_LABEL[o.provider]} ${o.model}`;
   const seconds = `${(o.elapsedMs / 1000).toFixed(1)} s`;
-  const charged = o.replayed
-    ? 'replayed, nothing new charged'
-    : o.creditsCharged === undefined
-      ? 'charge not reported'
-      : `${plural(o.creditsCharged, 'credit')} charged`;
+  const charged = describeCost(o);
+  const notes = o.notes.map((n) => `  ${n}`);
   switch (o.state) {
     case 'succeeded':
       return [
         `Saved ${plural(o.saved.length, 'image')} from ${who} in ${seconds} (${charged}). Job id: ${o.id}.`,
         ...o.saved.map(fileLine),
         ...o.urls.map((u) => `  url: ${u}`),
+        ...notes,
       ];
     case 'running':
       return [
         `STILL RUNNING (not finished, not failed): ${jobLabel(o)} (${o.model}) was still processing after ${seconds}.`,
         `Nothing is lost: it keeps running on ${PROVIDER_LABEL[o.provider]}. Next: ${resumeNext(o.provider, o.id)}.`,
+        ...o.urls.map((u) => `  will appear at: ${u}`),
       ];
     case 'failed':
-      return [`FAILED: ${jobLabel(o)} (${o.model}): ${o.error} (${charged}).`];
+      return [`FAILED: ${jobLabel(o)} (${o.model}): ${failureText(o)} (${charged}).`, ...notes];
+    case 'canceled':
+      return [
+        `CANCELED: ${jobLabel(o)} (${o.model}) was canceled and will not finish (${charged}).`,
+        ...notes,
+      ];
   }
+}
+
+function failureText(o: JobOutcome): string {
+  if (o.error) return quoteProvider(o.provider, o.error);
+  return o.state === 'canceled'
+    ? `${PROVIDER_LABEL[o.provider]} canceled the job.`
+    : `${PROVIDER_LABEL[o.provider]} reported the job as failed without a reason.`;
 }
 
 function fileLine(s: SavedImage): string {
@@ -80,16 +91,32 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function failureError(outcomes: JobOutcome[]): ProviderError {
-  const o = outcomes[0]!;
-  return new ProviderError({
-    provider: o.provider,
-    code: 'generation_failed',
-    message: o.error ?? 'The job failed.',
-    facts: outcomes.map(
-      (x) =>
-        `Job ${x.id} (${x.model}) failed; ${x.creditsCharged ? plural(x.creditsCharged, 'credit') : 'nothing'} charged.`,
-    ),
-    next: 'Try again, perhaps with another prompt or model (list_models); a failed job is not charged again.',
+/** Nothing succeeded: one error, which still names every job of the batch (each may have been charged). */
+function batchFailure(outcomes: JobOutcome[], rejected: unknown[]): unknown {
+  const failedFacts = outcomes.map(
+    (x) =>
+      `Job ${x.id} (${x.model}) ${x.state === 'canceled' ? 'was canceled' : 'failed'}; ${charged(x) ? describeCost(x) : 'nothing charged'}.`,
+  );
+  if (rejected.length === 0) {
+    const o = outcomes[0]!;
+    return new ProviderError({
+      provider: o.provider,
+      code: o.state === 'canceled' ? 'generation_canceled' : 'generation_failed',
+      message: failureText(o),
+      facts: failedFacts,
+      next: 'Try again, perhaps with another prompt or model (list_models); a failed job is not charged again.',
+    });
+  }
+  const [first, ...others] = rejected;
+  if (others.length === 0 && outcomes.length === 0) return first;
+  return annotate(first, {
+    facts: [
+      ...others.map((e) => `Another job of this batch: ${formatError(e).split('\n').join(' ')}`),
+      ...failedFacts,
+    ],
   });
+}
+
+function charged(o: JobOutcome): boolean {
+  return o.cost !== undefined && ('credits' in o.cost ? o.cost.credits : o.cost.usd) > 0;
 }

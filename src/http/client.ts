@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
-import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
+import { DeadlineError, NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import type { Logger } from '../log.js';
 import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
 
@@ -19,6 +19,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per attempt, headers and body. */
   timeoutMs?: number;
+  /**
+   * Epoch ms by which the whole request, retries and Retry-After waits included, must be over; past it the
+   * request is aborted and a DeadlineError thrown.
+   */
+  deadline?: number;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -78,11 +83,15 @@ export class HttpClient {
     const label = `${req.method} ${req.path}`;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
+      const left = req.deadline === undefined ? undefined : req.deadline - started;
+      if (left !== undefined && left <= 0) throw this.deadlineError(req, attempt > 0);
+      const deadlineSignal = left === undefined ? undefined : AbortSignal.timeout(left);
       let outcome: HttpResponse<T> | { error: unknown };
       try {
-        outcome = await this.attempt<T>(req);
+        outcome = await this.attempt<T>(req, deadlineSignal);
       } catch (error) {
         if (req.signal?.aborted) throw req.signal.reason;
+        if (deadlineSignal?.aborted) throw this.deadlineError(req, true);
         outcome = { error };
       }
       const elapsed = Date.now() - started;
@@ -104,6 +113,9 @@ export class HttpClient {
         failure.facts.unshift(...attemptsFact(attempt));
         throw failure;
       }
+      if (req.deadline !== undefined && Date.now() + wait >= req.deadline) {
+        throw this.deadlineError(req, reachedServer(outcome), failure);
+      }
       log.warn(
         // The logger redacts; the message's own full stop would read oddly before the retry note.
         `${this.provider} ${label}: ${failure.message.replace(/\.$/, '')}; retry ${attempt + 1}/${maxRetries} in ${wait} ms`,
@@ -112,7 +124,7 @@ export class HttpClient {
     }
   }
 
-  private async attempt<T>(req: RequestOptions): Promise<HttpResponse<T>> {
+  private async attempt<T>(req: RequestOptions, deadline: AbortSignal | undefined): Promise<HttpResponse<T>> {
     const url = new URL(this.baseUrl + req.path);
     for (const [k, v] of Object.entries(req.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -133,7 +145,7 @@ export class HttpClient {
       method: req.method,
       headers,
       body,
-      signal: req.signal,
+      signal: deadline && req.signal ? AbortSignal.any([req.signal, deadline]) : (deadline ?? req.signal),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       dispatcher: this.options.dispatcher ?? sharedAgent,
@@ -162,6 +174,15 @@ export class HttpClient {
     });
   }
 
+  private deadlineError(req: RequestOptions, mayHaveReached: boolean, last?: Error): DeadlineError {
+    const label = PROVIDER_LABEL[this.provider];
+    const message = last
+      ? `${label} kept failing until the time allowed for this call ran out (last: ${last.message.replace(/\.$/, '')}).`
+      : `${label} did not answer ${req.method} ${req.path} within the time allowed for this call.`;
+    this.options.log.debug(`${this.provider} ${req.method} ${req.path}: deadline reached`);
+    return new DeadlineError(this.provider, message, { mayHaveReached, cause: last });
+  }
+
   private networkError(req: RequestOptions, error: unknown): NetworkError {
     const code = (error as { code?: string }).code;
     const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
@@ -177,6 +198,13 @@ export class HttpClient {
       },
     );
   }
+}
+
+/** A refused connection or an unknown host never reached the provider; anything else may have. */
+function reachedServer(outcome: { error: unknown } | HttpResponse): boolean {
+  if (!('error' in outcome)) return true;
+  const code = (outcome.error as { code?: string }).code;
+  return !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? '');
 }
 
 function attemptsFact(retries: number): string[] {

@@ -9,15 +9,19 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
   }
   const reset = headers['x-ratelimit-reset'];
   if (reset !== undefined && headers['x-ratelimit-remaining'] === '0') {
-    const value = Number(reset);
-    if (Number.isFinite(value)) {
-      // Providers disagree on the unit: epoch ms, epoch seconds, or seconds from now.
-      if (value > 1e12) return Math.max(0, value - now);
-      if (value > 1e9) return Math.max(0, value * 1000 - now);
-      return Math.max(0, value * 1000);
-    }
+    const at = resetEpochMs(reset, now);
+    if (at !== undefined) return Math.max(0, at - now);
   }
   return undefined;
+}
+
+/** X-RateLimit-Reset as epoch ms; providers disagree on the unit: epoch ms, epoch seconds, or seconds from now. */
+export function resetEpochMs(reset: string, now = Date.now()): number | undefined {
+  const value = Number(reset);
+  if (!Number.isFinite(value)) return undefined;
+  if (value > 1e12) return value;
+  if (value > 1e9) return value * 1000;
+  return now + value * 1000;
 }
 
 /** Exponential backoff with full jitter: spreads retries from many clients instead of synchronising them. */

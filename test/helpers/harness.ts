@@ -30,6 +30,8 @@ export interface Harness {
   emulator: PixelmuseEmulator;
   outputDir: string;
   logs: string[];
+  /** Every JSON-RPC message the client received, as it came off the transport. */
+  received: unknown[];
   call(
     name: string,
     args?: Record<string, unknown>,
@@ -72,7 +74,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);
+  // Recorded below the SDK client, which silently drops progress it did not ask for.
+  const received: unknown[] = [];
+  const deliver = b.onmessage!;
+  b.onmessage = (message, extra) => {
+    received.push(message);
+    deliver(message, extra);
+  };
   return {
+    received,
     client,
     emulator,
     outputDir,

@@ -87,11 +87,12 @@ describe('generate_image', () => {
   });
 
   it('sends no progress when the client did not ask for it', async () => {
-    h = await startHarness();
-    const notes: unknown[] = [];
-    h.client.fallbackNotificationHandler = async (n) => void notes.push(n);
-    await h.call('generate_image', { prompt: 'quiet', model: 'flux-schnell' });
-    expect(notes).toHaveLength(0);
+    h = await startHarness({ emulator: { jobDelayMs: 1_500, maxPreferWaitSeconds: 0 } });
+    const result = await h.call('generate_image', { prompt: 'quiet', model: 'flux-schnell' });
+    expect(result.isError).toBeFalsy();
+    const kinds = h.received.map((m) => (m as { method?: string }).method ?? 'response');
+    expect(kinds).not.toContain('notifications/progress');
+    expect(kinds).toContain('response');
   });
 
   it('hands back a clearly labelled STILL RUNNING result with the id, which get_generation then completes', async () => {
@@ -283,15 +284,179 @@ describe('generate_image', () => {
     expect(text).toContain('Next: Call pixelmuse_buy_credits');
   });
 
-  it('stops waiting when the client cancels', async () => {
-    h = await startHarness({ emulator: { jobDelayMs: 5_000 } });
+  it('stops waiting when the client cancels: no request reaches the provider after the cancel', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 8_000, maxPreferWaitSeconds: 0 } });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    const call = h.call(
+      'generate_image',
+      { prompt: 'never mind', model: 'recraft-v4' },
+      { signal: controller.signal },
+    );
+    // Cancel once polling is under way.
+    while (!h.emulator.requests.some((r) => r.method === 'GET')) await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    const seen = h.emulator.requests.length;
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(h.emulator.requests).toHaveLength(seen);
+    expect(h.logs.join('\n')).toMatch(/call cancelled; pixelmuse job img_\w+ may still finish/);
+  });
+
+  it('keeps the id of a job created while the call was cancelled during Prefer: wait', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 1_500 } });
+    const controller = new AbortController();
+    const call = h.call(
+      'generate_image',
+      { prompt: 'held', model: 'recraft-v4' },
+      { signal: controller.signal },
+    );
+    while (posts(h).length === 0) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    // The held create request is allowed to finish: its answer names the paid job, which goes to the log.
+    let logged: RegExpExecArray | null = null;
+    for (let i = 0; i < 100 && !logged; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      logged = /while Pixelmuse created job (img_\w+) \(recraft-v4\).*get_generation/.exec(h.logs.join('\n'));
+    }
+    const id = logged?.[1];
+    expect(id).toBeDefined();
+    const listed = await h.call('pixelmuse_list_images', { limit: 5 });
+    expect(textOf(listed)).toContain(id);
+    const resumed = await h.call('get_generation', { provider: 'pixelmuse', id });
+    expect(savedPaths(resumed)).toHaveLength(1);
+    expect(posts(h)).toHaveLength(1);
+  });
+
+  it('bounds the whole call by max_wait_seconds when the create request hangs', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'POST', path: '/api/v1/images', delayMs: 60_000 });
     const started = Date.now();
-    await expect(
-      h.call('generate_image', { prompt: 'never mind', model: 'recraft-v4' }, { signal: controller.signal }),
-    ).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    const result = await h.call('generate_image', {
+      prompt: 'stuck',
+      model: 'imagen-3',
+      max_wait_seconds: 2,
+    });
+    // Before the deadline bounded it, this took the 60 s of the hang plus retries.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Pixelmuse did not answer POST \/api\/v1\/images within the time allowed/);
+    expect(posts(h)).toHaveLength(1);
+  });
+
+  it('stops retrying a 503ing upstream at the deadline instead of sleeping through Retry-After', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      status: 503,
+      headers: { 'retry-after': '20' },
+      times: 5,
+    });
+    const started = Date.now();
+    const result = await h.call('generate_image', { prompt: 'down', model: 'imagen-3', max_wait_seconds: 2 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /kept failing until the time allowed for this call ran out \(last: Injected fault/,
+    );
+    expect(posts(h)).toHaveLength(1);
+  });
+
+  it('hands a running job back at the deadline when polling hangs, with its id', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 30_000, maxPreferWaitSeconds: 0 } });
+    h.emulator.inject({ method: 'GET', path: '/api/v1/images/', delayMs: 60_000, times: 50 });
+    const started = Date.now();
+    const result = await h.call('generate_image', {
+      prompt: 'slow poll',
+      model: 'recraft-v4',
+      max_wait_seconds: 2,
+    });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).toMatch(/^STILL RUNNING \(not finished, not failed\): Pixelmuse job img_\w+/);
+  });
+
+  it('finishes a 9 s job and its resume on a 10 requests/minute account without hitting the limit', async () => {
+    h = await startHarness({
+      emulator: { jobDelayMs: 9_000, maxPreferWaitSeconds: 0, rateLimitPerMinute: 10 },
+    });
+    const first = await h.call('generate_image', {
+      prompt: 'rate',
+      model: 'recraft-v4',
+      max_wait_seconds: 3,
+    });
+    const id = /job (img_\w+)/.exec(textOf(first))![1]!;
+    expect(textOf(first)).toMatch(/^STILL RUNNING/);
+    const resumed = await h.call('get_generation', { provider: 'pixelmuse', id, max_wait_seconds: 60 });
+    expect(resumed.isError).toBeFalsy();
+    expect(savedPaths(resumed)).toHaveLength(1);
+    const api = h.emulator.requests.filter((r) => r.path.startsWith('/api/v1/images'));
+    expect(api.length).toBeLessThanOrEqual(10);
+    expect(h.logs.join('\n')).not.toMatch(/HTTP 429|rate_limit/);
+  });
+
+  it('reports every job id of a batch in which every job failed', async () => {
+    h = await startHarness();
+    h.emulator.inject({ method: 'GET', path: '/cdn/', status: 404, times: 20 });
+    const result = await h.call('generate_image', { prompt: 'doomed pair', model: 'flux-schnell', count: 2 });
+    expect(result.isError).toBe(true);
+    const ids = [...textOf(result).matchAll(/Pixelmuse job (img_\w+) was created and is not lost/g)].map(
+      (m) => m[1],
+    );
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('reports a canceled job as canceled, not as still running', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 30_000, maxPreferWaitSeconds: 0 } });
+    h.emulator.inject({
+      method: 'GET',
+      path: '/api/v1/images/',
+      status: 200,
+      body: {
+        id: 'img_gone',
+        status: 'canceled',
+        model: 'recraft-v4',
+        prompt: 'p',
+        output: null,
+        credits_charged: 0,
+      },
+    });
+    const result = await h.call('generate_image', { prompt: 'p', model: 'recraft-v4', max_wait_seconds: 10 });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/generation_canceled/);
+    expect(textOf(result)).toMatch(/Job img_\w+ \(recraft-v4\) was canceled; nothing charged\./);
+  });
+
+  it('saves at most 8 outputs of one job, and a bare string output as one image', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 30_000, maxPreferWaitSeconds: 0 } });
+    const made = await h.call('generate_image', { prompt: 'source', model: 'imagen-3', preview: false });
+    expect(made.isError).toBeFalsy();
+    const url = `${h.emulator.url}/cdn/${/Job id: (\w+)/.exec(textOf(made))![1]}/0.png`;
+    const body = {
+      id: 'img_many',
+      status: 'succeeded',
+      model: 'recraft-v4',
+      prompt: 'many',
+      credits_charged: 1,
+    };
+    h.emulator.inject({
+      method: 'GET',
+      path: '/api/v1/images/',
+      status: 200,
+      body: { ...body, output: Array(12).fill(url) },
+    });
+    const many = await h.call('generate_image', { prompt: 'many', model: 'recraft-v4', preview: false });
+    expect(savedPaths(many)).toHaveLength(8);
+    expect(textOf(many)).toContain('12 outputs; the first 8 were saved and 4 skipped (at most 8 per job).');
+    h.emulator.inject({
+      method: 'GET',
+      path: '/api/v1/images/',
+      status: 200,
+      body: { ...body, output: url },
+    });
+    const single = await h.call('generate_image', { prompt: 'one', model: 'recraft-v4', preview: false });
+    expect(savedPaths(single)).toHaveLength(1);
   });
 
   it('sends a local input_image as a data URL', async () => {

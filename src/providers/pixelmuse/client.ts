@@ -70,7 +70,7 @@ export class PixelmuseClient {
    */
   async createImage(
     body: CreateImageRequest,
-    opts: { idempotencyKey: string; waitSeconds?: number; signal?: AbortSignal },
+    opts: { idempotencyKey: string; waitSeconds?: number; signal?: AbortSignal; deadline?: number },
   ): Promise<CreateImageResult> {
     const wait =
       opts.waitSeconds !== undefined && opts.waitSeconds > 0 ? Math.ceil(opts.waitSeconds) : undefined;
@@ -79,6 +79,7 @@ export class PixelmuseClient {
       idempotencyKey: opts.idempotencyKey,
       headers: wait ? { prefer: `wait=${wait}` } : {},
       signal: opts.signal,
+      deadline: opts.deadline,
       // The server may hold the answer for the whole wait: give it room beyond that.
       timeoutMs: ((wait ?? 0) + 30) * 1000,
     });
@@ -90,9 +91,9 @@ export class PixelmuseClient {
     };
   }
 
-  async getImage(id: string, signal?: AbortSignal): Promise<ImageObject> {
+  async getImage(id: string, bounds: { signal?: AbortSignal; deadline?: number } = {}): Promise<ImageObject> {
     return expectImage(
-      await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, { signal }),
+      await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, bounds),
     );
   }
 
@@ -191,6 +192,7 @@ export class PixelmuseClient {
       idempotencyKey?: string;
       signal?: AbortSignal | undefined;
       timeoutMs?: number;
+      deadline?: number;
       auth?: boolean;
     },
   ): Promise<HttpResponse<T>> {

@@ -15,7 +15,7 @@ export const PIXELMUSE_ASPECT_RATIOS = [
   '9:21',
 ] as const;
 export type AspectRatio = (typeof PIXELMUSE_ASPECT_RATIOS)[number];
-export type ImageStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
+export type ImageStatus = 'pending' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 export type Visibility = 'public' | 'private';
 
 export interface CreateImageRequest {
@@ -33,7 +33,8 @@ export interface ImageObject {
   status: ImageStatus;
   model: string;
   prompt: string;
-  output: string[] | null;
+  /** An array by the spec; a bare string has been seen and must not be read character by character. */
+  output: string[] | string | null;
   credits_charged?: number;
   visibility?: Visibility;
   error?: string | null;
@@ -103,8 +104,4 @@ export interface CheckoutResponse {
   session_id: string;
   package: { name: string; label: string; credits: number; bonus_credits: number; price_usd: number };
   expires_at: string | null;
-}
-
-export function isTerminal(status: ImageStatus): boolean {
-  return status === 'succeeded' || status === 'failed';
 }

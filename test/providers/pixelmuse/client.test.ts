@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError, ProviderError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { PixelmuseClient } from '../../../src/providers/pixelmuse/client.js';
-import { pollImage, pollIntervalMs } from '../../../src/providers/pixelmuse/poll.js';
+import { pixelmuseAdapter, pollIntervalMs, toJob } from '../../../src/providers/pixelmuse/generation.js';
 import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
@@ -83,38 +83,44 @@ describe('PixelmuseClient against the emulator', () => {
   });
 });
 
-describe('pollImage', () => {
-  it('polls fast at first, then slower', () => {
+describe('the Pixelmuse generation adapter', () => {
+  it("checks by the job's age: fast at first, then slower", () => {
     expect([0, 4_999, 5_000, 29_999, 30_000, 119_999, 120_000].map(pollIntervalMs)).toEqual([
       500, 500, 1_000, 1_000, 2_000, 2_000, 5_000,
     ]);
-  });
-
-  it('follows a job to success, reporting each update', async () => {
-    const { image } = await client.createImage(
-      { prompt: 'p', model: 'flux-schnell' },
-      { idempotencyKey: 'k4' },
-    );
-    const updates: string[] = [];
-    const outcome = await pollImage(client, image, {
-      deadline: Date.now() + 10_000,
-      signal,
-      onUpdate: (i) => updates.push(i.status),
+    const adapter = pixelmuseAdapter(client);
+    const created = Date.parse('2026-01-01T00:00:00Z');
+    const job = toJob({
+      id: 'img_1',
+      status: 'processing',
+      model: 'm',
+      prompt: 'p',
+      output: null,
+      created_at: new Date(created).toISOString(),
     });
-    expect(outcome.finished).toBe(true);
-    expect(outcome.image.output?.[0]).toMatch(/\/cdn\//);
-    expect(updates.at(-1)).toBe('succeeded');
+    expect(job.createdAt).toBe(created);
+    expect(adapter.nextCheckMs(job, 50_000)).toBe(2_000);
   });
 
-  it('stops at the deadline with the last state instead of throwing', async () => {
-    const { image } = await client.createImage(
-      { prompt: 'p', model: 'recraft-v4-pro' },
-      { idempotencyKey: 'k5' },
+  it('reads a canceled job as canceled and a string output as one output', () => {
+    const base = { id: 'img_1', model: 'm', prompt: 'p' };
+    expect(toJob({ ...base, status: 'canceled', output: null }).state).toBe('canceled');
+    expect(toJob({ ...base, status: 'processing', output: null }).state).toBe('running');
+    const single = toJob({ ...base, status: 'succeeded', output: 'https://cdn.example/a.png' });
+    expect(single.outputs).toEqual(['https://cdn.example/a.png']);
+  });
+
+  it('submits with Prefer: wait up to the wait limit, and looks a job up with its cost', async () => {
+    const adapter = pixelmuseAdapter(client);
+    const { job } = await adapter.submit(
+      { prompt: 'p', model: 'flux-schnell' },
+      { idempotencyKey: 'k4', deadline: Date.now() + 10_000, waitUntil: Date.now() + 3_500 },
     );
-    const started = Date.now();
-    const outcome = await pollImage(client, image, { deadline: started + 700, signal });
-    expect(outcome.finished).toBe(false);
-    expect(outcome.image.id).toBe(image.id);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(emulator.requests.find((r) => r.method === 'POST')?.headers.prefer).toBe('wait=3');
+    expect(job.state).toBe('succeeded');
+    const again = await adapter.lookup(job.id, { signal, deadline: Date.now() + 5_000 });
+    expect(again.outputs[0]).toMatch(/\/cdn\//);
+    expect(again.cost).toEqual({ credits: 1 });
+    expect(adapter.rateLimit()).toMatchObject({ limit: 60, remaining: 58 });
   });
 });
