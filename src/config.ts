@@ -175,6 +175,15 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
   const xdgData = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   const sandbox = flags.sandbox ?? truthy(env.ATELIER_SANDBOX);
   const outputDir = flags.outputDir ?? env.ATELIER_OUTPUT_DIR;
+  const maxUsdPerCall = usd(env.ATELIER_MAX_USD_PER_CALL, 50, 'ATELIER_MAX_USD_PER_CALL');
+  const maxUsdPerDay = usd(env.ATELIER_MAX_USD_PER_DAY, 100, 'ATELIER_MAX_USD_PER_DAY');
+  if (maxUsdPerCall > maxUsdPerDay) {
+    // Not a typo to be smoothed over: the user believes one call may spend more than a whole day may.
+    throw new UserInputError(
+      `ATELIER_MAX_USD_PER_CALL (${maxUsdPerCall}) is above ATELIER_MAX_USD_PER_DAY (${maxUsdPerDay}).`,
+      { next: 'Set ATELIER_MAX_USD_PER_CALL at or below ATELIER_MAX_USD_PER_DAY.' },
+    );
+  }
   return {
     sandbox,
     toolsets: list(flags.toolsets ?? env.ATELIER_TOOLSETS, TOOLSETS, 'toolset'),
@@ -189,8 +198,8 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
     credentialStore: sandbox
       ? 'memory'
       : oneOf(env.ATELIER_CREDENTIAL_STORE, CREDENTIAL_STORES, 'auto', 'ATELIER_CREDENTIAL_STORE'),
-    maxUsdPerCall: usd(env.ATELIER_MAX_USD_PER_CALL, 50, 'ATELIER_MAX_USD_PER_CALL'),
-    maxUsdPerDay: usd(env.ATELIER_MAX_USD_PER_DAY, 100, 'ATELIER_MAX_USD_PER_DAY'),
+    maxUsdPerCall,
+    maxUsdPerDay,
     autoApproveUsd: usd(env.ATELIER_AUTO_APPROVE_USD, 0, 'ATELIER_AUTO_APPROVE_USD'),
     logLevel: oneOf(env.ATELIER_LOG_LEVEL, LOG_LEVELS, 'info', 'ATELIER_LOG_LEVEL'),
     cwd,

@@ -4,6 +4,7 @@ import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
 import type { IdempotencyStore } from './spend/idempotency.js';
+import type { Consent, Spend, SpendBook } from './spend/index.js';
 
 export type ContentBlock = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
 
@@ -22,11 +23,20 @@ export interface ToolContext {
    * be lost, settle once the outcome is known; an identical request meanwhile (retry, restart) replays.
    */
   idempotency: IdempotencyStore;
+  /**
+   * The one door for money (src/spend/): consent, caps, idempotency and the ledger. Tools describe the
+   * charge and how to send it; `ctx.spend.charge` answers with a quote or the result.
+   */
+  spend: Spend;
+  /** Reaching the human through the client (elicitation), when it can: a form to approve, a URL to open. */
+  confirm: Consent;
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
   /** Report what is happening; sent only if the client asked for progress, at most every 5 s. */
   progress(message: string): void;
 }
 
-/** The per-server part of a ToolContext; src/server.ts adds signal and progress per call. */
-export type ServerServices = Omit<ToolContext, 'signal' | 'progress' | 'media'>;
+/** The per-server part of a ToolContext; src/server.ts adds signal, progress and the consent seam per call. */
+export type ServerServices = Omit<ToolContext, 'signal' | 'progress' | 'media' | 'spend' | 'confirm'> & {
+  spendBook: SpendBook;
+};

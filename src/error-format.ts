@@ -4,6 +4,7 @@ import {
   PROVIDER_LABEL,
   ProviderError,
   type ProviderName,
+  SpendRefusedError,
   UnexpectedError,
   UserInputError,
 } from './errors.js';
@@ -38,6 +39,9 @@ export function formatError(error: unknown, log?: Logger): string {
       `Retry in a minute; if it keeps failing, check the network and ${BASE_URL_ENV[error.provider]} (unset it for the real service).`;
   } else if (error instanceof UserInputError) {
     lines.push(`Invalid input: ${error.message}`, ...error.facts);
+    next = error.next;
+  } else if (error instanceof SpendRefusedError) {
+    lines.push(`Not charged: ${error.message}`, ...error.facts);
     next = error.next;
   } else if (error instanceof ConfigurationError) {
     lines.push(`Not configured: ${error.message}`, ...error.facts);

@@ -82,6 +82,9 @@ export class DeadlineError extends NetworkError {
 /** The caller's arguments cannot work (bad path, unknown option). Nothing was sent or charged. */
 export class UserInputError extends AtelierError {}
 
+/** Our own money rules said no (a cap, a confirmation token that does not fit). Nothing was sent or charged. */
+export class SpendRefusedError extends AtelierError {}
+
 /** Something the user must set up first: a credential, an env var, a store. */
 export class ConfigurationError extends AtelierError {
   constructor(message: string, details: ErrorDetails & { next: string }) {

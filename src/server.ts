@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
@@ -8,6 +9,7 @@ import type { ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
+import type { Consent } from './spend/index.js';
 import { inputShape, selectTools } from './tool-selection.js';
 import { VERSION } from './version.js';
 
@@ -58,11 +60,14 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
                   }),
               },
         );
+        const confirm = createConsent(server, extra.requestId, extra.signal);
         const ctx: ToolContext = {
           ...services,
           media,
           signal: extra.signal,
           progress: (m) => progress.report(m),
+          confirm,
+          spend: services.spendBook.withConsent(confirm),
         };
         const started = Date.now();
         try {
@@ -99,6 +104,52 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
   }
   return server;
 }
+
+/**
+ * Elicitation, tied to the tool call that needs it. A client that declares `elicitation` (an empty object
+ * means form) gets a form; `elicitation.url` also lets us hand it a payment page to open.
+ */
+function createConsent(server: McpServer, requestId: string | number, signal: AbortSignal): Consent {
+  const capability = () =>
+    server.server.getClientCapabilities()?.elicitation as { form?: object; url?: object } | undefined;
+  const options = { relatedRequestId: requestId, signal, timeout: CONSENT_TIMEOUT_MS };
+  return {
+    canAsk: () => {
+      const c = capability();
+      return c !== undefined && (c.form !== undefined || c.url === undefined);
+    },
+    async ask(message) {
+      const result = await server.server.elicitInput(
+        {
+          mode: 'form',
+          message,
+          requestedSchema: {
+            type: 'object',
+            properties: {
+              approve: { type: 'boolean', title: 'Approve this charge', default: false },
+            },
+            required: ['approve'],
+          },
+        },
+        options,
+      );
+      // Accepting the form without ticking the box is not consent.
+      if (result.action === 'accept') return result.content?.approve === true ? 'accept' : 'decline';
+      return result.action;
+    },
+    canOpenUrl: () => capability()?.url !== undefined,
+    async openUrl(message, url) {
+      const result = await server.server.elicitInput(
+        { mode: 'url', message, url, elicitationId: randomUUID() },
+        options,
+      );
+      return result.action;
+    },
+  };
+}
+
+/** A human reading a charge and deciding may take a while; the SDK's 60 s default would cut them off. */
+const CONSENT_TIMEOUT_MS = 10 * 60 * 1000;
 
 function toResult(output: ToolOutput): CallToolResult {
   return { content: typeof output === 'string' ? [{ type: 'text', text: output }] : output };

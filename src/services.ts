@@ -6,6 +6,7 @@ import type { Logger } from './log.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
 import { openIdempotencyStore } from './spend/idempotency.js';
 import { spendDir } from './spend/home.js';
+import { openSpendBook } from './spend/index.js';
 
 /** Everything a server (or a CLI command) needs, built from the config once. */
 export function createServices(
@@ -23,7 +24,8 @@ export function createServices(
     apiKey: cachedFor(KEY_CACHE_MS, async () => (await credentials.get('pixelmuse_api_key'))?.value),
   });
   const idempotency = openIdempotencyStore(join(spendDir(config), 'idempotency'));
-  return { config, log, credentials, pixelmuse, idempotency };
+  const spendBook = openSpendBook(config, log, idempotency);
+  return { config, log, credentials, pixelmuse, idempotency, spendBook };
 }
 
 /** A polling loop asks for the key every half second; the keychain needs asking only once a minute. */

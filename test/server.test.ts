@@ -74,8 +74,13 @@ describe('tool selection', () => {
 
   it('--providers hides every tool that none of the enabled providers backs', () => {
     expect(names({ providers: 'pixelmuse' })).toEqual(TOOLS.map((t) => t.name));
-    // Until the ModelsLab tools land, nothing works with ModelsLab alone: refuse rather than serve nothing.
-    expect(() => names({ providers: 'modelslab' })).toThrow(/No tool matches toolsets .*providers modelslab/);
+    expect(names({ providers: 'modelslab' })).toEqual(
+      TOOLS.filter((t) => t.providers.includes('modelslab')).map((t) => t.name),
+    );
+    // No image tool works with ModelsLab: refuse rather than serve nothing.
+    expect(() => names({ providers: 'modelslab', toolsets: 'images' })).toThrow(
+      /No tool matches toolsets images, providers modelslab/,
+    );
   });
 
   it('rejects unknown toolsets and providers with the valid values', () => {

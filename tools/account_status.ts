@@ -11,7 +11,7 @@ export default defineTool({
   title: 'Account status',
   description:
     'Shows, per provider, whether a credential is configured and where it comes from (env, OS keychain, file; ' +
-    'masked), the credit balance, plan, rate limit and usage this period, and which credential store is in use. Free. Call it first ' +
+    "masked), the credit balance, plan, rate limit and usage this period, which credential store is in use, and today's spend against the caps. Free. Call it first " +
     'when a generation fails with an auth or credit error, or before a large batch.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -55,6 +55,8 @@ export default defineTool({
         );
       }
     }
+    const { todayLine } = await import('../src/spend/report.js');
+    lines.push('', todayLine(await ctx.spend.today()));
     if (stores.mode === 'memory') {
       lines.push('', 'Credential store: memory (nothing is read from or written to the keychain or disk).');
     } else {

@@ -8,6 +8,7 @@ import pixelmuse_buy_credits from './pixelmuse_buy_credits.js';
 import pixelmuse_delete_image from './pixelmuse_delete_image.js';
 import pixelmuse_list_images from './pixelmuse_list_images.js';
 import pixelmuse_update_image from './pixelmuse_update_image.js';
+import spend_report from './spend_report.js';
 
 /** Every tool, in the order clients list them. The file name of each equals its tool name (a test checks). */
 export const TOOLS = [
@@ -16,6 +17,7 @@ export const TOOLS = [
   list_models,
   get_pricing,
   account_status,
+  spend_report,
   pixelmuse_list_images,
   pixelmuse_update_image,
   pixelmuse_delete_image,

@@ -81,12 +81,24 @@ export async function removeDurably(path: string): Promise<void> {
 /** Append one line; a single write in append mode, so concurrent writers never interleave within a line. */
 export async function appendLineDurably(path: string, line: string): Promise<void> {
   await ensureDir(dirname(path));
-  const existed = await stat(path).then(
-    () => true,
-    () => false,
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => undefined,
   );
-  await writeSynced(path, `${line}\n`, 'a');
-  if (!existed) await syncDir(dirname(path));
+  // A crash mid-append leaves a line without its newline; start on a fresh line so this one is not lost too.
+  const torn = size !== undefined && size > 0 && (await lastByte(path, size)) !== 0x0a;
+  await writeSynced(path, `${torn ? '\n' : ''}${line}\n`, 'a');
+  if (size === undefined) await syncDir(dirname(path));
+}
+
+async function lastByte(path: string, size: number): Promise<number | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+    return bytesRead === 1 ? buffer[0] : undefined;
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function readIfExists(path: string): Promise<string | undefined> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, requireBuiltBin, ROOT } from '../helpers/spawn.js';
+import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 
 // The Inspector 1.0.3 bin, which still runs on Node 20 (2.x needs Node >= 22.19).
 const INSPECTOR = join(ROOT, 'node_modules', '.bin', 'mcp-inspector');
@@ -48,11 +49,11 @@ afterAll(async () => {
 });
 
 describe('MCP Inspector CLI 1.0.3 against --sandbox', () => {
-  it('tools/list: nine tools, each with all four annotations declared', async () => {
+  it('tools/list: every public tool, each with all four annotations declared', async () => {
     const { tools } = (await inspect(['--method', 'tools/list'])) as {
       tools: Array<{ name: string; description?: string; annotations?: Record<string, unknown> }>;
     };
-    expect(tools).toHaveLength(9);
+    expect(tools).toHaveLength(PUBLIC_TOOL_NAMES.length);
     for (const tool of tools) {
       expect(tool.description, tool.name).toBeTruthy();
       for (const key of ANNOTATIONS)

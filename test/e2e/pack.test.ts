@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBin, requireBuiltBin, ROOT } from '../helpers/spawn.js';
+import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 
 const run = promisify(execFile);
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
@@ -89,7 +90,7 @@ describe('the npm tarball', () => {
           version: pkg.version,
         });
         const { tools } = await session.client.listTools();
-        expect(tools).toHaveLength(9);
+        expect(tools).toHaveLength(PUBLIC_TOOL_NAMES.length);
         // The run dir stays as the user left it: npx installs into its own cache.
         expect(await readdir(runDir)).toEqual([TARBALL]);
       } finally {

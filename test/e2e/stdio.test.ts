@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('the built bin over stdio (--sandbox)', () => {
-  it('initializes as atelier-mcp with tools and prompts and lists the nine tools', async () => {
+  it('initializes as atelier-mcp with tools and prompts and lists every public tool', async () => {
     expect(bin.client.getServerVersion()?.name).toBe('atelier-mcp');
     expect(bin.client.getServerCapabilities()).toMatchObject({ tools: {}, prompts: {} });
     expect(bin.client.getInstructions()).toContain('generate_image');
@@ -103,6 +103,7 @@ describe('tool selection flags on the built bin', () => {
         'list_models',
         'get_pricing',
         'account_status',
+        'spend_report',
         'pixelmuse_list_images',
       ]);
       for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
@@ -124,8 +125,8 @@ describe('tool selection flags on the built bin', () => {
     }
   });
 
-  it('--providers modelslab refuses to start, saying why, since no tool works with ModelsLab yet', async () => {
-    const result = await runCli(['--providers', 'modelslab'], { env: cleanEnv() });
+  it('--providers modelslab --toolsets images refuses to start, saying why: no image tool works with ModelsLab', async () => {
+    const result = await runCli(['--providers', 'modelslab', '--toolsets', 'images'], { env: cleanEnv() });
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
 import { BIN, cleanEnv, requireBuiltBin } from '../helpers/spawn.js';
+import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 
 interface Message {
   jsonrpc: string;
@@ -134,7 +135,7 @@ describe('stdout carries only JSON-RPC (--sandbox, debug logging)', () => {
     const responses = messages().filter((m) => m.id !== undefined);
     expect(responses.map((m) => m.id).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     const byId = new Map(responses.map((m) => [m.id, m]));
-    expect((byId.get(2)?.result?.tools as unknown[]).length).toBe(9);
+    expect((byId.get(2)?.result?.tools as unknown[]).length).toBe(PUBLIC_TOOL_NAMES.length);
     expect(byId.get(3)?.result?.isError).toBeFalsy();
     expect(JSON.stringify(byId.get(3)?.result)).toContain('Saved 1 image');
     expect(byId.get(4)?.result?.isError).toBe(true);

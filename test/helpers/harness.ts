@@ -29,6 +29,8 @@ export interface Harness {
   client: Client;
   emulator: PixelmuseEmulator;
   outputDir: string;
+  /** The server's ATELIER_HOME (temporary): ledger, idempotency keys, quotes. */
+  home: string;
   logs: string[];
   /** Every JSON-RPC message the client received, as it came off the transport. */
   received: unknown[];
@@ -86,6 +88,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     client,
     emulator,
     outputDir,
+    home,
     logs,
     call: (name, args = {}, callOptions) =>
       client.callTool({ name, arguments: args }, undefined, callOptions) as Promise<CallToolResult>,

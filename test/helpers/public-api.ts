@@ -5,6 +5,7 @@ export const PUBLIC_TOOL_NAMES = [
   'list_models',
   'get_pricing',
   'account_status',
+  'spend_report',
   'pixelmuse_list_images',
   'pixelmuse_update_image',
   'pixelmuse_delete_image',

@@ -1,0 +1,63 @@
+import type { LedgerEntry, SpendToday } from './index.js';
+import { usd } from './index.js';
+import { utcDay } from './ledger.js';
+
+const LISTED = 20;
+
+export function renderSpendReport(
+  all: LedgerEntry[],
+  today: SpendToday,
+  filter: { days: number; provider?: string },
+): string {
+  const since = new Date(Date.parse(`${today.day}T00:00:00Z`) - (filter.days - 1) * 86_400_000);
+  const entries = all.filter(
+    (e) => new Date(e.time) >= since && (filter.provider === undefined || e.provider === filter.provider),
+  );
+  const lines = [todayLine(today)];
+  if (entries.length === 0) {
+    lines.push(
+      `No charges in the last ${filter.days} day(s)${filter.provider ? ` for ${filter.provider}` : ''}.`,
+    );
+    return lines.join('\n');
+  }
+  const groups = new Map<string, { total: Map<string, number>; count: number }>();
+  for (const e of entries) {
+    const key = `${utcDay(e.time)} ${e.provider}`;
+    const g = groups.get(key) ?? { total: new Map<string, number>(), count: 0 };
+    g.total.set(e.currency, (g.total.get(e.currency) ?? 0) + Math.round(e.amount * 100));
+    g.count++;
+    groups.set(key, g);
+  }
+  lines.push('', `Per day (UTC) and provider, last ${filter.days} day(s):`);
+  for (const [key, g] of [...groups].sort(([a], [b]) => b.localeCompare(a))) {
+    const totals = [...g.total].map(([cur, c]) => money(c / 100, cur)).join(' + ');
+    lines.push(`- ${key}: ${totals} (${g.count} charge${g.count === 1 ? '' : 's'})`);
+  }
+  const newest = [...entries].sort((a, b) => b.time.localeCompare(a.time)).slice(0, LISTED);
+  lines.push(
+    '',
+    `Charges, newest first${entries.length > LISTED ? ` (${LISTED} of ${entries.length})` : ''}:`,
+  );
+  for (const e of newest) {
+    lines.push(
+      `- ${e.time} ${e.provider} ${e.operation} ${money(e.amount, e.currency)} ${e.reference}` +
+        `${e.replay ? ' (idempotent replay: one charge, not a second)' : ''}${e.description ? `: ${e.description}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function todayLine(t: SpendToday): string {
+  return (
+    `Spend today (${t.day} UTC): ${usd(t.spentUsd)} of ${usd(t.maxPerDayUsd)} (ATELIER_MAX_USD_PER_DAY)` +
+    `${t.heldUsd > 0 ? `, ${usd(t.heldUsd)} held by payments in progress` : ''}; ` +
+    `at most ${usd(t.maxPerCallUsd)} per call; ` +
+    (t.autoApproveUsd > 0
+      ? `charges up to ${usd(t.autoApproveUsd)} need no approval.`
+      : 'every charge needs approval.')
+  );
+}
+
+function money(amount: number, currency: string): string {
+  return currency.toUpperCase() === 'USD' ? usd(amount) : `${amount.toFixed(2)} ${currency}`;
+}

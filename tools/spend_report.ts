@@ -1,0 +1,22 @@
+import * as z from 'zod';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'spend_report',
+  toolset: 'account',
+  providers: ['modelslab', 'pixelmuse'],
+  title: 'Spend report',
+  description:
+    "Local ledger of what atelier-mcp charged: totals per UTC day and provider, each charge's reference, " +
+    "today's spend against the caps. Free; offline.",
+  input: {
+    days: z.number().int().min(1).max(366).optional().describe('UTC days back (default 30).'),
+    provider: z.enum(['modelslab', 'pixelmuse']).optional().describe('Only this one.'),
+  },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run({ days = 30, provider }, ctx) {
+    const { renderSpendReport } = await import('../src/spend/report.js');
+    const [entries, today] = await Promise.all([ctx.spend.entries(), ctx.spend.today()]);
+    return renderSpendReport(entries, today, { days, provider });
+  },
+});
