@@ -8,7 +8,7 @@ import {
   UnexpectedError,
   UserInputError,
 } from './errors.js';
-import { redact } from './http/redact.js';
+import { redact } from './redact.js';
 import type { Logger } from './log.js';
 import { MISSING_KEY_NEXT } from './providers/pixelmuse/client.js';
 
@@ -26,7 +26,12 @@ export function formatError(error: unknown, log?: Logger): string {
       error.status !== undefined ? `HTTP ${error.status}` : undefined,
       error.requestId ? `request ${error.requestId}` : undefined,
     ].filter(Boolean);
-    const verb = error.status !== undefined && error.status >= 500 ? 'failed' : 'refused the request';
+    const verb =
+      error.status !== undefined && error.status >= 500
+        ? 'failed'
+        : error.status !== undefined && error.status < 400
+          ? 'sent an answer that could not be used'
+          : 'refused the request';
     lines.push(
       `${who} ${verb}${id.length ? `: ${id[0]}${id.length > 1 ? ` (${id.slice(1).join(', ')})` : ''}` : ''}.`,
     );
@@ -82,6 +87,9 @@ function defaultNext(e: ProviderError): string | undefined {
   if (e.code === 'content_policy_violation') {
     return 'The prompt was blocked by moderation and nothing was charged; rephrase it and call again.';
   }
+  if (e.code === 'response_too_large' || e.code === 'output_too_large')
+    return 'Retry later; if it keeps happening, report it: the provider sent far more than an image needs.';
+  if (e.code === 'truncated_response') return `${retry}; the connection broke while the answer was read.`;
   if (e.code === 'idempotency_conflict') return 'Call again: the next call uses a fresh idempotency key.';
   if (e.status === 404) return 'Check the id: pixelmuse_list_images lists recent images with their ids.';
   if (e.status === 429) return `${retry} (the rate limit was still in force after automatic retries).`;

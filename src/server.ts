@@ -9,6 +9,7 @@ import type { ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
+import { redact } from './redact.js';
 import type { Consent } from './spend/index.js';
 import { inputShape, selectTools } from './tool-selection.js';
 import { VERSION } from './version.js';
@@ -56,7 +57,7 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
                 send: (params) =>
                   extra.sendNotification({
                     method: 'notifications/progress',
-                    params: { progressToken: token, ...params },
+                    params: { progressToken: token, ...params, message: redact(params.message) },
                   }),
               },
         );
@@ -122,7 +123,7 @@ function createConsent(server: McpServer, requestId: string | number, signal: Ab
       const result = await server.server.elicitInput(
         {
           mode: 'form',
-          message,
+          message: redact(message),
           requestedSchema: {
             type: 'object',
             properties: {
@@ -140,7 +141,7 @@ function createConsent(server: McpServer, requestId: string | number, signal: Ab
     canOpenUrl: () => capability()?.url !== undefined,
     async openUrl(message, url) {
       const result = await server.server.elicitInput(
-        { mode: 'url', message, url, elicitationId: randomUUID() },
+        { mode: 'url', message: redact(message), url, elicitationId: randomUUID() },
         options,
       );
       return result.action;
@@ -151,8 +152,10 @@ function createConsent(server: McpServer, requestId: string | number, signal: Ab
 /** A human reading a charge and deciding may take a while; the SDK's 60 s default would cut them off. */
 const CONSENT_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** Success text carries provider words too (a model name, a failed sibling job's error, output URLs): redact it all. */
 function toResult(output: ToolOutput): CallToolResult {
-  return { content: typeof output === 'string' ? [{ type: 'text', text: output }] : output };
+  const blocks = typeof output === 'string' ? [{ type: 'text' as const, text: output }] : output;
+  return { content: blocks.map((b) => (b.type === 'text' ? { ...b, text: redact(b.text) } : b)) };
 }
 
 /** Serve over stdio until the client goes away; stdout carries nothing but JSON-RPC from here on. */

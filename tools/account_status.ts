@@ -1,4 +1,4 @@
-import { mask } from '../src/http/redact.js';
+import { mask } from '../src/redact.js';
 import { formatError } from '../src/error-format.js';
 import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/client.js';
 import { plural } from '../src/generation/outcome.js';
@@ -32,10 +32,13 @@ export default defineTool({
           ctx.pixelmuse.getUsage(ctx.signal).catch(() => undefined),
         ]);
         const c = account.credits;
+        const perMinute = account.rate_limit?.requests_per_minute;
         lines.push(
-          `- account: ${account.email}, plan ${account.plan}`,
-          `- balance: ${c.total} credits (${c.subscription} subscription, ${c.purchased} purchased)`,
-          `- rate limit: ${account.rate_limit.requests_per_minute} requests/min` +
+          `- account: ${account.email ?? 'email not reported'}, plan ${account.plan ?? 'not reported'}`,
+          c?.total === undefined
+            ? '- balance: not reported by Pixelmuse'
+            : `- balance: ${c.total} credits (${c.subscription ?? '?'} subscription, ${c.purchased ?? '?'} purchased)`,
+          `- rate limit: ${perMinute === undefined ? 'not reported' : `${perMinute} requests/min`}` +
             (ctx.pixelmuse.rateLimit.remaining !== undefined
               ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window`
               : ''),

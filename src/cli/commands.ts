@@ -2,7 +2,7 @@ import { TOOLS } from '../../tools/index.js';
 import type { Config } from '../config.js';
 import { CREDENTIAL_ENV } from '../credentials/index.js';
 import { ConfigurationError, ProviderError, UserInputError } from '../errors.js';
-import { mask } from '../http/redact.js';
+import { mask } from '../redact.js';
 import type { Logger } from '../log.js';
 import { PixelmuseClient } from '../providers/pixelmuse/client.js';
 import { createServices } from '../services.js';
@@ -87,8 +87,10 @@ export async function login(config: Config, log: Logger, print: Print): Promise<
   const probe = new PixelmuseClient({ baseUrl: config.pixelmuseBaseUrl, log, apiKey: async () => key });
   try {
     const account = await probe.getAccount();
+    const balance = account.credits?.total;
     print(
-      `Key accepted by Pixelmuse: ${account.email}, plan ${account.plan}, ${account.credits.total} credits.`,
+      `Key accepted by Pixelmuse: ${account.email ?? 'email not reported'}, plan ${account.plan ?? 'not reported'}, ` +
+        `${typeof balance === 'number' ? `${balance} credits` : 'balance not reported'}.`,
     );
   } catch (error) {
     if (error instanceof ProviderError && error.status === 401) {
