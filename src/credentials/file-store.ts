@@ -52,7 +52,8 @@ export class FileStore {
     // JSON.parse messages quote the text they choke on: never pass them on, the text is secrets.
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      // Editors on Windows (Notepad, PowerShell's Out-File) start UTF-8 files with a byte order mark.
+      parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
     } catch {
       throw this.corrupt('is not valid JSON');
     }

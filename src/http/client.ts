@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { DeadlineError, NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BodyTooLargeError, megabytes, readLimited } from './body.js';
 import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -52,8 +53,24 @@ export interface HttpClientOptions {
   /** A server asking for a longer wait than this is not retried: the caller is told when to retry instead. */
   maxRetryWaitMs?: number;
   timeoutMs?: number;
+  /** The largest answer body read into memory; a larger one fails the request with response_too_large. */
+  maxBodyBytes?: number;
   dispatcher?: Dispatcher;
   random?: () => number;
+}
+
+/** Covers an inline (data: URI) image of 20 MB and more, far beyond any JSON answer a provider sends otherwise. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** The status line and headers arrived, the body did not (too large, cut off, too slow). */
+class UnreadBody extends Error {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly reason: unknown,
+  ) {
+    super(reason instanceof Error ? reason.message : String(reason), { cause: reason });
+  }
 }
 
 const sharedAgent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
@@ -73,6 +90,7 @@ export class HttpClient {
       maxDelayMs: 8_000,
       maxRetryWaitMs: 30_000,
       timeoutMs: 30_000,
+      maxBodyBytes: MAX_BODY_BYTES,
       ...options,
     };
   }
@@ -101,11 +119,18 @@ export class HttpClient {
         );
         return outcome;
       }
-      const failure =
-        'error' in outcome ? this.networkError(req, outcome.error) : this.providerError(outcome);
+      const unread = 'error' in outcome && outcome.error instanceof UnreadBody ? outcome.error : undefined;
+      const failure = unread
+        ? this.unreadBodyError(req, unread)
+        : 'error' in outcome
+          ? this.networkError(req, outcome.error)
+          : this.providerError(outcome);
       const status = 'error' in outcome ? undefined : outcome.status;
       const canRetry =
-        retryable && attempt < maxRetries && (status === undefined || RETRYABLE_STATUS.has(status));
+        retryable &&
+        attempt < maxRetries &&
+        !(unread?.reason instanceof BodyTooLargeError) &&
+        (status === undefined || RETRYABLE_STATUS.has(status));
       const asked = 'error' in outcome ? undefined : retryAfterMs(outcome.headers);
       const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
       if (!canRetry || wait > maxRetryWaitMs) {
@@ -150,8 +175,14 @@ export class HttpClient {
       bodyTimeout: timeoutMs,
       dispatcher: this.options.dispatcher ?? sharedAgent,
     });
-    const text = await res.body.text();
     const flat = flattenHeaders(res.headers);
+    let text: string;
+    try {
+      text = (await readLimited(res, { maxBytes: this.options.maxBodyBytes, timeoutMs })).toString('utf8');
+    } catch (error) {
+      if (req.signal?.aborted) throw error;
+      throw new UnreadBody(res.statusCode, flat, error);
+    }
     return {
       status: res.statusCode,
       headers: flat,
@@ -181,6 +212,24 @@ export class HttpClient {
       : `${label} did not answer ${req.method} ${req.path} within the time allowed for this call.`;
     this.options.log.debug(`${this.provider} ${req.method} ${req.path}: deadline reached`);
     return new DeadlineError(this.provider, message, { mayHaveReached, cause: last });
+  }
+
+  /** Keeps the status: a 2xx whose body was lost may still mean a job was created (and charged). */
+  private unreadBodyError(req: RequestOptions, unread: UnreadBody): ProviderError {
+    const who = PROVIDER_LABEL[this.provider];
+    const tooLarge = unread.reason instanceof BodyTooLargeError;
+    const code = (unread.reason as { code?: string }).code;
+    const why = unread.reason instanceof Error ? unread.reason.message : String(unread.reason);
+    return new ProviderError({
+      provider: this.provider,
+      status: unread.status,
+      code: tooLarge ? 'response_too_large' : 'truncated_response',
+      requestId: unread.headers['x-request-id'],
+      message: tooLarge
+        ? `${who}'s answer to ${req.method} ${req.path} is larger than the ${megabytes(this.options.maxBodyBytes)} this server reads; it was not read.`
+        : `${who}'s answer to ${req.method} ${req.path} was cut off after the headers (${code ? `${code}: ` : ''}${why}).`,
+      cause: unread.reason,
+    });
   }
 
   private networkError(req: RequestOptions, error: unknown): NetworkError {

@@ -1,5 +1,6 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
+import { BodyTooLargeError, megabytes, readLimited } from '../http/body.js';
 
 export interface LoadLimits {
   /** Whole download, headers and body together. */
@@ -27,16 +28,6 @@ function dispatcherFor(maxRedirects: number): Dispatcher {
   return dispatcher;
 }
 
-// Destroying an undici body makes it emit an AbortError; nobody else listens, so swallow it here.
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => undefined);
-  body.destroy();
-}
-
-function megabytes(n: number): string {
-  return `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
-}
-
 // Output URLs are often pre-signed: the query string is a credential, so it never reaches an error message.
 function shown(url: URL): string {
   return `${url.origin}${url.pathname}`;
@@ -50,35 +41,71 @@ function undecodable(provider: ProviderName, why: string): ProviderError {
   });
 }
 
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** Percent-decodes the bytes of `text` in place of a copy; undefined when an escape is broken. */
 function percentDecode(text: string): Buffer | undefined {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x25) {
-      const hex = text.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
-      out.push(parseInt(hex, 16));
+  const bytes = Buffer.from(text, 'utf8');
+  let out = 0;
+  for (let i = 0; i < bytes.length; i++, out++) {
+    const byte = bytes[i]!;
+    if (byte === 0x25) {
+      const value = hexPair(bytes[i + 1], bytes[i + 2]);
+      if (value === undefined) return undefined;
+      bytes[out] = value;
       i += 2;
-    } else if (ch < 0x80) {
-      out.push(ch);
-    } else {
-      out.push(...Buffer.from(text[i] ?? '', 'utf8'));
-    }
+    } else bytes[out] = byte;
   }
-  return Buffer.from(out);
+  return bytes.subarray(0, out);
 }
 
-/** Decodes a data: URI (base64 or percent-encoded). */
-export function decodeDataUri(ref: string, provider: ProviderName): Buffer {
+function hexDigit(c: number | undefined): number | undefined {
+  if (c === undefined) return undefined;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : undefined;
+}
+
+function hexPair(a: number | undefined, b: number | undefined): number | undefined {
+  const hi = hexDigit(a);
+  const lo = hexDigit(b);
+  return hi === undefined || lo === undefined ? undefined : hi * 16 + lo;
+}
+
+/** How many bytes a payload decodes to, counted without decoding it. */
+function decodedSize(payload: string, base64: boolean): number {
+  let escapes = 0;
+  for (let i = payload.indexOf('%'); i !== -1; i = payload.indexOf('%', i + 1)) escapes++;
+  if (!base64) return Buffer.byteLength(payload, 'utf8') - 2 * escapes;
+  let whitespace = 0;
+  for (const match of payload.matchAll(/\s+/g)) whitespace += match[0].length;
+  const chars = payload.length - 2 * escapes - whitespace;
+  const padding = payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0;
+  return Math.floor((chars * 3) / 4) - padding;
+}
+
+/** Decodes a data: URI (base64 or percent-encoded); its size is checked before a byte is decoded. */
+export function decodeDataUri(ref: string, provider: ProviderName, maxBytes: number): Buffer {
   const comma = ref.indexOf(',');
   if (comma === -1) throw undecodable(provider, 'the data: URI has no comma');
   const meta = ref.slice('data:'.length, comma);
   const payload = ref.slice(comma + 1);
+  const base64 = /;base64$/i.test(meta);
+  const size = decodedSize(payload, base64);
+  if (size > maxBytes) {
+    throw new ProviderError({
+      provider,
+      code: 'output_too_large',
+      message: `${PROVIDER_LABEL[provider]} returned an inline output of ${megabytes(size)}; the limit is ${megabytes(maxBytes)}.`,
+      next: 'Ask for a smaller size or a compressed format.',
+    });
+  }
   let bytes: Buffer | undefined;
-  if (/;base64$/i.test(meta)) {
+  if (base64) {
     // Some providers percent-encode the base64 alphabet or wrap lines; both are harmless.
-    const b64 = (percentDecode(payload)?.toString('latin1') ?? '').replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(b64) || b64.length % 4 === 1) {
+    let b64 = payload.includes('%') ? percentDecode(payload)?.toString('latin1') : payload;
+    if (b64 !== undefined && /\s/.test(b64)) b64 = b64.replace(/\s+/g, '');
+    if (b64 === undefined || !BASE64.test(b64) || b64.length % 4 === 1) {
       throw undecodable(provider, 'the data: URI is not valid base64');
     }
     bytes = Buffer.from(b64, b64.includes('-') || b64.includes('_') ? 'base64url' : 'base64');
@@ -126,25 +153,11 @@ async function download(
         next: RETRY_HINT,
       });
     }
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limits.maxBytes) {
-      discard(res.body);
-      throw tooBig(megabytes(declared));
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
-      total += buf.length;
-      if (total > limits.maxBytes) {
-        discard(res.body);
-        throw tooBig(`more than ${megabytes(total)} so far`);
-      }
-      chunks.push(buf);
-    }
-    return Buffer.concat(chunks, total);
+    return await readLimited(res, { maxBytes: limits.maxBytes });
   } catch (err) {
     if (err instanceof ProviderError) throw err;
+    if (err instanceof BodyTooLargeError)
+      throw tooBig(err.declared ? megabytes(err.seen) : `more than ${megabytes(err.seen)} so far`);
     if (signal.aborted) throw signal.reason ?? err;
     if (deadline.aborted) {
       throw new NetworkError(
@@ -168,7 +181,7 @@ export async function loadOutput(
 ): Promise<Buffer> {
   opts.signal.throwIfAborted();
   const limits = { ...DEFAULT_LOAD_LIMITS, ...opts.limits };
-  if (/^data:/i.test(ref)) return decodeDataUri(ref, opts.provider);
+  if (/^data:/i.test(ref)) return decodeDataUri(ref, opts.provider, limits.maxBytes);
   let url: URL | undefined;
   try {
     url = new URL(ref);

@@ -47,6 +47,14 @@ export interface Fault {
   delayMs?: number;
   /** Destroy the socket without answering (the client sees ECONNRESET / "other side closed"). */
   dropConnection?: boolean;
+  /** Answer normally, but with rewrite(body) as the JSON body: echoed secrets, odd outputs, odd ids. */
+  rewrite?: (body: Record<string, unknown>) => unknown;
+  /** Stream `bytes` bytes (head, `fill` repeated, tail) without ever holding them: a huge answer. */
+  huge?: { bytes: number; head?: string; fill?: string; tail?: string; contentLength?: boolean };
+  /** Send the body `chunkBytes` at a time, `everyMs` apart: a slow answer. */
+  trickle?: { everyMs: number; chunkBytes?: number };
+  /** Send only the first `truncateAt` bytes of the body, then drop the connection. */
+  truncateAt?: number;
 }
 
 export interface PixelmuseEmulator {
@@ -241,6 +249,7 @@ interface Ctx {
   apiKey: string | null;
   /** Set once the request has been counted, so error answers carry the same X-RateLimit-* values. */
   rate: RateInfo | null;
+  rewrite?: (body: Record<string, unknown>) => unknown;
 }
 
 class ApiError extends Error {
@@ -324,7 +333,7 @@ export async function startPixelmuseEmulator(
       ctx,
       status,
       { ...baseHeaders(ctx), 'Content-Type': 'application/json', ...extra },
-      JSON.stringify(body),
+      JSON.stringify(ctx.rewrite ? ctx.rewrite(body as Record<string, unknown>) : body),
     );
 
   const errorBody = (ctx: Ctx, code: string, message: string) => ({
@@ -866,6 +875,56 @@ export async function startPixelmuseEmulator(
     return false;
   };
 
+  // ---------- hostile upstream: huge, slow and truncated bodies ----------
+
+  const hostileAnswer = async (ctx: Ctx, fault: ArmedFault): Promise<void> => {
+    const { res } = ctx;
+    const huge = fault.huge;
+    const payload = Buffer.from(
+      typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? { ok: true }),
+    );
+    const head = Buffer.from(huge?.head ?? '');
+    const tail = Buffer.from(huge?.tail ?? '');
+    const total = huge ? Math.max(huge.bytes, head.length + tail.length) : payload.length;
+    const headers: Record<string, string> = {
+      'X-Request-ID': ctx.requestId,
+      'Content-Type': 'application/json',
+      ...fault.headers,
+    };
+    if (!huge || huge.contentLength) headers['Content-Length'] = String(total);
+    res.writeHead(fault.status ?? 200, headers);
+    const fill = Buffer.alloc(64 * 1024, huge?.fill ?? ' ');
+    function* pieces(): Generator<Buffer> {
+      if (!huge) return yield payload;
+      yield head;
+      for (let left = total - head.length - tail.length; left > 0; left -= fill.length)
+        yield fill.subarray(0, Math.min(fill.length, left));
+      yield tail;
+    }
+    const limit = Math.min(total, fault.truncateAt ?? total);
+    const step = fault.trickle ? (fault.trickle.chunkBytes ?? 1) : Infinity;
+    let sent = 0;
+    outer: for (const piece of pieces()) {
+      for (let at = 0; at < piece.length; at += step) {
+        if (sent >= limit || res.destroyed || closed) break outer;
+        const chunk = piece.subarray(at, Math.min(at + step, piece.length, at + limit - sent));
+        sent += chunk.length;
+        // Waiting for each write to be flushed: a socket destroyed with writes pending sends none of them.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('close', done);
+            resolve();
+          };
+          res.once('close', done);
+          res.write(chunk, done);
+        });
+        if (fault.trickle) await sleep(fault.trickle.everyMs);
+      }
+    }
+    if (sent < total) ctx.req.socket.destroy();
+    else res.end();
+  };
+
   const applyFault = async (ctx: Ctx): Promise<boolean> => {
     const index = faults.findIndex((f) => {
       if (f.method && f.method.toUpperCase() !== ctx.method) return false;
@@ -881,6 +940,14 @@ export async function startPixelmuseEmulator(
     if (fault.delayMs) await sleep(fault.delayMs);
     if (fault.dropConnection) {
       ctx.req.socket.destroy();
+      return true;
+    }
+    if (fault.rewrite) {
+      ctx.rewrite = fault.rewrite;
+      return false;
+    }
+    if (fault.huge || fault.trickle || fault.truncateAt !== undefined) {
+      await hostileAnswer(ctx, fault);
       return true;
     }
     const status = fault.status ?? 500;

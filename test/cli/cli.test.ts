@@ -192,6 +192,25 @@ describe('atelier-mcp status, login and logout (file store)', () => {
     expect(JSON.parse(await readFile(credentialsFile(), 'utf8'))).toEqual({ pixelmuse_api_key: ODD_KEY });
   });
 
+  it('login accepts an account answer without credits and says the balance was not reported', async () => {
+    await freshHome();
+    emulator.inject({
+      method: 'GET',
+      path: '/api/v1/account',
+      rewrite: ({ credits: _credits, ...account }) => account,
+    });
+    const { code, stdout, stderr } = await cli(
+      ['login', 'pixelmuse'],
+      { PIXELMUSE_BASE_URL: emulator.url },
+      `${SANDBOX_PIXELMUSE_KEY}\n`,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(
+      'Key accepted by Pixelmuse: sandbox@atelier.test, plan free, balance not reported.',
+    );
+    expect(stdout).toContain('Stored pm_test_5a…7e40');
+  });
+
   it('login with nothing on stdin exits 2 and stores nothing', async () => {
     await freshHome();
     const { code, stderr } = await cli(['login', 'pixelmuse'], { PIXELMUSE_BASE_URL: emulator.url }, '\n');

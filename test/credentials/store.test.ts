@@ -202,6 +202,13 @@ describe('file store', () => {
     expect(await readFile(file(), 'utf8')).toBe(content);
   });
 
+  it('reads a file that starts with a UTF-8 byte order mark (Notepad, PowerShell)', async () => {
+    await mkdir(home, { recursive: true });
+    await writeFile(file(), `\uFEFF${JSON.stringify({ pixelmuse_api_key: KEY })}`);
+    const creds = openCredentials(config('file'), { env: {} });
+    expect((await creds.get('pixelmuse_api_key'))?.value).toBe(KEY);
+  });
+
   it('a JSON file of the wrong shape is corrupt too', async () => {
     await mkdir(home, { recursive: true });
     await writeFile(file(), JSON.stringify({ pixelmuse_api_key: 42 }));

@@ -174,6 +174,57 @@ describe('HttpClient', () => {
     expect(logs.join('\n')).not.toContain('0123456789abcdef');
   });
 
+  it('stops reading an answer larger than maxBodyBytes, says so with the status, and does not retry', async () => {
+    const { url, hits } = await serve((_q, res) => {
+      // Chunked, so only counting the streamed bytes can catch it; the server would send 50 MB.
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_big' });
+      let sent = 0;
+      const pump = () => {
+        while (sent < 50 * 1024 * 1024) {
+          sent += 64 * 1024;
+          if (!res.write(Buffer.alloc(64 * 1024, 0x20))) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      pump();
+    });
+    const error = await client(url, [], { maxBodyBytes: 1024 * 1024 })
+      .request({ method: 'GET', path: '/big' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'response_too_large', status: 200, requestId: 'req_big' });
+    expect((error as Error).message).toContain('larger than the 1 MB this server reads');
+    expect(hits).toHaveLength(1);
+  });
+
+  it('refuses a declared Content-Length over the cap before reading the body', async () => {
+    const { url } = await serve((_q, res) => {
+      res.writeHead(200, { 'content-length': String(2 * 1024 * 1024) });
+      res.on('error', () => undefined);
+      res.write(Buffer.alloc(1024));
+    });
+    const error = await client(url, [], { maxBodyBytes: 1024 * 1024 })
+      .request({ method: 'GET', path: '/declared' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'response_too_large', status: 200 });
+  });
+
+  it('gives up on a body that trickles in longer than the timeout allows in total', async () => {
+    const { url, hits } = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.on('error', () => undefined);
+      // One byte every 50 ms: never idle long enough for a per-chunk timeout.
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), 50);
+    });
+    const error = await client(url, [], { maxRetries: 1 })
+      .request({ method: 'GET', path: '/slow', timeoutMs: 400 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'truncated_response', status: 200 });
+    expect((error as Error).message).toContain('the body did not finish within 0.4 s');
+    expect(hits).toHaveLength(2);
+  });
+
   it('returns undefined for a 204 with no body', async () => {
     const { url } = await serve((_q, res) => {
       res.writeHead(204);

@@ -94,6 +94,30 @@ describe('load: data URIs', () => {
     expect((err as ProviderError).message).toContain('could not be decoded');
   });
 
+  it('applies the output size limit before decoding: an oversize payload is refused unread', async () => {
+    // Not even valid base64: only a size check that comes first can report it as too large.
+    const ref = `data:image/png;base64,${'@'.repeat(4000)}`;
+    const err = await failure(loadOutput(ref, { signal, provider: 'pixelmuse', limits: { maxBytes: 1000 } }));
+    expect(err).toMatchObject({ code: 'output_too_large', provider: 'pixelmuse' });
+    expect((err as Error).message).toMatch(/inline output of [\d.]+ MB; the limit is [\d.]+ MB/);
+  });
+
+  it('counts percent-escapes and line breaks when it measures, so a payload at the limit passes', async () => {
+    const wrapped = image.toString('base64').replace(/.{76}/g, '$&\r\n').replace(/\+/g, '%2B');
+    const bytes = await loadOutput(`data:image/png;base64,${wrapped}`, {
+      signal,
+      provider: 'pixelmuse',
+      limits: { maxBytes: image.length },
+    });
+    expect(bytes.equals(image)).toBe(true);
+    const raw = await loadOutput(`data:application/octet-stream,%00%01abc`, {
+      signal,
+      provider: 'pixelmuse',
+      limits: { maxBytes: 5 },
+    });
+    expect([...raw]).toEqual([0, 1, 0x61, 0x62, 0x63]);
+  });
+
   it('rejects other schemes', async () => {
     const err = await failure(media.load('ftp://example.com/x.png', { signal, provider: 'pixelmuse' }));
     expect(err).toBeInstanceOf(ProviderError);

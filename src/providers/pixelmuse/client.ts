@@ -1,4 +1,4 @@
-import { ConfigurationError, ProviderError } from '../../errors.js';
+import { annotate, ConfigurationError, ProviderError, UserInputError } from '../../errors.js';
 import { HttpClient, type HttpResponse, type Method } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
@@ -74,17 +74,24 @@ export class PixelmuseClient {
   ): Promise<CreateImageResult> {
     const wait =
       opts.waitSeconds !== undefined && opts.waitSeconds > 0 ? Math.ceil(opts.waitSeconds) : undefined;
-    const res = await this.call<ImageObject>('POST', '/api/v1/images', {
-      json: body,
-      idempotencyKey: opts.idempotencyKey,
-      headers: wait ? { prefer: `wait=${wait}` } : {},
-      signal: opts.signal,
-      deadline: opts.deadline,
-      // The server may hold the answer for the whole wait: give it room beyond that.
-      timeoutMs: ((wait ?? 0) + 30) * 1000,
-    });
+    let res: HttpResponse<ImageObject>;
+    let image: ImageObject;
+    try {
+      res = await this.call<ImageObject>('POST', '/api/v1/images', {
+        json: body,
+        idempotencyKey: opts.idempotencyKey,
+        headers: wait ? { prefer: `wait=${wait}` } : {},
+        signal: opts.signal,
+        deadline: opts.deadline,
+        // The server may hold the answer for the whole wait: give it room beyond that.
+        timeoutMs: ((wait ?? 0) + 30) * 1000,
+      });
+      image = expectImage(res);
+    } catch (error) {
+      throw mayHaveCreated(error);
+    }
     return {
-      image: expectImage(res),
+      image,
       status: res.status,
       replayed: res.headers['x-idempotent-replayed'] === 'true',
       requestId: res.requestId,
@@ -92,9 +99,7 @@ export class PixelmuseClient {
   }
 
   async getImage(id: string, bounds: { signal?: AbortSignal; deadline?: number } = {}): Promise<ImageObject> {
-    return expectImage(
-      await this.call<ImageObject>('GET', `/api/v1/images/${encodeURIComponent(id)}`, bounds),
-    );
+    return expectImage(await this.call<ImageObject>('GET', imagePath(id), bounds));
   }
 
   async listImages(
@@ -114,13 +119,12 @@ export class PixelmuseClient {
     patch: { visibility: Visibility },
     signal?: AbortSignal,
   ): Promise<ImageObject> {
-    const path = `/api/v1/images/${encodeURIComponent(id)}`;
-    return expectImage(await this.call<ImageObject>('PATCH', path, { json: patch, signal }));
+    return expectImage(await this.call<ImageObject>('PATCH', imagePath(id), { json: patch, signal }));
   }
 
   /** 204 with no body: nothing to parse (pixelmuse-cli broke exactly here). */
   async deleteImage(id: string, signal?: AbortSignal): Promise<void> {
-    await this.call('DELETE', `/api/v1/images/${encodeURIComponent(id)}`, { signal });
+    await this.call('DELETE', imagePath(id), { signal });
   }
 
   async listModels(signal?: AbortSignal): Promise<ModelObject[]> {
@@ -132,15 +136,29 @@ export class PixelmuseClient {
   }
 
   async getModel(id: string, signal?: AbortSignal): Promise<ModelObject> {
-    const res = await this.call<ModelObject>('GET', `/api/v1/models/${encodeURIComponent(id)}`, {
-      signal,
-      auth: false,
-    });
+    const res = await this.call<ModelObject>(
+      'GET',
+      `/api/v1/models/${encodeURIComponent(checkId(id, 'model'))}`,
+      {
+        signal,
+        auth: false,
+      },
+    );
     return res.body;
   }
 
   async getAccount(signal?: AbortSignal): Promise<AccountResponse> {
-    return (await this.call<AccountResponse>('GET', '/api/v1/account', { signal })).body;
+    const res = await this.call<AccountResponse>('GET', '/api/v1/account', { signal });
+    if (!res.body || typeof res.body !== 'object') {
+      throw new ProviderError({
+        provider: 'pixelmuse',
+        status: res.status,
+        code: 'unexpected_response',
+        message: 'Pixelmuse answered the account request without an account object.',
+        requestId: res.requestId,
+      });
+    }
+    return res.body;
   }
 
   async getUsage(signal?: AbortSignal): Promise<UsageResponse> {
@@ -201,6 +219,13 @@ export class PixelmuseClient {
       const key = await this.apiKey();
       if (!key)
         throw new ConfigurationError('No Pixelmuse API key is configured.', { next: MISSING_KEY_NEXT });
+      // Such a key cannot go into a header at all: say so instead of "Could not reach Pixelmuse" after retries.
+      if (!KEY_CHARS.test(key)) {
+        throw new ConfigurationError(
+          'The Pixelmuse API key contains a space or control character (a pasted newline?), so it cannot be sent.',
+          { next: MISSING_KEY_NEXT },
+        );
+      }
       authorization = `Bearer ${key}`;
     }
     const res = await this.http.request<T>({
@@ -227,9 +252,54 @@ export class PixelmuseClient {
   }
 }
 
+const KEY_CHARS = /^[\x21-\x7e]+$/;
+
+// Ids seen: img_…, gen_…, gemini_…, UUIDs. Anything else (".." above all) must never become a path segment.
+const ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+function checkId(id: string, what: 'image' | 'model'): string {
+  if (!ID_SHAPE.test(id)) {
+    throw new UserInputError(
+      `"${id.slice(0, 40)}${id.length > 40 ? '…' : ''}" is not a Pixelmuse ${what} id (letters, digits, "_", "-", ".", ":", at most 128, starting with a letter or digit).`,
+      {
+        next:
+          what === 'image'
+            ? 'Pass an id exactly as generate_image or pixelmuse_list_images returned it, e.g. img_abc123.'
+            : 'Pass a model id from list_models.',
+      },
+    );
+  }
+  return id;
+}
+
+function imagePath(id: string): string {
+  return `/api/v1/images/${encodeURIComponent(checkId(id, 'image'))}`;
+}
+
+/** A 2xx to POST /images whose body was lost: the job may exist and may be charged; say how to find it. */
+function mayHaveCreated(error: unknown): unknown {
+  if (!(error instanceof ProviderError) || error.status === undefined || error.status >= 300) return error;
+  const text = typeof error.body === 'string' ? error.body : '';
+  const id = /"id"\s*:\s*"([A-Za-z0-9][A-Za-z0-9._:-]{0,127})"/.exec(text)?.[1];
+  return annotate(error, {
+    facts: [
+      `Pixelmuse answered HTTP ${error.status}, so the job may have been created and charged${id ? `: its id looks like ${id}` : ''}.`,
+    ],
+    next:
+      `Do not generate again yet: call pixelmuse_list_images (newest first) to find the job` +
+      `${id ? ` (or get_generation with id "${id}")` : ''}, then get_generation with its id to save the image.`,
+  });
+}
+
 function expectImage(res: HttpResponse<ImageObject>): ImageObject {
   const body = res.body as Partial<ImageObject> | undefined;
-  if (!body || typeof body !== 'object' || typeof body.id !== 'string' || typeof body.status !== 'string') {
+  if (
+    !body ||
+    typeof body !== 'object' ||
+    typeof body.id !== 'string' ||
+    !ID_SHAPE.test(body.id) ||
+    typeof body.status !== 'string'
+  ) {
     throw new ProviderError({
       provider: 'pixelmuse',
       status: res.status,

@@ -86,7 +86,7 @@ async function explainInsufficientCredits(
   ]);
   const cost =
     models.status === 'fulfilled' ? models.value.find((m) => m.id === model)?.credit_cost : undefined;
-  const balance = account.status === 'fulfilled' ? account.value.credits.total : undefined;
+  const balance = account.status === 'fulfilled' ? account.value.credits?.total : undefined;
   const costText =
     cost === undefined ? `${model}'s cost is unknown` : `${model} costs ${plural(cost, 'credit')}`;
   const balanceText = balance === undefined ? 'the balance could not be read' : `the balance is ${balance}`;

@@ -54,12 +54,13 @@ export interface ModelObject {
   weaknesses?: string[];
 }
 
+/** Every field optional: an answer missing one (say, `credits`) must still print what it does have. */
 export interface AccountResponse {
-  user_id: string;
-  email: string;
-  plan: string;
-  credits: { total: number; subscription: number; purchased: number };
-  rate_limit: { requests_per_minute: number };
+  user_id?: string;
+  email?: string;
+  plan?: string;
+  credits?: { total?: number; subscription?: number; purchased?: number };
+  rate_limit?: { requests_per_minute?: number };
 }
 
 export interface UsageResponse {

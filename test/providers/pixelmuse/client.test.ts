@@ -38,7 +38,7 @@ describe('PixelmuseClient against the emulator', () => {
     await expect(client.getImage(created.image.id)).rejects.toMatchObject({ status: 404 });
     expect((await client.listModels()).map((m) => m.id)).toContain('flux-schnell');
     expect((await client.getModel('recraft-v4')).credit_cost).toBe(1);
-    expect((await client.getAccount()).credits.total).toBe(99);
+    expect((await client.getAccount()).credits?.total).toBe(99);
     const usage = await client.getUsage();
     expect([usage.generations_count, usage.credits_used]).toEqual([1, 1]);
     expect((await client.getPricing()).models.find((m) => m.model === 'flux-schnell')?.price_usd).toBe(0.1);

@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harness.js';
+
+// A broken or hostile Pixelmuse: what it sends must never crash a call, lose a job id or leak a secret.
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+const LIVE_KEY = 'pm_live_0123456789abcdef0123456789abcdef';
+const SIGNED = 'X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=0f1e2d3c4b5a';
+const CARD = '4242\u00a0\u00a04242.4242_4242';
+
+const sent = (h: Harness, method: string) =>
+  h.emulator.requests.filter((r) => r.method === method && r.path.startsWith('/api/v1/images'));
+
+describe('generate_image against a hostile upstream: redaction of everything that leaves', () => {
+  it('redacts a success result: a model name echoing a key, a signed output URL', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      rewrite: (image) => ({
+        ...image,
+        model: `flux-schnell (key ${LIVE_KEY})`,
+        output: (image.output as string[]).map((u) => `${u}?${SIGNED}`),
+      }),
+    });
+    const result = await h.call('generate_image', {
+      prompt: 'signed',
+      model: 'flux-schnell',
+      preview: false,
+    });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    const text = textOf(result);
+    expect(savedPaths(result)).toHaveLength(1);
+    expect(text).toMatch(/url: http:\/\/127\.0\.0\.1:\d+\/cdn\/img_\w+\/0\.png\?\[signature removed\]/);
+    expect(text).toContain('pm_live_***');
+    expect(text).not.toContain('0123456789abcdef');
+    expect(text).not.toContain('0f1e2d3c4b5a');
+    expect(text).not.toContain('AKIAEXAMPLE');
+  });
+
+  it('redacts a failed sibling job in a partial batch: its error echoes a bearer key and a card', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      rewrite: (image) => ({
+        ...image,
+        status: 'failed',
+        output: null,
+        error: `upstream rejected Authorization: Bearer ${LIVE_KEY} for card ${CARD}`,
+      }),
+    });
+    const result = await h.call('generate_image', {
+      prompt: 'two',
+      model: 'imagen-3',
+      count: 2,
+      preview: false,
+    });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    const text = textOf(result);
+    expect(text).toMatch(/^Saved 1 image/m);
+    expect(text).toMatch(/^FAILED: .*Bearer \*\*\* for card \[card\]/m);
+    expect(text).not.toContain('0123456789abcdef');
+    expect(text).not.toMatch(/4242/);
+  });
+
+  it('redacts progress notifications', async () => {
+    h = await startHarness();
+    const progress: string[] = [];
+    const result = await h.call(
+      'generate_image',
+      { prompt: 'progress', model: LIVE_KEY },
+      { onprogress: (p) => progress.push(p.message ?? '') },
+    );
+    expect(result.isError).toBe(true);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.join('\n')).toContain('pm_live_***');
+    expect(progress.join('\n')).not.toContain('0123456789abcdef');
+  });
+});
+
+describe('generate_image against a hostile upstream: broken answers', () => {
+  it('an answer to a poll larger than the body cap fails that job and keeps its id', async () => {
+    h = await startHarness({ emulator: { jobDelayMs: 2_000, maxPreferWaitSeconds: 0 } });
+    h.emulator.inject({
+      method: 'GET',
+      path: '/api/v1/images/',
+      huge: { bytes: 40 * 1024 * 1024, head: '{"id":"img_x","status":"processing","pad":"', tail: '"}' },
+    });
+    const result = await h.call('generate_image', { prompt: 'huge poll', model: 'flux-schnell' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Pixelmuse sent an answer that could not be used: response_too_large \(HTTP 200/);
+    expect(text).toContain('is larger than the 32 MB this server reads');
+    const id = /Pixelmuse job (img_\w+) was created and is not lost\./.exec(text)?.[1];
+    expect(id).toMatch(/^img_/);
+    expect(text).toContain(`get_generation with provider "pixelmuse" and id "${id}"`);
+  });
+
+  it('a 201 cut off mid-body says the job may have been charged and how to find it', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      status: 201,
+      body: { id: 'img_cut0123', status: 'succeeded', model: 'imagen-3', prompt: 'cut', output: [] },
+      truncateAt: 30,
+      times: 4,
+    });
+    const result = await h.call('generate_image', { prompt: 'cut', model: 'imagen-3' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Pixelmuse sent an answer that could not be used: truncated_response \(HTTP 201/);
+    expect(text).toContain('Pixelmuse answered HTTP 201, so the job may have been created and charged.');
+    expect(text).toMatch(/Next: Do not generate again yet: call pixelmuse_list_images/);
+  });
+
+  it('a 201 whose JSON ends early names the id it can still read', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      status: 201,
+      body: '{"id":"img_half0123","status":"proc',
+    });
+    const result = await h.call('generate_image', { prompt: 'half', model: 'imagen-3' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toContain('its id looks like img_half0123');
+    expect(text).toContain('get_generation with id "img_half0123"');
+  });
+
+  it('a key with a control character is a configuration error and nothing is sent', async () => {
+    h = await startHarness({ apiKey: 'pm_test_5a4d6b0e8c1f4a7b\n9e2d3c6f1a8b7e40' });
+    const result = await h.call('generate_image', { prompt: 'newline key', model: 'imagen-3' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /^Not configured: The Pixelmuse API key contains a space or control character/,
+    );
+    expect(textOf(result)).not.toContain('Could not reach');
+    expect(sent(h, 'POST')).toHaveLength(0);
+  });
+});
+
+describe('ids are checked before they reach a URL', () => {
+  it.each([
+    ['get_generation', { provider: 'pixelmuse', id: '..' }, 'GET'],
+    ['get_generation', { provider: 'pixelmuse', id: '.' }, 'GET'],
+    ['pixelmuse_delete_image', { id: '..' }, 'DELETE'],
+    ['pixelmuse_update_image', { id: '../account', visibility: 'public' }, 'PATCH'],
+    ['pixelmuse_delete_image', { id: `img_${'a'.repeat(200)}` }, 'DELETE'],
+  ])('%s %j is refused without a request', async (tool, args, method) => {
+    h = await startHarness();
+    const result = await h.call(tool, args);
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid input: ".*" is not a Pixelmuse image id/);
+    expect(h.emulator.requests.filter((r) => r.method === method)).toHaveLength(0);
+  });
+});
