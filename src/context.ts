@@ -3,6 +3,7 @@ import type { Credentials } from './credentials/index.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
+import type { SptSettings } from './providers/stripe.js';
 import type { IdempotencyStore } from './spend/idempotency.js';
 import type { Consent, Spend, SpendBook } from './spend/index.js';
 
@@ -16,6 +17,8 @@ export interface ToolContext {
   config: Config;
   pixelmuse: PixelmuseClient;
   credentials: Credentials;
+  /** MPP payment (Shared Payment Tokens) from ATELIER_STRIPE_SECRET_KEY + ATELIER_MPP_PAYMENT_METHOD. */
+  mpp: { settings?: SptSettings; problem?: string; warning?: string };
   media: Media;
   log: Logger;
   /**

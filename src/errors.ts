@@ -36,6 +36,8 @@ export class ProviderError extends AtelierError {
   readonly retryAfterSeconds: number | undefined;
   /** The parsed error body, for callers that need provider-specific fields. */
   readonly body: unknown;
+  /** The response headers: a 402's WWW-Authenticate carries the payment challenge. */
+  readonly headers: Record<string, string>;
 
   constructor(
     init: ErrorDetails & {
@@ -46,6 +48,7 @@ export class ProviderError extends AtelierError {
       requestId?: string;
       retryAfterSeconds?: number;
       body?: unknown;
+      headers?: Record<string, string>;
     },
   ) {
     super(init.message, init);
@@ -55,6 +58,7 @@ export class ProviderError extends AtelierError {
     this.requestId = init.requestId;
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.body = init.body;
+    this.headers = init.headers ?? {};
   }
 }
 

@@ -4,6 +4,7 @@ import type { ServerServices } from './context.js';
 import { openCredentials, type CredentialName } from './credentials/index.js';
 import type { Logger } from './log.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
+import { readSptSettings } from './providers/stripe.js';
 import { openIdempotencyStore } from './spend/idempotency.js';
 import { spendDir } from './spend/home.js';
 import { openSpendBook } from './spend/index.js';
@@ -25,7 +26,10 @@ export function createServices(
   });
   const idempotency = openIdempotencyStore(join(spendDir(config), 'idempotency'));
   const spendBook = openSpendBook(config, log, idempotency);
-  return { config, log, credentials, pixelmuse, idempotency, spendBook };
+  const mpp = readSptSettings(options.env ?? process.env, config.stripeApiBase);
+  if (mpp.warning) log.warn(mpp.warning);
+  if (mpp.problem) log.warn(`MPP payment is not configured: ${mpp.problem}`);
+  return { config, log, credentials, pixelmuse, idempotency, spendBook, mpp };
 }
 
 /** A polling loop asks for the key every half second; the keychain needs asking only once a minute. */

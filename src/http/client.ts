@@ -13,6 +13,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
   json?: unknown;
+  /** Sent as application/x-www-form-urlencoded (Stripe's API). */
+  form?: Record<string, string>;
   /** Makes a POST retryable: the provider replays instead of charging twice. */
   idempotencyKey?: string;
   /** Value of the Authorization header; never logged. */
@@ -25,6 +27,8 @@ export interface RequestOptions {
    * request is aborted and a DeadlineError thrown.
    */
   deadline?: number;
+  /** Statuses worth sending again; default RETRYABLE_STATUS. A paid request narrows it: its 500 is final. */
+  retryOn?: ReadonlySet<number>;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -130,7 +134,7 @@ export class HttpClient {
         retryable &&
         attempt < maxRetries &&
         !(unread?.reason instanceof BodyTooLargeError) &&
-        (status === undefined || RETRYABLE_STATUS.has(status));
+        (status === undefined || (req.retryOn ?? RETRYABLE_STATUS).has(status));
       const asked = 'error' in outcome ? undefined : retryAfterMs(outcome.headers);
       const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
       if (!canRetry || wait > maxRetryWaitMs) {
@@ -164,6 +168,9 @@ export class HttpClient {
     if (req.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(req.json);
+    } else if (req.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(req.form).toString();
     }
     const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
     const res = await request(url, {
@@ -202,6 +209,7 @@ export class HttpClient {
       requestId: parsed.requestId ?? res.requestId,
       retryAfterSeconds: retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000),
       body: res.body,
+      headers: res.headers,
     });
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createMppSeller, type GenerationResult, type MppSellerOptions } from './pixelmuse/mpp.js';
 import { renderImage } from './render.js';
 
 /** The one key the sandbox accepts by default. Shaped like a real test key so redaction and masking apply. */
@@ -21,6 +22,8 @@ export interface PixelmuseEmulatorOptions {
   rateLimitPerMinute?: number;
   /** Clock for timestamps, rate-limit windows, idempotency and checkout expiry; default Date.now. */
   now?: () => number;
+  /** The MPP seller on POST /api/v1/images/generate without a key; `stripe` confirms its SPTs. */
+  mpp?: MppSellerOptions;
 }
 
 export interface RecordedRequest {
@@ -452,6 +455,87 @@ export async function startPixelmuseEmulator(
     return parsed as Record<string, unknown>;
   };
 
+  const addRecord = (input: GenerateInput, creditsCharged: number): ImageRecord => {
+    const createdMs = Math.max(now(), lastCreatedMs + 1);
+    lastCreatedMs = createdMs;
+    const record: ImageRecord = {
+      id: input.model.mode === 'sync' ? `gemini_${hex(12)}` : `img_${hex(12)}`,
+      model: input.model,
+      prompt: input.prompt,
+      aspectRatio: input.aspectRatio,
+      visibility: input.visibility,
+      status: 'processing',
+      output: null,
+      creditsCharged,
+      error: null,
+      createdMs,
+      createdAt: new Date(createdMs).toISOString(),
+      completedAt: null,
+      deleted: false,
+      waiters: new Set(),
+    };
+    images.push(record);
+    byId.set(record.id, record);
+    return record;
+  };
+
+  const runSync = async (record: ImageRecord): Promise<void> => {
+    const png = /\bexplode\b/i.test(record.prompt) ? null : await pngOf(record).catch(() => null);
+    if (!png) fail(record);
+    else {
+      record.status = 'succeeded';
+      record.output = [`data:image/png;base64,${png.toString('base64')}`];
+      // completed_at stays null: the real service leaves it null on inline (Gemini) results.
+    }
+    settle(record);
+  };
+
+  const startAsync = (record: ImageRecord): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      completeAsync(record);
+    }, delayFor(record.model.id));
+    timers.add(timer);
+  };
+
+  const mpp = createMppSeller({ now, ...opts.mpp });
+
+  /** MPP answers synchronously (its 201 has no processing state): run the job to its end. */
+  const generateNow = async (input: GenerateInput, res: ServerResponse): Promise<GenerationResult> => {
+    const record = addRecord(input, 0);
+    if (record.model.mode === 'sync') await runSync(record);
+    else {
+      startAsync(record);
+      await waitFor(record, 600, res);
+    }
+    if (record.status !== 'succeeded') return { ok: false, error: record.error ?? UPSTREAM_ERROR };
+    const { credits_charged: _credits, ...image } = view(record);
+    return { ok: true, view: image };
+  };
+
+  const sellWithMpp = async (ctx: Ctx): Promise<void> => {
+    const ip = ctx.req.socket.remoteAddress ?? 'unknown';
+    const limited = mpp.limit(ip);
+    if (limited) return json(ctx, limited.status, limited.body, limited.headers);
+    const body = parseJson(ctx);
+    const input = validateGenerate(body);
+    if (/\bforbidden\b/i.test(input.prompt)) {
+      // Moderation runs before payment: no challenge, no charge.
+      throw new ApiError(422, 'content_policy_violation', 'The prompt was blocked by content moderation.');
+    }
+    const answer = await mpp.sell({
+      ip,
+      authorization: ctx.headers['authorization'],
+      idempotencyKey: ctx.headers['idempotency-key'],
+      canonicalBody: canonicalJson(body),
+      realm: new URL(url).hostname,
+      priceCents: Math.round(input.model.credit_cost * USD_PER_CREDIT * 100),
+      description: `${input.model.name} image`,
+      generate: () => generateNow(input, ctx.res),
+    });
+    return json(ctx, answer.status, answer.body, answer.headers);
+  };
+
   const createImage = async (ctx: Ctx): Promise<void> => {
     const apiKey = ctx.apiKey ?? '';
     const idemKey = ctx.headers['idempotency-key'];
@@ -490,49 +574,16 @@ export async function startPixelmuseEmulator(
     }
 
     credits -= model.credit_cost;
-    const createdMs = Math.max(now(), lastCreatedMs + 1);
-    lastCreatedMs = createdMs;
-    const record: ImageRecord = {
-      id: model.mode === 'sync' ? `gemini_${hex(12)}` : `img_${hex(12)}`,
-      model,
-      prompt: input.prompt,
-      aspectRatio: input.aspectRatio,
-      visibility: input.visibility,
-      status: 'processing',
-      output: null,
-      creditsCharged: model.credit_cost,
-      error: null,
-      createdMs,
-      createdAt: new Date(createdMs).toISOString(),
-      completedAt: null,
-      deleted: false,
-      waiters: new Set(),
-    };
-    images.push(record);
-    byId.set(record.id, record);
+    const record = addRecord(input, model.credit_cost);
 
     if (model.mode === 'sync') {
-      const response = (async (): Promise<StoredResponse> => {
-        const png = /\bexplode\b/i.test(record.prompt) ? null : await pngOf(record).catch(() => null);
-        if (!png) fail(record);
-        else {
-          record.status = 'succeeded';
-          record.output = [`data:image/png;base64,${png.toString('base64')}`];
-          // completed_at stays null: the real service leaves it null on inline (Gemini) results.
-        }
-        settle(record);
-        return { status: 201, body: view(record) };
-      })();
+      const response = runSync(record).then((): StoredResponse => ({ status: 201, body: view(record) }));
       if (idemSlot) idempotency.set(idemSlot, { canonical, at: now(), response });
       const answer = await response;
       return json(ctx, answer.status, answer.body);
     }
 
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      completeAsync(record);
-    }, delayFor(model.id));
-    timers.add(timer);
+    startAsync(record);
 
     let answer: StoredResponse = { status: 202, body: view(record) };
     const entry: IdempotencyEntry | null = idemSlot
@@ -791,21 +842,8 @@ export async function startPixelmuseEmulator(
     if (!route) throw new ApiError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}.`);
     if (ctx.tooLarge) throw new ApiError(413, 'invalid_request_error', 'Request body is too large.');
 
-    if (route.auth === 'mpp' && authorization === undefined) {
-      // MPP proper (challenge headers, credentials, receipts) is not emulated yet.
-      return json(
-        ctx,
-        402,
-        {
-          type: 'https://paymentauth.org/problems/payment-required',
-          title: 'Payment Required',
-          status: 402,
-          detail:
-            'This endpoint needs payment. Send Authorization: Bearer <API key>, or pay per image with MPP.',
-        },
-        { 'Content-Type': 'application/problem+json' },
-      );
-    }
+    // Without a Bearer key the generate endpoint is MPP: a 402 challenge, or the paid retry.
+    if (route.auth === 'mpp' && bearer === undefined) return sellWithMpp(ctx);
     if (route.auth !== 'public' && !validKey) {
       throw new ApiError(401, 'authentication_error', 'Invalid API key.');
     }

@@ -225,6 +225,38 @@ describe('HttpClient', () => {
     expect(hits).toHaveLength(2);
   });
 
+  it("keeps an error's response headers: a 402 hands its WWW-Authenticate to the caller", async () => {
+    const challenge = 'Payment id="a", realm="r", method="stripe", intent="charge", request="e30"';
+    const { url } = await serve((_q, res) =>
+      json(res, 402, { type: 'x' }, { 'www-authenticate': challenge }),
+    );
+    const error = await client(url)
+      .request({ method: 'POST', path: '/pay', json: {} })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).headers['www-authenticate']).toBe(challenge);
+  });
+
+  it('sends a form body, and retries only the statuses the caller names', async () => {
+    const bodies: string[] = [];
+    const { url, hits } = await serve((req, res, body) => {
+      bodies.push(`${req.headers['content-type']} ${body}`);
+      json(res, 500, {});
+    });
+    const error = await client(url)
+      .request({
+        method: 'POST',
+        path: '/f',
+        form: { 'a[b]': 'c d' },
+        idempotencyKey: 'k',
+        retryOn: new Set([429]),
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 500 });
+    expect(hits).toHaveLength(1);
+    expect(bodies).toEqual(['application/x-www-form-urlencoded a%5Bb%5D=c+d']);
+  });
+
   it('returns undefined for a 204 with no body', async () => {
     const { url } = await serve((_q, res) => {
       res.writeHead(204);

@@ -11,6 +11,7 @@ import type {
   ImageObject,
   ListImagesResponse,
   ModelObject,
+  MppImageObject,
   PricingResponse,
   UsageResponse,
   Visibility,
@@ -41,6 +42,9 @@ export interface RateLimitSnapshot {
 export const MISSING_KEY_NEXT =
   'Run `npx atelier-mcp login pixelmuse` in a terminal (stores the key in the OS keychain), or set PIXELMUSE_API_KEY in ' +
   "the MCP server's env (keys: https://www.pixelmuse.studio/settings/api-keys). To try without a key, start the server with --sandbox.";
+
+/** Statuses that reached no generation (rate limit, gateway) and may be sent again with the same credential. */
+const PAID_RETRY_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 502, 503]);
 
 export class PixelmuseClient {
   private readonly http: HttpClient;
@@ -200,6 +204,29 @@ export class PixelmuseClient {
     return expectImage(res);
   }
 
+  /**
+   * POST /images/generate with no key: the MPP endpoint. Without `payment` the answer is normally the 402
+   * challenge (thrown as a ProviderError that keeps the headers); with it, the paid retry of the same request.
+   * Both carry the operation's idempotency key, so a replay after a lost answer returns the image, not a charge.
+   */
+  async generateWithPayment(
+    body: CreateImageRequest,
+    opts: { idempotencyKey: string; payment?: { header: string; value: string }; signal?: AbortSignal },
+  ): Promise<HttpResponse<MppImageObject>> {
+    const res = await this.call<MppImageObject>('POST', '/api/v1/images/generate', {
+      json: body,
+      idempotencyKey: opts.idempotencyKey,
+      headers: opts.payment ? { [opts.payment.header]: opts.payment.value } : {},
+      signal: opts.signal,
+      auth: false,
+      timeoutMs: 120_000,
+      // Once paid, a 500/504 is final (Pixelmuse refunds it): sending the used credential again cannot help.
+      ...(opts.payment ? { retryOn: PAID_RETRY_STATUS } : {}),
+    });
+    expectImage(res);
+    return res;
+  }
+
   private async call<T>(
     method: Method,
     path: string,
@@ -212,6 +239,7 @@ export class PixelmuseClient {
       timeoutMs?: number;
       deadline?: number;
       auth?: boolean;
+      retryOn?: ReadonlySet<number>;
     },
   ): Promise<HttpResponse<T>> {
     let authorization: string | undefined;
@@ -291,7 +319,7 @@ function mayHaveCreated(error: unknown): unknown {
   });
 }
 
-function expectImage(res: HttpResponse<ImageObject>): ImageObject {
+function expectImage(res: HttpResponse<ImageObject | MppImageObject>): ImageObject {
   const body = res.body as Partial<ImageObject> | undefined;
   if (
     !body ||

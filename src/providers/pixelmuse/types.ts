@@ -42,6 +42,22 @@ export interface ImageObject {
   completed_at?: string | null;
 }
 
+/** The 201 of a paid POST /images/generate (oas MppImageObject): synchronous, with what was charged. */
+export interface MppImageObject {
+  id: string;
+  status: 'succeeded' | 'failed';
+  model: string;
+  prompt: string;
+  output: string[] | null;
+  visibility?: Visibility;
+  price_usd?: number;
+  price_cents?: number;
+  payment_intent_id?: string;
+  error?: string | null;
+  created_at?: string;
+  completed_at?: string | null;
+}
+
 export interface ModelObject {
   id: string;
   name: string;
