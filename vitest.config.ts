@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { yamlVitePlugin } from './scripts/yaml-plugin.mjs';
 
 export default defineConfig({
+  plugins: [yamlVitePlugin],
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

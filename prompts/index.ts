@@ -1,44 +1,98 @@
-import * as z from 'zod';
-import catalog from './catalog.json' with { type: 'json' };
+import { join } from 'node:path';
+import type { Logger } from '../src/log.js';
+import { builtinTemplates } from './builtin.js';
+import { completeArgument } from './complete.js';
+import { promptArguments, renderTemplate, type PromptArgument, type PromptTemplate } from './template.js';
+import { createUserTemplateReader, type Problem } from './user.js';
 
-interface PromptEntry {
+export type { PromptArgument, PromptTemplate, Problem };
+
+export interface PromptCatalog {
+  /** Built-ins, with a user's template of the same name in place of the built-in. */
+  prompts: PromptTemplate[];
+  /** The user's files that were skipped. */
+  problems: Problem[];
+  /** Built-in names that a user's template replaces. */
+  replaced: string[];
+  userDir: string;
+}
+
+/** What an MCP prompts/list entry holds. */
+export interface ListedPrompt {
   name: string;
   title: string;
   description: string;
-  args: Record<string, { description: string; required: boolean }>;
-  template: string;
+  arguments: PromptArgument[];
 }
 
-export interface PromptDefinition {
-  name: string;
-  title: string;
-  description: string;
-  args: Record<string, z.ZodString | z.ZodOptional<z.ZodString>>;
-  render(values: Record<string, string | undefined>): string;
+/** `topic*, style, provider, …` for listings: required arguments starred. */
+export function promptArgumentList(t: PromptTemplate): string {
+  const args = promptArguments(t);
+  return args.length ? args.map((a) => `${a.name}${a.required ? '*' : ''}`).join(', ') : '-';
 }
 
-/** `{{name}}` or `{{name|fallback}}`; a missing optional value takes the fallback (or nothing). */
-export function renderTemplate(template: string, values: Record<string, string | undefined>): string {
-  return template.replace(/\{\{(\w+)(?:\|([^}]*))?\}\}/g, (_m, key: string, fallback?: string) => {
-    const value = values[key]?.trim();
-    return value ? value : (fallback ?? '');
-  });
+/** The user's template folder under ATELIER_HOME. */
+export function userPromptDir(home: string): string {
+  return join(home, 'prompts');
 }
 
-function load(entry: PromptEntry): PromptDefinition {
-  const args = Object.fromEntries(
-    Object.entries(entry.args).map(([key, spec]) => {
-      const base = z.string().describe(spec.description);
-      return [key, spec.required ? base : base.optional()];
-    }),
-  );
+/**
+ * Built-in and user prompts for the server. The user's folder is read again on every request (unchanged files come
+ * from a cache), so a new or edited template shows up without a restart; a malformed file is logged once.
+ */
+export function createPrompts(opts: { home: string; log: Logger }) {
+  const userDir = userPromptDir(opts.home);
+  const readUser = createUserTemplateReader(userDir);
+  const reported = new Set<string>();
+
+  async function catalog(): Promise<PromptCatalog> {
+    const result = await loadCatalog(userDir, readUser);
+    for (const p of result.problems) {
+      const line = `prompt template ${p.file} skipped: ${p.message}`;
+      if (!reported.has(line)) opts.log.warn(line);
+      reported.add(line);
+    }
+    return result;
+  }
+
+  async function find(name: string): Promise<PromptTemplate | undefined> {
+    return (await catalog()).prompts.find((p) => p.name === name);
+  }
+
   return {
-    name: entry.name,
-    title: entry.title,
-    description: entry.description,
-    args,
-    render: (values) => renderTemplate(entry.template, values),
+    catalog,
+    async list(): Promise<ListedPrompt[]> {
+      return (await catalog()).prompts.map((t) => ({
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        arguments: promptArguments(t),
+      }));
+    },
+    /** Undefined for a prompt that does not exist; throws a UserInputError naming bad arguments. */
+    async get(name: string, args: Record<string, string | undefined>) {
+      const t = await find(name);
+      return t && { description: t.description, text: renderTemplate(t, args) };
+    },
+    async complete(name: string, argument: string, typed: string, context?: Record<string, string>) {
+      const t = await find(name);
+      return t ? completeArgument(t, argument, typed, context) : [];
+    },
   };
 }
 
-export const PROMPTS: PromptDefinition[] = (catalog as PromptEntry[]).map(load);
+export type Prompts = ReturnType<typeof createPrompts>;
+
+export async function loadCatalog(
+  userDir: string,
+  readUser = createUserTemplateReader(userDir),
+): Promise<PromptCatalog> {
+  const user = await readUser();
+  const replaced = new Map(user.templates.map((t) => [t.name, t]));
+  const builtins = builtinTemplates().map((b) => replaced.get(b.name) ?? b);
+  const added = user.templates.filter((t) => !builtins.includes(t));
+  const replacedNames = builtinTemplates()
+    .filter((b) => replaced.has(b.name))
+    .map((b) => b.name);
+  return { prompts: [...builtins, ...added], problems: user.problems, replaced: replacedNames, userDir };
+}

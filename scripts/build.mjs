@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { chmod, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { yamlEsbuildPlugin } from './yaml-plugin.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
@@ -43,6 +44,7 @@ await build({
     // Some bundled CommonJS dependencies call require(); give them one.
     js: "#!/usr/bin/env node\nimport { createRequire as __atelierRequire } from 'node:module';\nconst require = __atelierRequire(import.meta.url);",
   },
+  plugins: [yamlEsbuildPlugin],
   legalComments: 'none',
   logLevel: 'warning',
 });

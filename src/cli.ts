@@ -1,5 +1,5 @@
 import { parseCommand } from './cli/args.js';
-import { login, logout, serve, status, tools } from './cli/commands.js';
+import { login, logout, prompts, serve, status, tools } from './cli/commands.js';
 import { helpText } from './cli/help.js';
 import { loadConfig } from './config.js';
 import { formatError } from './error-format.js';
@@ -23,6 +23,10 @@ async function main(argv: string[]): Promise<void> {
       return serve(config, log);
     case 'tools':
       return tools(config, log, print);
+    case 'prompts':
+      // Listing doubles as a check of the user's templates: a skipped file fails the command.
+      if (!(await prompts(config, print))) process.exitCode = 1;
+      return;
     case 'status':
       return status(config, log, print);
     case 'login':

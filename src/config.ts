@@ -96,7 +96,7 @@ export const SETTINGS: Setting[] = [
   { env: 'STRIPE_API_BASE', help: 'Stripe API origin.', default: 'https://api.stripe.com' },
   {
     env: 'ATELIER_HOME',
-    help: 'Config dir: settings, ledger, file credential store.',
+    help: 'Config dir: settings, ledger, file credential store, prompts/ (user templates).',
     default: '$XDG_CONFIG_HOME/atelier-mcp',
   },
   {

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  McpError,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Prompts } from '../prompts/index.js';
 import * as z from 'zod';
 import type { ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
-import { PROMPTS } from '../prompts/index.js';
 import type { ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
 import { createMedia } from './media/index.js';
@@ -24,7 +31,7 @@ const INSTRUCTIONS =
 export function createServer(services: ServerServices, tools: ToolDefinition[] = TOOLS): McpServer {
   const server = new McpServer(
     { name: 'atelier-mcp', version: VERSION },
-    { capabilities: { tools: {}, prompts: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
   );
   const media = createMedia({
     config: services.config,
@@ -89,20 +96,7 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
     registered.execution = undefined;
   }
 
-  for (const prompt of PROMPTS) {
-    server.registerPrompt(
-      prompt.name,
-      { title: prompt.title, description: prompt.description, argsSchema: prompt.args },
-      (args) => ({
-        messages: [
-          {
-            role: 'user',
-            content: { type: 'text', text: prompt.render(args as Record<string, string | undefined>) },
-          },
-        ],
-      }),
-    );
-  }
+  servePrompts(server, services);
   return server;
 }
 
@@ -151,6 +145,51 @@ function createConsent(server: McpServer, requestId: string | number, signal: Ab
 
 /** A human reading a charge and deciding may take a while; the SDK's 60 s default would cut them off. */
 const CONSENT_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * Prompts are served by our own handlers rather than registerPrompt: the catalog (built-ins plus the user's folder)
+ * loads on the first prompts request, never before `initialize` is answered, and is re-read so that a new template
+ * appears without a restart. Bad arguments are a JSON-RPC error naming them, as the spec asks.
+ */
+function servePrompts(server: McpServer, services: ServerServices): void {
+  let loaded: Promise<Prompts> | undefined;
+  const prompts = () =>
+    (loaded ??= import('../prompts/index.js').then((m) =>
+      m.createPrompts({ home: services.config.home, log: services.log }),
+    ));
+  server.server.registerCapabilities({ prompts: {}, completions: {} });
+  server.server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: await (await prompts()).list(),
+  }));
+  server.server.setRequestHandler(GetPromptRequestSchema, async ({ params }) => {
+    let prompt;
+    try {
+      prompt = await (await prompts()).get(params.name, params.arguments ?? {});
+    } catch (error) {
+      throw new McpError(ErrorCode.InvalidParams, formatError(error, services.log));
+    }
+    if (!prompt) {
+      const names = (await (await prompts()).list()).map((p) => p.name);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `No prompt named ${params.name}. Prompts: ${names.join(', ')}.`,
+      );
+    }
+    return {
+      description: prompt.description,
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.text } }],
+    };
+  });
+  server.server.setRequestHandler(CompleteRequestSchema, async ({ params }) => {
+    const values =
+      params.ref.type === 'ref/prompt'
+        ? await (
+            await prompts()
+          ).complete(params.ref.name, params.argument.name, params.argument.value, params.context?.arguments)
+        : [];
+    return { completion: { values, total: values.length, hasMore: false } };
+  });
+}
 
 /** Success text carries provider words too (a model name, a failed sibling job's error, output URLs): redact it all. */
 function toResult(output: ToolOutput): CallToolResult {

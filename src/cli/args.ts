@@ -3,12 +3,12 @@ import type { Flags } from '../config.js';
 import { UserInputError } from '../errors.js';
 
 export interface ParsedCommand {
-  command: 'serve' | 'tools' | 'status' | 'login' | 'logout' | 'help' | 'version';
+  command: 'serve' | 'tools' | 'prompts' | 'status' | 'login' | 'logout' | 'help' | 'version';
   provider?: string;
   flags: Flags;
 }
 
-const COMMANDS = new Set(['serve', 'tools', 'status', 'login', 'logout', 'help']);
+const COMMANDS = new Set(['serve', 'tools', 'prompts', 'status', 'login', 'logout', 'help']);
 
 export function parseCommand(argv: string[]): ParsedCommand {
   let parsed;

@@ -63,6 +63,34 @@ export async function tools(config: Config, log: Logger, print: Print): Promise<
   print(`${listed.length} tools, about ${tokens({ tools: listed })} tokens of tools/list (JSON length / 4).`);
 }
 
+/** Prints every prompt with its arguments and source, and each skipped user file; false if one was skipped. */
+export async function prompts(config: Config, print: Print): Promise<boolean> {
+  const { loadCatalog, promptArgumentList, userPromptDir } = await import('../../prompts/index.js');
+  const catalog = await loadCatalog(userPromptDir(config.home));
+  const builtin = catalog.prompts.filter((p) => p.source === 'built-in');
+  const rows = catalog.prompts.map((p) => [
+    p.name,
+    p.kind,
+    promptArgumentList(p),
+    catalog.replaced.includes(p.name) ? `${p.source} (replaces the built-in)` : p.source,
+  ]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), 9));
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd();
+  print(line(['prompt', 'kind', 'arguments (* = required)', 'source']));
+  for (const row of rows) print(line(row));
+  for (const p of catalog.problems) print(`skipped ${p.file}: ${p.message}`);
+  print(
+    `${builtin.length} built-in and ${catalog.prompts.length - builtin.length} user prompts` +
+      `${catalog.problems.length ? `, ${catalog.problems.length} skipped` : ''}. ` +
+      `User templates: ${catalog.userDir}/*.yaml and *.yml (a template there replaces a built-in of the same name).`,
+  );
+  return catalog.problems.length === 0;
+}
+
 export async function status(config: Config, log: Logger, print: Print): Promise<void> {
   const { credentials } = createServices(config, log);
   const [pixelmuse, report] = await Promise.all([credentials.get('pixelmuse_api_key'), credentials.report()]);

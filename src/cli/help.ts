@@ -12,6 +12,7 @@ export function helpText(): string {
     'Usage:',
     '  atelier-mcp [serve] [flags]      serve MCP over stdio (what Claude Code and Cursor run)',
     '  atelier-mcp tools [flags]        list the tools the flags expose, with approximate schema tokens',
+    '  atelier-mcp prompts              list built-in and user prompts (ATELIER_HOME/prompts/*.yaml); exit 1 if a file is skipped',
     '  atelier-mcp status               show each provider: configured or not, credential source (masked)',
     '  atelier-mcp login pixelmuse      store a Pixelmuse API key (prompted without echo, or read from stdin)',
     '  atelier-mcp logout pixelmuse     remove the stored Pixelmuse key',

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,7 @@ describe('atelier-mcp --version and --help', () => {
       expect(stdout).toContain(setting.env);
       if (setting.flag) expect(stdout).toContain(setting.flag.split(' ')[0]);
     }
-    for (const command of ['tools', 'status', 'login pixelmuse', 'logout pixelmuse'])
+    for (const command of ['tools', 'prompts', 'status', 'login pixelmuse', 'logout pixelmuse'])
       expect(stdout).toContain(command);
   });
 
@@ -115,6 +115,45 @@ describe('atelier-mcp tools', () => {
     expect(code).toBe(0);
     expect(rows(stdout).map((m) => [m[1], m[3]])).toEqual(READ_ONLY.map((name) => [name, 'yes']));
     expect(stdout).toMatch(new RegExp(`^${READ_ONLY.length} tools, about \\d+ tokens`, 'm'));
+  });
+});
+
+describe('atelier-mcp prompts', () => {
+  it('lists built-in and user prompts with their arguments and source, and exits 0 when every file loads', async () => {
+    await freshHome();
+    await mkdir(join(home, 'prompts'));
+    await writeFile(
+      join(home, 'prompts', 'avatar.yml'),
+      'name: avatar\nprompt: "Avatar of {{ who }}"\nvariables: { who: }\n',
+    );
+    const { code, stdout, stderr } = await cli(['prompts']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^onboard_modelslab +workflow +email\*, name +built-in$/m);
+    expect(stdout).toMatch(
+      /^blog_thumbnail +image +topic\*, style, palette, provider, model, aspect_ratio +built-in$/m,
+    );
+    expect(stdout).toMatch(
+      new RegExp(
+        `^avatar +image +who\\*, provider, model, aspect_ratio +${join(home, 'prompts', 'avatar.yml')}$`,
+        'm',
+      ),
+    );
+    expect(stdout).toContain('9 built-in and 1 user prompts.');
+  });
+
+  it('reports a malformed file by name, lists the rest, and exits 1', async () => {
+    await freshHome();
+    await mkdir(join(home, 'prompts'));
+    await writeFile(join(home, 'prompts', 'bad.yaml'), 'name: [oops\n');
+    await writeFile(join(home, 'prompts', 'hero.yaml'), 'name: hero_image\nprompt: "Mine"\n');
+    const { code, stdout } = await cli(['prompts']);
+    expect(code).toBe(1);
+    expect(stdout).toContain(`skipped ${join(home, 'prompts', 'bad.yaml')}: not valid YAML`);
+    expect(stdout).toMatch(
+      /^hero_image +image +provider, model, aspect_ratio +.*hero\.yaml \(replaces the built-in\)$/m,
+    );
+    expect(stdout).toContain('1 skipped');
   });
 });
 
