@@ -48,6 +48,8 @@ export interface RateLimit {
  */
 export interface GenerationAdapter<R = unknown> {
   provider: Provider;
+  /** The provider answers a repeated Idempotency-Key with the first job instead of a new one. */
+  replaysIdempotencyKey: boolean;
   /**
    * Create one job. `idempotencyKey` belongs to this exact request: a repeat with the same key replays the
    * first answer instead of charging again. `waitUntil` is how long the provider may hold the answer

@@ -1,12 +1,19 @@
 import type { ToolContext } from '../context.js';
-import { annotate, DeadlineError, PROVIDER_LABEL, ProviderError } from '../errors.js';
-import { newIdempotencyKey } from '../http/client.js';
+import {
+  AtelierError,
+  annotate,
+  DeadlineError,
+  NetworkError,
+  PROVIDER_LABEL,
+  ProviderError,
+} from '../errors.js';
+import type { IdempotencyKey } from '../spend/idempotency.js';
 import { sleep } from '../http/retry.js';
 import type { Target } from '../media/index.js';
 import type { GenerationAdapter, Job, RateLimit } from './adapter.js';
 import { resumeNext, type JobOutcome } from './outcome.js';
 
-export type EngineContext = Pick<ToolContext, 'media' | 'signal' | 'progress' | 'log'>;
+export type EngineContext = Pick<ToolContext, 'media' | 'signal' | 'progress' | 'log' | 'idempotency'>;
 
 /** More outputs than this from one job are not saved (a broken or hostile upstream could send hundreds). */
 export const MAX_OUTPUTS_PER_JOB = 8;
@@ -35,9 +42,9 @@ export async function generate<R>(
   ctx.progress(
     `Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to ${label} (${opts.model}) and waiting for the image`,
   );
-  const jobs = Array.from({ length: opts.count }, async () => {
+  const jobs = Array.from({ length: opts.count }, async (_, index) => {
     const started = Date.now();
-    const { job, replayed } = await submit(ctx, adapter, request, { ...opts, started });
+    const { job, replayed } = await submit(ctx, adapter, request, { ...opts, started, index });
     ctx.log.info(`${adapter.provider} job ${job.id} (${job.model}) created: ${job.status}`);
     return finish(ctx, adapter, job, { started, deadline: opts.deadline, target: opts.target, replayed });
   });
@@ -62,19 +69,38 @@ export async function resume(
 /**
  * The create request is not cancelled with the call: a job the provider creates meanwhile (Pixelmuse holds
  * the answer with Prefer: wait) is paid for, so its id must reach the log even though nobody awaits the result.
+ * Its Idempotency-Key is durable and belongs to this exact request (and its place in the batch): while the
+ * outcome is unknown, the same call made again resends it and the provider replays instead of charging twice.
  */
 async function submit<R>(
   ctx: EngineContext,
   adapter: GenerationAdapter<R>,
   request: R,
-  opts: GenerateOptions & { started: number },
+  opts: GenerateOptions & { started: number; index: number },
 ): Promise<{ job: Job; replayed: boolean }> {
   if (ctx.signal.aborted) throw ctx.signal.reason;
-  const pending = adapter.submit(request, {
-    idempotencyKey: newIdempotencyKey('atelier-img'),
-    deadline: Math.max(opts.deadline, opts.started + MIN_CREATE_MS),
-    waitUntil: opts.deadline - FINAL_CHECK_MS,
-  });
+  const key = await ctx.idempotency.acquire(`generate:${adapter.provider}`, { request, job: opts.index });
+  if (key.reused)
+    ctx.log.info(
+      `${adapter.provider}: an identical create request had an unknown outcome; resending its Idempotency-Key`,
+    );
+  const pending = adapter
+    .submit(request, {
+      idempotencyKey: key.key,
+      deadline: Math.max(opts.deadline, opts.started + MIN_CREATE_MS),
+      waitUntil: opts.deadline - FINAL_CHECK_MS,
+    })
+    .then(
+      async (created) => {
+        await settle(ctx, key);
+        return created;
+      },
+      async (error: unknown) => {
+        if (outcomeUnknown(error)) throw explainUnknownOutcome(error, adapter);
+        await settle(ctx, key);
+        throw error;
+      },
+    );
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(ctx.signal.reason);
@@ -99,6 +125,37 @@ async function submit<R>(
         reject(error);
       },
     );
+  });
+}
+
+async function settle(ctx: EngineContext, key: IdempotencyKey): Promise<void> {
+  // A key left behind only makes an identical later call replay; never worth failing a paid job over.
+  await key
+    .settle()
+    .catch((error: unknown) => ctx.log.warn(`could not settle an idempotency key: ${String(error)}`));
+}
+
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The request may have reached the provider and nobody knows what it did: no answer, a gateway error, a broken 2xx. */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof DeadlineError) return error.mayHaveReached;
+  if (error instanceof NetworkError)
+    return !NOT_SENT.has((error.cause as { code?: string } | undefined)?.code ?? '');
+  if (error instanceof ProviderError)
+    return error.status === undefined || error.status < 300 || error.status >= 500;
+  return !(error instanceof AtelierError);
+}
+
+function explainUnknownOutcome(error: unknown, adapter: GenerationAdapter): unknown {
+  const label = PROVIDER_LABEL[adapter.provider];
+  return annotate(error, {
+    facts: [
+      `The outcome of the create request is unknown: ${label} may have created the job and charged for it.`,
+    ],
+    next: adapter.replaysIdempotencyKey
+      ? `Call generate_image again with exactly the same arguments (within 24 h): it resends the same Idempotency-Key, so ${label} returns that job instead of charging again.`
+      : `${label} does not replay create requests, so calling again may pay twice: check the recent charges on the account first.`,
   });
 }
 

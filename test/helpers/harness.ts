@@ -14,6 +14,7 @@ import {
 } from '../../src/sandbox/pixelmuse.js';
 import { createServer } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
+import { startLossyProxy, type LossyProxy } from './lossy-proxy.js';
 
 export interface HarnessOptions {
   emulator?: PixelmuseEmulatorOptions;
@@ -23,11 +24,15 @@ export interface HarnessOptions {
   capabilities?: ClientCapabilities;
   /** Client roots (file:// URIs) answered to roots/list. */
   roots?: string[];
+  /** Put a lossy proxy (h.proxy) between the server and the emulator for the requests this matches. */
+  lossy?: (method: string, path: string) => boolean;
 }
 
 export interface Harness {
   client: Client;
   emulator: PixelmuseEmulator;
+  /** Present with the `lossy` option: set `h.proxy.lose` to lose that many answers. */
+  proxy?: LossyProxy;
   outputDir: string;
   /** The server's ATELIER_HOME (temporary): ledger, idempotency keys, quotes. */
   home: string;
@@ -50,9 +55,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const home = await mkdtemp(join(tmpdir(), 'atelier-home-'));
   const logs: string[] = [];
   const log: Logger = createLogger('debug', (line) => logs.push(line));
+  const proxy = options.lossy ? await startLossyProxy(emulator.url, options.lossy) : undefined;
   const config: Config = {
     ...loadConfig({}, {}, outputDir),
-    pixelmuseBaseUrl: emulator.url,
+    pixelmuseBaseUrl: proxy?.url ?? emulator.url,
     outputDir,
     home,
     credentialStore: 'memory',
@@ -85,6 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   return {
     received,
+    proxy,
     client,
     emulator,
     outputDir,
@@ -95,6 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await client.close();
       await server.close();
+      await proxy?.close();
       await emulator.close();
       await rm(outputDir, { recursive: true, force: true });
       await rm(home, { recursive: true, force: true });

@@ -33,7 +33,7 @@ describe('generate_image', () => {
     expect(Math.max(preview.width!, preview.height!)).toBeLessThanOrEqual(768);
     expect(h.emulator.credits).toBe(before - 1);
     expect(posts(h)[0]?.headers.prefer).toMatch(/^wait=\d+$/);
-    expect(posts(h)[0]?.headers['idempotency-key']).toMatch(/^atelier-img-/);
+    expect(posts(h)[0]?.headers['idempotency-key']).toMatch(/^atelier-generate-pixelmuse-/);
   });
 
   it('waits for an async job, downloads the URL output and honours output_dir, filename and preview: false', async () => {
@@ -394,6 +394,31 @@ describe('generate_image', () => {
     const api = h.emulator.requests.filter((r) => r.path.startsWith('/api/v1/images'));
     expect(api.length).toBeLessThanOrEqual(10);
     expect(h.logs.join('\n')).not.toMatch(/HTTP 429|rate_limit/);
+  });
+
+  it('keeps the Idempotency-Key of a create whose answer was lost, so the same call again replays instead of paying twice', async () => {
+    h = await startHarness({ lossy: (m, p) => m === 'POST' && p === '/api/v1/images' });
+    const before = h.emulator.credits;
+    const args = { prompt: 'lost answer', model: 'imagen-3', preview: false };
+    // The emulator handles every create (and charges the first); our client never hears back, retries included.
+    h.proxy!.lose = 4;
+    const lost = await h.call('generate_image', args);
+    expect(lost.isError).toBe(true);
+    expect(textOf(lost)).toContain(
+      'The outcome of the create request is unknown: Pixelmuse may have created the job',
+    );
+    expect(textOf(lost)).toContain('Next: Call generate_image again with exactly the same arguments');
+    expect(h.emulator.credits).toBe(before - 1);
+    const again = await h.call('generate_image', args);
+    expect(again.isError).toBeFalsy();
+    expect(textOf(again)).toContain('replayed, nothing new charged');
+    expect(savedPaths(again)).toHaveLength(1);
+    expect(h.emulator.credits).toBe(before - 1);
+    expect(new Set(posts(h).map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    // Once the outcome is known the key is settled: the same arguments are a new image.
+    await h.call('generate_image', args);
+    expect(h.emulator.credits).toBe(before - 2);
+    expect(new Set(posts(h).map((r) => r.headers['idempotency-key'])).size).toBe(2);
   });
 
   it('reports every job id of a batch in which every job failed', async () => {

@@ -22,6 +22,7 @@ export function pollIntervalMs(ageMs: number): number {
 export function pixelmuseAdapter(client: PixelmuseClient): GenerationAdapter<CreateImageRequest> {
   return {
     provider: 'pixelmuse',
+    replaysIdempotencyKey: true,
     async submit(body, { idempotencyKey, deadline, waitUntil, signal }) {
       const waitSeconds = Math.min(MAX_PREFER_WAIT_S, Math.floor((waitUntil - Date.now()) / 1000));
       try {
