@@ -149,13 +149,17 @@ function outcomeUnknown(error: unknown): boolean {
 
 function explainUnknownOutcome(error: unknown, adapter: GenerationAdapter): unknown {
   const label = PROVIDER_LABEL[adapter.provider];
+  // A provider client may already know more (an id read from a cut-off answer): its advice comes first.
+  const earlier = error instanceof AtelierError && error.next ? `${error.next} ` : '';
+  const advice = adapter.replaysIdempotencyKey
+    ? `Calling generate_image again with exactly the same arguments (within 24 h) is ${earlier ? 'also ' : ''}safe: ` +
+      `it resends the same Idempotency-Key, so ${label} returns that job instead of charging again.`
+    : `${label} does not replay create requests, so calling again may pay twice: check the recent charges on the account first.`;
   return annotate(error, {
     facts: [
       `The outcome of the create request is unknown: ${label} may have created the job and charged for it.`,
     ],
-    next: adapter.replaysIdempotencyKey
-      ? `Call generate_image again with exactly the same arguments (within 24 h): it resends the same Idempotency-Key, so ${label} returns that job instead of charging again.`
-      : `${label} does not replay create requests, so calling again may pay twice: check the recent charges on the account first.`,
+    next: earlier + advice,
   });
 }
 

@@ -407,7 +407,9 @@ describe('generate_image', () => {
     expect(textOf(lost)).toContain(
       'The outcome of the create request is unknown: Pixelmuse may have created the job',
     );
-    expect(textOf(lost)).toContain('Next: Call generate_image again with exactly the same arguments');
+    expect(textOf(lost)).toContain(
+      'Next: Calling generate_image again with exactly the same arguments (within 24 h) is safe',
+    );
     expect(h.emulator.credits).toBe(before - 1);
     const again = await h.call('generate_image', args);
     expect(again.isError).toBeFalsy();
