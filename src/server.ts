@@ -14,6 +14,7 @@ import type { ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
 import type { ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
+import type { Logger } from './log.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
 import { redact } from './redact.js';
@@ -198,9 +199,13 @@ function toResult(output: ToolOutput): CallToolResult {
 }
 
 /** Serve over stdio until the client goes away; stdout carries nothing but JSON-RPC from here on. */
-export async function serveStdio(server: McpServer, onClose: () => Promise<void>): Promise<void> {
-  const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-  const transport = new StdioServerTransport();
+export async function serveStdio(
+  server: McpServer,
+  log: Logger,
+  onClose: () => Promise<void>,
+): Promise<void> {
+  const { StdioTransport } = await import('./stdio-transport.js');
+  const transport = new StdioTransport();
   let closing = false;
   const close = async () => {
     if (closing) return;
@@ -208,6 +213,8 @@ export async function serveStdio(server: McpServer, onClose: () => Promise<void>
     await server.close().catch(() => {});
     await onClose();
   };
+  // Transport and protocol errors (an oversize or malformed message, a broken pipe) end nothing but are logged.
+  server.server.onerror = (error) => log.warn(`transport: ${error.message}`);
   transport.onclose = () => void close();
   process.stdin.once('end', () => void close());
   process.once('SIGINT', () => void close());

@@ -39,7 +39,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   } else {
     services = createServices(config, log);
   }
-  await serveStdio(createServer(services), async () => {
+  await serveStdio(createServer(services), log, async () => {
     await stopSandbox();
     process.exit(0);
   });

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,69 @@ function toLocalPath(ref: string, projectDir: string): string {
   return isAbsolute(ref) ? ref : resolve(projectDir, ref);
 }
 
+// Kernel and device trees: their "files" are endless (/dev/zero), block (/dev/stdin), or the server's own
+// protocol stream and memory (/proc/self/fd/1, /proc/self/environ), whatever stat() says about them.
+const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
+
+// O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer forever. Windows has neither flag.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+function notAFile(path: string, what: string): UserInputError {
+  return new UserInputError(`input_image ${path} is ${what}, not an image file.`, {
+    next: 'Pass the path of one regular image file, or an http(s) URL.',
+  });
+}
+
+/**
+ * A regular file's bytes, never more than the limit plus one: the type is checked on the opened descriptor
+ * (fstat), so a FIFO, a device or a socket swapped in after any earlier check is refused without a read.
+ */
+async function readRegularFile(path: string): Promise<Buffer> {
+  const inSystemTree = (p: string) => SYSTEM_TREES.some((tree) => p === tree || p.startsWith(`${tree}/`));
+  // The path as given first: /dev/stdin resolves to a pipe that realpath() cannot name.
+  if (inSystemTree(path)) throw notAFile(path, `a system file (${path})`);
+  const real = await realpath(path).catch(async (err: unknown) => {
+    // A link to a pipe (/proc/self/fd/0) or to nothing: there is something at the path, but no file.
+    if (
+      await lstat(path).then(
+        (l) => l.isSymbolicLink(),
+        () => false,
+      )
+    )
+      throw notAFile(path, 'a link that leads to no regular file');
+    throw err;
+  });
+  if (inSystemTree(real)) throw notAFile(path, `a system file (${real})`);
+  const handle = await open(real, OPEN_FLAGS);
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw notAFile(path, 'a folder');
+    if (!info.isFile()) throw notAFile(path, 'a device, pipe or socket');
+    if (info.size > MAX_INPUT_BYTES) throw tooLarge(path, megabytes(info.size));
+    // The size stat() reports can grow while we read (a file being written): stop one byte past the limit.
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_INPUT_BYTES) + 1);
+    let filled = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      if (filled === buffer.length) {
+        if (filled > MAX_INPUT_BYTES) throw tooLarge(path, `more than ${megabytes(MAX_INPUT_BYTES)}`);
+        break;
+      }
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(path: string, size: string): UserInputError {
+  return new UserInputError(`input_image ${path} is ${size}; the limit is ${megabytes(MAX_INPUT_BYTES)}.`, {
+    next: 'Downscale or recompress it (e.g. to a JPEG or WebP under 10 MB), or pass an http(s) URL.',
+  });
+}
+
 /**
  * input_image as providers take it: http(s) and data: URLs pass through; a local file (absolute, or relative
  * to the project folder) is read, checked to be an image, and returned as a data: URL.
@@ -52,19 +116,7 @@ export async function readInputImage(pathOrUrl: string, projectDir: () => Promis
     isAbsolute(ref) || /^file:|^~/i.test(ref) ? [] : [`Relative paths are read from ${dir}.`];
   let bytes: Buffer;
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) {
-      throw new UserInputError(`input_image ${path} is a folder, not an image file.`, {
-        next: 'Pass the path of one image file.',
-      });
-    }
-    if (info.size > MAX_INPUT_BYTES) {
-      throw new UserInputError(
-        `input_image ${path} is ${megabytes(info.size)}; the limit is ${megabytes(MAX_INPUT_BYTES)}.`,
-        { next: 'Downscale or recompress it (e.g. to a JPEG or WebP under 10 MB), or pass an http(s) URL.' },
-      );
-    }
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path);
   } catch (err) {
     if (err instanceof UserInputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

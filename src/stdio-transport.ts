@@ -1,0 +1,177 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * The largest JSON-RPC message read from stdin: a 10 MB reference image inline as a data: URI is about
+ * 13.4 MB of base64, so this leaves room for two and the rest of the call.
+ */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Enough of each end of an oversize message to find its id (the SDK puts "id" last, others put it first). */
+const EDGE_BYTES = 512;
+
+interface Oversize {
+  bytes: number;
+  head: Buffer;
+  tail: Buffer;
+}
+
+/**
+ * Newline-delimited JSON-RPC over stdin/stdout, like the SDK's StdioServerTransport but safe with a message
+ * over the limit. The SDK's ReadBuffer throws once its buffer passes 10 MiB and its transport then closes
+ * itself, which ended the whole server (exit 0, nothing logged) and every call in flight. Here such a
+ * message is skipped up to its newline while only its two ends are kept, its request (when its id can be
+ * read) gets a JSON-RPC error of its own, and the server goes on.
+ */
+export class StdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private oversize: Oversize | undefined;
+
+  constructor(
+    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    readonly maxMessageBytes = MAX_MESSAGE_BYTES,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stdin.on('data', this.onData);
+    this.stdin.on('error', this.onStreamError);
+  }
+
+  async close(): Promise<void> {
+    this.stdin.off('data', this.onData);
+    this.stdin.off('error', this.onStreamError);
+    if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
+    this.chunks = [];
+    this.size = 0;
+    this.oversize = undefined;
+    this.onclose?.();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
+      else this.stdout.once('drain', resolve);
+    });
+  }
+
+  private readonly onStreamError = (error: Error): void => {
+    this.onerror?.(error);
+  };
+
+  private readonly onData = (chunk: Buffer | string): void => {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    let start = 0;
+    for (;;) {
+      const newline = data.indexOf(0x0a, start);
+      this.take(newline === -1 ? data.subarray(start) : data.subarray(start, newline));
+      if (newline === -1) return;
+      this.endOfLine();
+      start = newline + 1;
+    }
+  };
+
+  private take(piece: Buffer): void {
+    if (piece.length === 0) return;
+    if (this.oversize) {
+      this.oversize.bytes += piece.length;
+      this.oversize.tail = lastBytes([this.oversize.tail, piece]);
+      return;
+    }
+    if (this.size + piece.length <= this.maxMessageBytes) {
+      this.chunks.push(piece);
+      this.size += piece.length;
+      return;
+    }
+    const all = [...this.chunks, piece];
+    this.oversize = {
+      bytes: this.size + piece.length,
+      head: Buffer.concat(all).subarray(0, EDGE_BYTES),
+      tail: lastBytes(all),
+    };
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  private endOfLine(): void {
+    const oversize = this.oversize;
+    if (oversize) {
+      this.oversize = undefined;
+      this.refuse(oversize);
+      return;
+    }
+    const line = Buffer.concat(this.chunks, this.size).toString('utf8').replace(/\r$/, '');
+    this.chunks = [];
+    this.size = 0;
+    if (line.trim() === '') return;
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  private refuse(oversize: Oversize): void {
+    // A response (to roots/list, say) gets no answer: only a request that named a method does.
+    const id = /"method"\s*:/.test(oversize.head.toString('utf8'))
+      ? requestId(oversize.head, oversize.tail)
+      : undefined;
+    const limit = `${Math.round(this.maxMessageBytes / (1024 * 1024))} MB`;
+    const size = `${(oversize.bytes / (1024 * 1024)).toFixed(1)} MB`;
+    this.onerror?.(
+      new Error(
+        `dropped a JSON-RPC message of ${size} (the limit is ${limit})${id === undefined ? '' : ` for request ${JSON.stringify(id)}`}`,
+      ),
+    );
+    if (id === undefined) return;
+    void this.send({
+      jsonrpc: '2.0',
+      id,
+      error: {
+        code: -32600,
+        message:
+          `Request too large: ${size}; atelier-mcp reads messages of up to ${limit}. ` +
+          'Pass input_image as a file path or an http(s) URL instead of inline data.',
+      },
+    }).catch((error: unknown) => this.onerror?.(error as Error));
+  }
+}
+
+function lastBytes(parts: Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  let size = 0;
+  for (let i = parts.length - 1; i >= 0 && size < EDGE_BYTES; i--) {
+    const part = parts[i]!;
+    const take = part.subarray(Math.max(0, part.length - (EDGE_BYTES - size)));
+    out.unshift(take);
+    size += take.length;
+  }
+  return Buffer.concat(out, size);
+}
+
+const ID_VALUE = String.raw`(-?\d{1,15}|"(?:[^"\\]|\\.){0,200}")`;
+// The top-level "id" before params (members in any order, values short) or as the very last member.
+const ID_FIRST = new RegExp(
+  String.raw`^\s*\{(?:\s*"(?:jsonrpc|method)"\s*:\s*"[^"]{0,100}"\s*,)*\s*"id"\s*:\s*${ID_VALUE}`,
+);
+const ID_LAST = new RegExp(String.raw`,\s*"id"\s*:\s*${ID_VALUE}\s*\}\s*$`);
+
+/** The id of a request we could not read whole, if either end shows it. */
+function requestId(head: Buffer, tail: Buffer): string | number | undefined {
+  const found =
+    ID_FIRST.exec(head.toString('utf8'))?.[1] ?? ID_LAST.exec(tail.toString('utf8').replace(/\r$/, ''))?.[1];
+  if (found === undefined) return undefined;
+  try {
+    return JSON.parse(found) as string | number;
+  } catch {
+    return undefined;
+  }
+}
