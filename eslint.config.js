@@ -31,13 +31,27 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts', 'tools/**/*.ts', 'prompts/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts', 'tools/**/*.ts', 'prompts/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
         {
           selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
           message: "Use `import * as z from 'zod'`: the named z keeps all of zod in the bundle.",
+        },
+      ],
+      // Born lazy: these load with the first tool call that needs them (README, Development), never at start-up.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['undici', 'sharp', '@napi-rs/keyring', 'ajv'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message:
+              name === 'undici'
+                ? 'Use loadUndici() from src/http/undici.ts (or import type).'
+                : `Use await import('${name}') where it is needed (or import type).`,
+          })),
         },
       ],
     },

@@ -14,6 +14,8 @@ import type { ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
 import type { ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
+import { loadUndici } from './http/undici.js';
+import { LazyJsonSchemaValidator } from './json-schema-validator.js';
 import type { Logger } from './log.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
@@ -30,10 +32,23 @@ const INSTRUCTIONS =
 
 /** The one module that touches the MCP SDK server: registers our tools and prompts and adapts results. */
 export function createServer(services: ServerServices, tools: ToolDefinition[] = TOOLS): McpServer {
+  const validator = new LazyJsonSchemaValidator();
   const server = new McpServer(
     { name: 'atelier-mcp', version: VERSION },
-    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: validator },
   );
+  const elicit = server.server.elicitInput.bind(server.server);
+  server.server.elicitInput = async (...args) => {
+    await validator.load();
+    return elicit(...args);
+  };
+  // Nothing a tool call alone needs loads before `initialize` is answered; what the first call needs starts
+  // loading as soon as the client says it is initialized, so that call does not wait for it either.
+  server.server.oninitialized = () => {
+    loadUndici().catch((error: unknown) =>
+      services.log.warn(`warm-up: could not load undici: ${String(error)}`),
+    );
+  };
   const media = createMedia({
     config: services.config,
     log: services.log,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DeadlineError, NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BodyTooLargeError, megabytes, readLimited } from './body.js';
 import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
+import { loadUndici } from './undici.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -77,7 +78,7 @@ class UnreadBody extends Error {
   }
 }
 
-const sharedAgent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
+let sharedAgent: Dispatcher | undefined;
 
 export class HttpClient {
   readonly provider: ProviderName;
@@ -173,6 +174,8 @@ export class HttpClient {
       body = new URLSearchParams(req.form).toString();
     }
     const timeoutMs = req.timeoutMs ?? this.options.timeoutMs;
+    const { Agent, request } = await loadUndici();
+    sharedAgent ??= new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
     const res = await request(url, {
       method: req.method,
       headers,

@@ -1,6 +1,7 @@
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import { BodyTooLargeError, megabytes, readLimited } from '../http/body.js';
+import { loadUndici } from '../http/undici.js';
 
 export interface LoadLimits {
   /** Whole download, headers and body together. */
@@ -19,7 +20,8 @@ const RETRY_HINT =
   'Call again; a finished job can be fetched again with get_generation while the provider keeps its outputs.';
 
 const dispatchers = new Map<number, Dispatcher>();
-function dispatcherFor(maxRedirects: number): Dispatcher {
+async function dispatcherFor(maxRedirects: number): Promise<Dispatcher> {
+  const { Agent, interceptors } = await loadUndici();
   let dispatcher = dispatchers.get(maxRedirects);
   if (!dispatcher) {
     dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: maxRedirects }));
@@ -133,10 +135,11 @@ async function download(
       next: 'Ask for a smaller size or a compressed format.',
     });
   try {
+    const { request } = await loadUndici();
     const res = await request(url, {
       method: 'GET',
       signal: both,
-      dispatcher: dispatcherFor(limits.maxRedirects),
+      dispatcher: await dispatcherFor(limits.maxRedirects),
       headersTimeout: limits.timeoutMs,
       bodyTimeout: limits.timeoutMs,
       headers: { 'user-agent': 'atelier-mcp' },

@@ -52,16 +52,6 @@ describe('renderImage', () => {
     const img = await decode(png);
     expect([img.width, img.height]).toEqual([576, 1024]);
   });
-
-  it('is fast enough to render inline for sync models', async () => {
-    await renderImage({ prompt: 'warm-up', model: 'imagen-3', aspectRatio: '1:1' });
-    const started = performance.now();
-    for (let i = 0; i < 5; i++) {
-      await renderImage({ prompt: `speed ${i}`, model: 'imagen-3', aspectRatio: '1:1' });
-    }
-    // 150 ms is typical on a laptop; leave room for a busy CI runner.
-    expect((performance.now() - started) / 5).toBeLessThan(500);
-  });
 });
 
 describe('escapeXml', () => {

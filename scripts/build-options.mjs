@@ -1,0 +1,57 @@
+// esbuild options of the bin, shared by scripts/build.mjs and the start-up test (test/e2e/startup.test.ts),
+// which checks what the entry chunk statically imports.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { yamlEsbuildPlugin } from './yaml-plugin.mjs';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+const SDK_SERVER = /@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]server[\\/]index\.js$/;
+
+/**
+ * The SDK's Server imports its ajv validator statically, so ajv (and ajv-formats) would be evaluated at every
+ * start even though src/server.ts passes a lazily loading one. For that one import only, the bundle gets a stub
+ * that fails loudly if it is ever constructed; src/json-schema-validator.ts still imports the real module.
+ */
+const lazyAjv = {
+  name: 'atelier-lazy-ajv',
+  setup(b) {
+    b.onResolve({ filter: /validation[\\/]ajv-provider\.js$/ }, (args) =>
+      SDK_SERVER.test(args.importer) ? { path: 'sdk-ajv-provider', namespace: 'atelier-stub' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'atelier-stub' }, () => ({
+      contents:
+        'export class AjvJsonSchemaValidator { constructor() { throw new Error(' +
+        "'atelier-mcp passes its own jsonSchemaValidator to the SDK (src/json-schema-validator.ts)'); } }",
+      loader: 'js',
+    }));
+  },
+};
+
+/** `outdir` defaults to dist/. */
+export function buildOptions(outdir = join(root, 'dist')) {
+  return {
+    entryPoints: { cli: join(root, 'src', 'cli.ts') },
+    outdir,
+    bundle: true,
+    // Code only a tool call (or --sandbox, or a CLI command) needs goes to chunks loaded by import().
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    // Error classes name themselves after their class (src/errors.ts); mangled names would reach users.
+    keepNames: true,
+    external: ['sharp', '@napi-rs/keyring'],
+    define: { __ATELIER_VERSION__: JSON.stringify(pkg.version) },
+    banner: {
+      // Some bundled CommonJS dependencies call require(); give them one.
+      js: "#!/usr/bin/env node\nimport { createRequire as __atelierRequire } from 'node:module';\nconst require = __atelierRequire(import.meta.url);",
+    },
+    plugins: [lazyAjv, yamlEsbuildPlugin],
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+}

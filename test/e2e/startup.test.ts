@@ -1,0 +1,155 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOptions } from '../../scripts/build-options.mjs';
+import { cleanEnv, ROOT } from '../helpers/spawn.js';
+
+// Born lazy: nothing that only a tool call needs is evaluated before `initialize` is answered. These are the
+// modules that cost start-up time (or memory) and that no answer to initialize or tools/list needs.
+const HEAVY: Array<[string, RegExp]> = [
+  ['undici', /node_modules\/undici\//],
+  ['ajv', /node_modules\/(?:.+\/)?ajv(?:-formats)?\//],
+  ['sharp', /node_modules\/(?:@img\/)?sharp/],
+  ['@napi-rs/keyring', /node_modules\/@napi-rs\/keyring/],
+  ['the sandbox', /^src\/sandbox\//],
+];
+const heavyIn = (paths: Iterable<string>) =>
+  [...new Set([...paths].flatMap((p) => HEAVY.filter(([, re]) => re.test(p)).map(([name]) => name)))].sort();
+
+let dir: string;
+let meta: Metafile;
+let entry: string;
+
+/** The inputs bundled into an output file, or the file itself when it is outside the bundle (an external). */
+const inputsOf = (file: string) => Object.keys(meta.outputs[file]?.inputs ?? { [file]: 0 });
+
+beforeAll(async () => {
+  // Inside the repo so that the externals (sharp, the keychain) resolve from its node_modules.
+  await mkdir(join(ROOT, 'node_modules', '.cache'), { recursive: true });
+  dir = await mkdtemp(join(ROOT, 'node_modules', '.cache', 'atelier-startup-'));
+  const result = await build({
+    ...buildOptions(join(dir, 'dist')),
+    absWorkingDir: ROOT,
+    metafile: true,
+    logLevel: 'error',
+  });
+  meta = result.metafile!;
+  entry = Object.keys(meta.outputs).find((o) => meta.outputs[o]!.entryPoint)!;
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('start-up of the bundled bin', () => {
+  it('keeps heavy modules out of the static import graph of the entry chunk', () => {
+    const reached = new Set([entry]);
+    const queue = [entry];
+    while (queue.length > 0) {
+      for (const imp of meta.outputs[queue.pop()!]!.imports) {
+        if (imp.kind !== 'import-statement' || reached.has(imp.path)) continue;
+        reached.add(imp.path);
+        if (meta.outputs[imp.path]) queue.push(imp.path);
+        else reached.add(`node_modules/${imp.path}/`); // a static import of an external package
+      }
+    }
+    expect(heavyIn([...reached].flatMap(inputsOf))).toEqual([]);
+    // ...and they are still bundled (or external) for the calls that need them, so the test proves something.
+    expect(heavyIn(Object.keys(meta.inputs))).toEqual(['ajv', 'the sandbox', 'undici']);
+  });
+
+  it(
+    'loads none of them before answering initialize and tools/list, then warms up undici',
+    { timeout: 60_000 },
+    async () => {
+      const log = join(dir, 'loaded.txt');
+      await writeFile(log, '');
+      const hooks = join(dir, 'hooks.mjs');
+      await writeFile(
+        hooks,
+        "import { appendFileSync } from 'node:fs';\nlet log;\nexport function initialize(data) { log = data; }\n" +
+          "export async function load(url, context, next) { appendFileSync(log, url + '\\n'); return next(url, context); }\n",
+      );
+      const register = join(dir, 'register.mjs');
+      await writeFile(
+        register,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)}, { data: ${JSON.stringify(log)} });\n`,
+      );
+      // As a user starts it: a key in the env, no --sandbox.
+      const child = spawn(process.execPath, ['--import', register, join(ROOT, entry)], {
+        env: cleanEnv({ PIXELMUSE_API_KEY: `pm_live_${'0'.repeat(32)}` }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      try {
+        const answers = lines(child);
+        send(child, {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 't', version: '1' },
+          },
+        });
+        expect((await answers.next()).result).toHaveProperty('serverInfo.name', 'atelier-mcp');
+        send(child, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
+        expect(((await answers.next()).result as { tools: unknown[] }).tools.length).toBeGreaterThan(5);
+
+        const loadedInputs = async () =>
+          heavyIn(
+            (await readFile(log, 'utf8'))
+              .split('\n')
+              .filter((u) => u.startsWith('file:'))
+              .flatMap((u) => inputsOf(relative(ROOT, fileURLToPath(u)))),
+          );
+        // The warm-up waits for notifications/initialized, which this client has not sent yet.
+        expect(await loadedInputs()).toEqual([]);
+
+        send(child, { jsonrpc: '2.0', method: 'notifications/initialized' });
+        // A deadline, not a timing assertion: loading takes ~0.1 s, far longer on a busy machine.
+        for (let i = 0; i < 400 && !(await loadedInputs()).includes('undici'); i++) await sleep(50);
+        expect(await loadedInputs()).toContain('undici');
+      } finally {
+        child.kill();
+      }
+    },
+  );
+});
+
+function send(child: ChildProcessWithoutNullStreams, message: unknown): void {
+  child.stdin.write(`${JSON.stringify(message)}\n`);
+}
+
+/** JSON-RPC messages from the child's stdout, one per call of next(). */
+function lines(child: ChildProcessWithoutNullStreams) {
+  const queue: Array<Record<string, unknown>> = [];
+  const waiting: Array<(m: Record<string, unknown>) => void> = [];
+  let partial = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts.filter(Boolean)) {
+      const m = JSON.parse(p) as Record<string, unknown>;
+      const w = waiting.shift();
+      if (w) w(m);
+      else queue.push(m);
+    }
+  });
+  return {
+    next: () =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const m = queue.shift();
+        if (m) return resolve(m);
+        waiting.push(resolve);
+        child.once('exit', (code) => reject(new Error(`the bin exited (${code}):\n${stderr}`)));
+      }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
