@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Credentials } from './credentials/index.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
+import type { ModelslabClient } from './providers/modelslab/agents.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
 import type { SptSettings } from './providers/stripe.js';
 import type { IdempotencyStore } from './spend/idempotency.js';
@@ -16,6 +17,11 @@ export type ToolOutput = string | ContentBlock[];
 export interface ToolContext {
   config: Config;
   pixelmuse: PixelmuseClient;
+  /**
+   * ModelsLab: the Agents API (token source with refresh, limiters, `request()` for any /api/agents/v1 call)
+   * and `apiKey()`, the stored generation key.
+   */
+  modelslab: ModelslabClient;
   credentials: Credentials;
   /** MPP payment (Shared Payment Tokens) from ATELIER_STRIPE_SECRET_KEY + ATELIER_MPP_PAYMENT_METHOD. */
   mpp: { settings?: SptSettings; problem?: string; warning?: string };

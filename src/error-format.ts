@@ -10,7 +10,6 @@ import {
 } from './errors.js';
 import { redact } from './redact.js';
 import type { Logger } from './log.js';
-import { MISSING_KEY_NEXT } from './providers/pixelmuse/client.js';
 
 /**
  * The one place a thrown error becomes the text of an isError result: who and what first
@@ -76,14 +75,8 @@ const BASE_URL_ENV: Record<ProviderName, string> = {
 function defaultNext(e: ProviderError): string | undefined {
   const retry =
     e.retryAfterSeconds !== undefined ? `Retry after ${e.retryAfterSeconds} s` : 'Retry in a minute';
-  if (e.status === 401 || e.status === 403) {
-    return e.provider === 'pixelmuse'
-      ? `The key was rejected. ${MISSING_KEY_NEXT}`
-      : 'Check the credential, then retry.';
-  }
-  if (e.status === 402 && e.provider === 'pixelmuse') {
-    return 'Call pixelmuse_buy_credits for a checkout link a human can pay, or pick a cheaper model from list_models.';
-  }
+  if (e.status === 401 || e.status === 403) return e.hints.unauthorized ?? 'Check the credential, then retry.';
+  if (e.status === 402 && e.hints.paymentRequired) return e.hints.paymentRequired;
   if (e.code === 'content_policy_violation') {
     return 'The prompt was blocked by moderation and nothing was charged; rephrase it and call again.';
   }
@@ -91,7 +84,7 @@ function defaultNext(e: ProviderError): string | undefined {
     return 'Retry later; if it keeps happening, report it: the provider sent far more than an image needs.';
   if (e.code === 'truncated_response') return `${retry}; the connection broke while the answer was read.`;
   if (e.code === 'idempotency_conflict') return 'Call again: the next call uses a fresh idempotency key.';
-  if (e.status === 404) return 'Check the id: pixelmuse_list_images lists recent images with their ids.';
+  if (e.status === 404) return e.hints.notFound ?? 'Check the id or name in the call, then retry.';
   if (e.status === 429) return `${retry} (the rate limit was still in force after automatic retries).`;
   if (e.status !== undefined && e.status >= 500) return `${retry}; the provider is having trouble.`;
   if (e.status === 400)

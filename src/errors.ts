@@ -27,6 +27,19 @@ export abstract class AtelierError extends Error {
   }
 }
 
+/**
+ * A provider's own next steps for the failures every provider has; the provider hands them to the errors
+ * it raises, so the shared formatter names no provider's tools or commands.
+ */
+export interface ProviderHints {
+  /** 401/403: the credential was rejected. */
+  unauthorized?: string;
+  /** 402: not enough money or credits. */
+  paymentRequired?: string;
+  /** 404: where valid ids can be found. */
+  notFound?: string;
+}
+
 /** The provider answered with an error. Keeps everything the provider said. */
 export class ProviderError extends AtelierError {
   readonly provider: ProviderName;
@@ -38,6 +51,9 @@ export class ProviderError extends AtelierError {
   readonly body: unknown;
   /** The response headers: a 402's WWW-Authenticate carries the payment challenge. */
   readonly headers: Record<string, string>;
+  /** The provider's structured specifics (per-field validation messages, a decline code). */
+  readonly details: Record<string, unknown> | undefined;
+  readonly hints: ProviderHints;
 
   constructor(
     init: ErrorDetails & {
@@ -49,6 +65,8 @@ export class ProviderError extends AtelierError {
       retryAfterSeconds?: number;
       body?: unknown;
       headers?: Record<string, string>;
+      details?: Record<string, unknown>;
+      hints?: ProviderHints;
     },
   ) {
     super(init.message, init);
@@ -59,6 +77,8 @@ export class ProviderError extends AtelierError {
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.body = init.body;
     this.headers = init.headers ?? {};
+    this.details = init.details;
+    this.hints = init.hints ?? {};
   }
 }
 

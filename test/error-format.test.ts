@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatError } from '../src/error-format.js';
 import { annotate, ConfigurationError, NetworkError, ProviderError, UserInputError } from '../src/errors.js';
+import { PIXELMUSE_HINTS } from '../src/providers/pixelmuse/errors.js';
 
 describe('formatError', () => {
   it('leads with provider, code, status and request id, then facts, then Next', () => {
@@ -12,6 +13,7 @@ describe('formatError', () => {
         requestId: 'req_a1b2c3d4',
         message: 'Insufficient credits. This model requires 4 credits.',
         facts: ['nano-banana-pro costs 4 credits and the balance is 0.'],
+        hints: PIXELMUSE_HINTS,
       }),
     );
     expect(text.split('\n')).toEqual([
@@ -33,10 +35,21 @@ describe('formatError', () => {
     ],
     [404, 'not_found', /pixelmuse_list_images/],
   ])('names the next step for HTTP %i', (status, code, expected) => {
-    expect(formatError(new ProviderError({ provider: 'pixelmuse', status, code, message: 'm' }))).toMatch(
-      expected,
-    );
+    expect(
+      formatError(
+        new ProviderError({ provider: 'pixelmuse', status, code, message: 'm', hints: PIXELMUSE_HINTS }),
+      ),
+    ).toMatch(expected);
   });
+
+  it.each([401, 402, 404])(
+    'gives HTTP %i a generic next step when the provider handed over no hint',
+    (status) => {
+      const text = formatError(new ProviderError({ provider: 'modelslab', status, message: 'm' }));
+      expect(text).not.toMatch(/pixelmuse/i);
+      if (status !== 402) expect(text).toMatch(/\nNext: Check the/);
+    },
+  );
 
   it('says when to retry from Retry-After', () => {
     const e = new ProviderError({

@@ -5,7 +5,7 @@ import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
   type PixelmuseEmulator,
-} from '../src/sandbox/pixelmuse.js';
+} from '../src/sandbox/index.js';
 import { createServices } from '../src/services.js';
 
 let emulator: PixelmuseEmulator;
@@ -35,5 +35,12 @@ describe('services', () => {
     await s.credentials.save('pixelmuse_api_key', SANDBOX_PIXELMUSE_KEY);
     await expect(s.pixelmuse.getAccount()).resolves.toMatchObject({ plan: 'free' });
     expect(s.reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('drops a cached key the provider rejected (401), so a corrected key works on the next call', async () => {
+    const s = await services({ pixelmuse_api_key: 'pm_test_wrongwrongwrongwrongwrongwrong' });
+    await expect(s.pixelmuse.getAccount()).rejects.toThrow(/Invalid API key/);
+    await s.credentials.save('pixelmuse_api_key', SANDBOX_PIXELMUSE_KEY);
+    await expect(s.pixelmuse.getAccount()).resolves.toMatchObject({ plan: 'free' });
   });
 });

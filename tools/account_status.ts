@@ -1,6 +1,6 @@
 import { mask } from '../src/redact.js';
 import { formatError } from '../src/error-format.js';
-import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/client.js';
+import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/errors.js';
 import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 

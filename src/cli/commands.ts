@@ -18,23 +18,33 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   let stopSandbox = async () => {};
   if (config.sandbox) {
     // Loaded only here: the emulators (and sharp, which they draw with) cost nothing on a normal start.
-    const { startSandbox, SANDBOX_PIXELMUSE_KEY, SANDBOX_STRIPE_KEY, SANDBOX_PAYMENT_METHOD } =
-      await import('../sandbox/index.js');
+    const {
+      startSandbox,
+      SANDBOX_PIXELMUSE_KEY,
+      SANDBOX_STRIPE_KEY,
+      SANDBOX_PAYMENT_METHOD,
+      SANDBOX_MODELSLAB_KEY,
+    } = await import('../sandbox/index.js');
     const sandbox = await startSandbox();
     stopSandbox = () => sandbox.close();
-    log.info(`sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}; no real key or network is used`);
+    log.info(
+      `sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}, ModelsLab emulator on ${sandbox.urls.modelslab}; ` +
+        'no real key or network is used',
+    );
     const sandboxed = {
       ...config,
       pixelmuseBaseUrl: sandbox.urls.pixelmuse,
+      modelslabBaseUrl: sandbox.urls.modelslab,
       stripeApiBase: sandbox.urls.stripe,
     };
-    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones).
+    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones). ModelsLab starts
+    // with the sandbox account's API key but no token: the agent signs up, verifies and logs in for real.
     services = createServices(sandboxed, log, {
       env: {
         ATELIER_STRIPE_SECRET_KEY: SANDBOX_STRIPE_KEY,
         ATELIER_MPP_PAYMENT_METHOD: SANDBOX_PAYMENT_METHOD,
       },
-      memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY },
+      memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY, modelslab_api_key: SANDBOX_MODELSLAB_KEY },
     });
   } else {
     services = createServices(config, log);

@@ -7,17 +7,24 @@ import { Keychain, probeKeychain, type KeychainLike } from './keychain.js';
 export { Keychain, probeKeychain, keychainLabel, KEYCHAIN_SERVICE } from './keychain.js';
 export type { KeychainLike, KeychainResult } from './keychain.js';
 
-export type CredentialName = 'pixelmuse_api_key' | 'modelslab_api_key' | 'modelslab_token';
+/** `modelslab_token_expires_at` is not secret, but it lives beside its token so the two move together. */
+export type CredentialName =
+  | 'pixelmuse_api_key'
+  | 'modelslab_api_key'
+  | 'modelslab_token'
+  | 'modelslab_token_expires_at';
 export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'pixelmuse_api_key',
   'modelslab_api_key',
   'modelslab_token',
+  'modelslab_token_expires_at',
 ];
 
 export const CREDENTIAL_ENV: Record<CredentialName, string> = {
   pixelmuse_api_key: 'PIXELMUSE_API_KEY',
   modelslab_api_key: 'MODELSLAB_API_KEY',
   modelslab_token: 'MODELSLAB_TOKEN',
+  modelslab_token_expires_at: 'MODELSLAB_TOKEN_EXPIRES_AT',
 };
 
 export type CredentialSource = 'env' | 'keychain' | 'file' | 'memory';

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { DeadlineError, NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
+import {
+  DeadlineError,
+  NetworkError,
+  PROVIDER_LABEL,
+  ProviderError,
+  type ProviderHints,
+  type ProviderName,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 import { BodyTooLargeError, megabytes, readLimited } from './body.js';
 import { backoffMs, RETRYABLE_STATUS, retryAfterMs, SAFE_METHODS, sleep } from './retry.js';
@@ -44,6 +51,8 @@ export interface ParsedError {
   code?: string;
   message?: string;
   requestId?: string;
+  /** Structured specifics (per-field validation messages, a decline code); shown as facts. */
+  details?: Record<string, unknown>;
 }
 
 export interface HttpClientOptions {
@@ -52,6 +61,8 @@ export interface HttpClientOptions {
   userAgent: string;
   log: Logger;
   parseError: (status: number, body: unknown) => ParsedError;
+  /** This provider's next steps for a rejected credential, a 402 and a 404. */
+  hints?: ProviderHints;
   maxRetries?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -83,8 +94,8 @@ let sharedAgent: Dispatcher | undefined;
 export class HttpClient {
   readonly provider: ProviderName;
   readonly baseUrl: string;
-  private readonly options: Required<Omit<HttpClientOptions, 'dispatcher' | 'random'>> &
-    Pick<HttpClientOptions, 'dispatcher' | 'random'>;
+  private readonly options: Required<Omit<HttpClientOptions, 'dispatcher' | 'random' | 'hints'>> &
+    Pick<HttpClientOptions, 'dispatcher' | 'random' | 'hints'>;
 
   constructor(options: HttpClientOptions) {
     this.provider = options.provider;
@@ -213,6 +224,9 @@ export class HttpClient {
       retryAfterSeconds: retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000),
       body: res.body,
       headers: res.headers,
+      details: parsed.details,
+      facts: parsed.details ? detailFacts(parsed.details) : [],
+      hints: this.options.hints,
     });
   }
 
@@ -265,6 +279,18 @@ function reachedServer(outcome: { error: unknown } | HttpResponse): boolean {
   if (!('error' in outcome)) return true;
   const code = (outcome.error as { code?: string }).code;
   return !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(code ?? '');
+}
+
+/** `{email: ["taken"]}` becomes "email: taken": one fact per field, each message kept. */
+function detailFacts(details: Record<string, unknown>): string[] {
+  return Object.entries(details).map(([field, value]) => {
+    const text = Array.isArray(value)
+      ? value.map(String).join('; ')
+      : typeof value === 'object' && value !== null
+        ? JSON.stringify(value)
+        : String(value);
+    return `${field}: ${text}`;
+  });
 }
 
 function attemptsFact(retries: number): string[] {

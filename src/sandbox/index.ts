@@ -1,39 +1,50 @@
-import {
-  startPixelmuseEmulator,
-  type PixelmuseEmulator,
-  type PixelmuseEmulatorOptions,
-} from './pixelmuse.js';
+import type { ModelslabEmulator, ModelslabEmulatorOptions } from './modelslab/index.js';
+import type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
+import { startModelslabEmulator } from './modelslab/index.js';
+import { startPixelmuseEmulator } from './pixelmuse/index.js';
 import { startStripeSptEmulator, type StripeSptEmulator } from './stripe/spt.js';
 
-export { SANDBOX_PIXELMUSE_KEY } from './pixelmuse.js';
+export { SANDBOX_PIXELMUSE_KEY, startPixelmuseEmulator } from './pixelmuse/index.js';
+export type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
+export {
+  SANDBOX_MODELSLAB_EMAIL,
+  SANDBOX_MODELSLAB_KEY,
+  SANDBOX_MODELSLAB_TOKEN,
+  startModelslabEmulator,
+} from './modelslab/index.js';
+export type { ModelslabEmulator, ModelslabEmulatorOptions } from './modelslab/index.js';
 export { SANDBOX_PAYMENT_METHOD, SANDBOX_STRIPE_KEY } from './stripe/spt.js';
-export type { Fault, PixelmuseEmulator, PixelmuseEmulatorOptions, RecordedRequest } from './pixelmuse.js';
+export type { RecordedRequest } from './core/exchange.js';
+export type { Fault } from './core/server.js';
 
 export interface SandboxOptions {
   pixelmuse?: PixelmuseEmulatorOptions;
+  modelslab?: ModelslabEmulatorOptions;
 }
 
 /** Local stand-ins for every provider, used by `--sandbox` and by the test suite. */
 export interface Sandbox {
   pixelmuse: PixelmuseEmulator;
+  modelslab: ModelslabEmulator;
   stripe: StripeSptEmulator;
-  urls: { pixelmuse: string; stripe: string };
+  urls: { pixelmuse: string; modelslab: string; stripe: string };
   close(): Promise<void>;
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const stripe = await startStripeSptEmulator();
-  // The sandbox Pixelmuse settles MPP payments with the SPTs the sandbox Stripe minted.
-  const pixelmuse = await startPixelmuseEmulator({
-    ...opts.pixelmuse,
-    mpp: { stripe: stripe.book, ...opts.pixelmuse?.mpp },
-  });
+  const [pixelmuse, modelslab] = await Promise.all([
+    // The sandbox Pixelmuse settles MPP payments with the SPTs the sandbox Stripe minted.
+    startPixelmuseEmulator({ ...opts.pixelmuse, mpp: { stripe: stripe.book, ...opts.pixelmuse?.mpp } }),
+    startModelslabEmulator(opts.modelslab),
+  ]);
   return {
     pixelmuse,
+    modelslab,
     stripe,
-    urls: { pixelmuse: pixelmuse.url, stripe: stripe.url },
+    urls: { pixelmuse: pixelmuse.url, modelslab: modelslab.url, stripe: stripe.url },
     async close() {
-      await Promise.allSettled([pixelmuse.close(), stripe.close()]);
+      await Promise.allSettled([pixelmuse.close(), modelslab.close(), stripe.close()]);
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
   type PixelmuseEmulator,
-} from '../../src/sandbox/pixelmuse.js';
+} from '../../src/sandbox/index.js';
 import { cleanEnv, requireBuiltBin, ROOT, runCli, type RunResult } from '../helpers/spawn.js';
 import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';
 

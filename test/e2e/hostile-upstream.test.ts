@@ -7,7 +7,7 @@ import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
   type PixelmuseEmulator,
-} from '../../src/sandbox/pixelmuse.js';
+} from '../../src/sandbox/index.js';
 import { textOf } from '../helpers/harness.js';
 import { BIN, cleanEnv, connectBin, requireBuiltBin, type BinSession } from '../helpers/spawn.js';
 

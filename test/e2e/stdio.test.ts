@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
+import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
 import { savedPaths, textOf } from '../helpers/harness.js';
 import { BIN, cleanEnv, connectBin, requireBuiltBin, runCli, type BinSession } from '../helpers/spawn.js';
 import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';

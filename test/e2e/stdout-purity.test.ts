@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
+import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
 import { BIN, cleanEnv, requireBuiltBin } from '../helpers/spawn.js';
 import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 

@@ -6,21 +6,32 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import type { CredentialName } from '../../src/credentials/index.js';
 import {
+  SANDBOX_MODELSLAB_KEY,
+  SANDBOX_MODELSLAB_TOKEN,
   SANDBOX_PIXELMUSE_KEY,
+  startModelslabEmulator,
   startPixelmuseEmulator,
+  type ModelslabEmulator,
+  type ModelslabEmulatorOptions,
   type PixelmuseEmulator,
   type PixelmuseEmulatorOptions,
-} from '../../src/sandbox/pixelmuse.js';
+} from '../../src/sandbox/index.js';
 import { createServer } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
 import { startLossyProxy, type LossyProxy } from './lossy-proxy.js';
 
 export interface HarnessOptions {
   emulator?: PixelmuseEmulatorOptions;
+  modelslab?: ModelslabEmulatorOptions;
   config?: Partial<Config>;
   /** The key the server holds; null for none. Default: the sandbox key. */
   apiKey?: string | null;
+  /**
+   * What the server holds for ModelsLab; default: the sandbox account's token and key. Pass {} for none.
+   */
+  modelslabCredentials?: Partial<Record<CredentialName, string>>;
   capabilities?: ClientCapabilities;
   /** Client roots (file:// URIs) answered to roots/list. */
   roots?: string[];
@@ -33,6 +44,7 @@ export interface Harness {
   emulator: PixelmuseEmulator;
   /** Present with the `lossy` option: set `h.proxy.lose` to lose that many answers. */
   proxy?: LossyProxy;
+  modelslab: ModelslabEmulator;
   outputDir: string;
   /** The server's ATELIER_HOME (temporary): ledger, idempotency keys, quotes. */
   home: string;
@@ -47,9 +59,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** An in-memory MCP client against our server, which talks to a real Pixelmuse emulator on loopback. */
+/** An in-memory MCP client against our server, which talks to real emulators of both providers on loopback. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator });
+  const [emulator, modelslab] = await Promise.all([
+    startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator }),
+    startModelslabEmulator(options.modelslab),
+  ]);
   const outputDir = await mkdtemp(join(tmpdir(), 'atelier-out-'));
   // Never the user's real ATELIER_HOME: the ledger and idempotency keys of a test stay in the test.
   const home = await mkdtemp(join(tmpdir(), 'atelier-home-'));
@@ -59,6 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config: Config = {
     ...loadConfig({}, {}, outputDir),
     pixelmuseBaseUrl: proxy?.url ?? emulator.url,
+    modelslabBaseUrl: modelslab.url,
     outputDir,
     home,
     credentialStore: 'memory',
@@ -67,7 +83,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const apiKey = options.apiKey === undefined ? SANDBOX_PIXELMUSE_KEY : options.apiKey;
   const services = createServices(config, log, {
     env: {},
-    memory: apiKey ? { pixelmuse_api_key: apiKey } : {},
+    memory: {
+      ...(apiKey ? { pixelmuse_api_key: apiKey } : {}),
+      ...(options.modelslabCredentials ?? {
+        modelslab_token: SANDBOX_MODELSLAB_TOKEN,
+        modelslab_api_key: SANDBOX_MODELSLAB_KEY,
+      }),
+    },
   });
   const server = createServer(services);
   const client = new Client(
@@ -94,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     proxy,
     client,
     emulator,
+    modelslab,
     outputDir,
     home,
     logs,
@@ -103,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await client.close();
       await server.close();
       await proxy?.close();
-      await emulator.close();
+      await Promise.all([emulator.close(), modelslab.close()]);
       await rm(outputDir, { recursive: true, force: true });
       await rm(home, { recursive: true, force: true });
     },

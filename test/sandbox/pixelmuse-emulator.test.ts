@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
+  startSandbox,
   type PixelmuseEmulator,
   type PixelmuseEmulatorOptions,
-} from '../../src/sandbox/pixelmuse.js';
-import { startSandbox } from '../../src/sandbox/index.js';
+} from '../../src/sandbox/index.js';
 
 interface Image {
   id: string;

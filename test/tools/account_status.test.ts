@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/pixelmuse.js';
+import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 
 let h: Harness;

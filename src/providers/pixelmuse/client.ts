@@ -2,7 +2,7 @@ import { annotate, ConfigurationError, ProviderError, UserInputError } from '../
 import { HttpClient, type HttpResponse, type Method } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
-import { parsePixelmuseError } from './errors.js';
+import { MISSING_KEY_NEXT, parsePixelmuseError, PIXELMUSE_HINTS } from './errors.js';
 import type {
   AccountResponse,
   CheckoutResponse,
@@ -21,6 +21,8 @@ export interface PixelmuseClientOptions {
   baseUrl: string;
   /** Asked before every authenticated call (the caller may cache); undefined means not configured. */
   apiKey: () => Promise<string | undefined>;
+  /** Told when the key was rejected (401), so a cached copy is read again next time. */
+  onUnauthorized?: () => void;
   log: Logger;
   http?: Partial<ConstructorParameters<typeof HttpClient>[0]>;
 }
@@ -39,27 +41,26 @@ export interface RateLimitSnapshot {
   reset?: string;
 }
 
-export const MISSING_KEY_NEXT =
-  'Run `npx atelier-mcp login pixelmuse` in a terminal (stores the key in the OS keychain), or set PIXELMUSE_API_KEY in ' +
-  "the MCP server's env (keys: https://www.pixelmuse.studio/settings/api-keys). To try without a key, start the server with --sandbox.";
-
 /** Statuses that reached no generation (rate limit, gateway) and may be sent again with the same credential. */
 const PAID_RETRY_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 502, 503]);
 
 export class PixelmuseClient {
   private readonly http: HttpClient;
   private readonly apiKey: () => Promise<string | undefined>;
+  private readonly onUnauthorized: () => void;
   /** The last rate-limit headers seen, for account_status. */
   rateLimit: RateLimitSnapshot = {};
 
   constructor(options: PixelmuseClientOptions) {
     this.apiKey = options.apiKey;
+    this.onUnauthorized = options.onUnauthorized ?? (() => {});
     this.http = new HttpClient({
       provider: 'pixelmuse',
       baseUrl: options.baseUrl,
       userAgent: `atelier-mcp/${VERSION}`,
       log: options.log,
       parseError: parsePixelmuseError,
+      hints: PIXELMUSE_HINTS,
       ...options.http,
     });
   }
@@ -256,15 +257,20 @@ export class PixelmuseClient {
       }
       authorization = `Bearer ${key}`;
     }
-    const res = await this.http.request<T>({
-      method,
-      path,
-      authorization,
-      ...opts,
-      signal: opts.signal ?? undefined,
-    });
-    this.noteRateLimit(res.headers);
-    return res;
+    try {
+      const res = await this.http.request<T>({
+        method,
+        path,
+        authorization,
+        ...opts,
+        signal: opts.signal ?? undefined,
+      });
+      this.noteRateLimit(res.headers);
+      return res;
+    } catch (error) {
+      if (error instanceof ProviderError && error.status === 401) this.onUnauthorized();
+      throw error;
+    }
   }
 
   private noteRateLimit(headers: Record<string, string>): void {
@@ -335,6 +341,7 @@ function expectImage(res: HttpResponse<ImageObject | MppImageObject>): ImageObje
       message: 'Pixelmuse answered without an image id and status.',
       requestId: res.requestId,
       body: res.body,
+      hints: PIXELMUSE_HINTS,
     });
   }
   return { output: null, ...body } as ImageObject;

@@ -1,4 +1,17 @@
+import type { ProviderHints } from '../../errors.js';
 import type { ParsedError } from '../../http/client.js';
+
+export const MISSING_KEY_NEXT =
+  'Run `npx atelier-mcp login pixelmuse` in a terminal (stores the key in the OS keychain), or set PIXELMUSE_API_KEY in ' +
+  "the MCP server's env (keys: https://www.pixelmuse.studio/settings/api-keys). To try without a key, start the server with --sandbox.";
+
+/** Pixelmuse's next steps for the errors the shared formatter cannot know how to fix. */
+export const PIXELMUSE_HINTS: ProviderHints = {
+  unauthorized: `The key was rejected. ${MISSING_KEY_NEXT}`,
+  paymentRequired:
+    'Call pixelmuse_buy_credits for a checkout link a human can pay, or pick a cheaper model from list_models.',
+  notFound: 'Check the id: pixelmuse_list_images lists recent images with their ids.',
+};
 
 /**
  * Pixelmuse documents `{error:{code,message}, request_id}`, but its own client also copes with

@@ -7,7 +7,7 @@ import {
   SANDBOX_PIXELMUSE_KEY,
   startPixelmuseEmulator,
   type PixelmuseEmulator,
-} from '../../../src/sandbox/pixelmuse.js';
+} from '../../../src/sandbox/index.js';
 
 let emulator: PixelmuseEmulator;
 let client: PixelmuseClient;
