@@ -75,7 +75,8 @@ const BASE_URL_ENV: Record<ProviderName, string> = {
 function defaultNext(e: ProviderError): string | undefined {
   const retry =
     e.retryAfterSeconds !== undefined ? `Retry after ${e.retryAfterSeconds} s` : 'Retry in a minute';
-  if (e.status === 401 || e.status === 403) return e.hints.unauthorized ?? 'Check the credential, then retry.';
+  if (e.status === 401 || e.status === 403)
+    return e.hints.unauthorized ?? 'Check the credential, then retry.';
   if (e.status === 402 && e.hints.paymentRequired) return e.hints.paymentRequired;
   if (e.code === 'content_policy_violation') {
     return 'The prompt was blocked by moderation and nothing was charged; rephrase it and call again.';

@@ -9,10 +9,7 @@ export type { KeychainLike, KeychainResult } from './keychain.js';
 
 /** `modelslab_token_expires_at` is not secret, but it lives beside its token so the two move together. */
 export type CredentialName =
-  | 'pixelmuse_api_key'
-  | 'modelslab_api_key'
-  | 'modelslab_token'
-  | 'modelslab_token_expires_at';
+  'pixelmuse_api_key' | 'modelslab_api_key' | 'modelslab_token' | 'modelslab_token_expires_at';
 export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'pixelmuse_api_key',
   'modelslab_api_key',

@@ -81,6 +81,7 @@ describe('env', () => {
       pixelmuse_api_key: 'PIXELMUSE_API_KEY',
       modelslab_api_key: 'MODELSLAB_API_KEY',
       modelslab_token: 'MODELSLAB_TOKEN',
+      modelslab_token_expires_at: 'MODELSLAB_TOKEN_EXPIRES_AT',
     });
   });
 
