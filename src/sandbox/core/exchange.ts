@@ -74,11 +74,12 @@ export function write(
 }
 
 export function json(ex: Exchange, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const sent = ex.rewrite ? ex.rewrite(body as Record<string, unknown>) : body;
   write(
     ex,
     status,
     { ...rateHeaders(ex), 'Content-Type': 'application/json', ...extra },
-    JSON.stringify(body),
+    JSON.stringify(sent),
   );
 }
 
