@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Credentials } from './credentials/index.js';
+import type { Generations } from './generations/store.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
@@ -8,7 +9,18 @@ import type { SptSettings } from './providers/stripe.js';
 import type { IdempotencyStore } from './spend/idempotency.js';
 import type { Consent, Spend, SpendBook } from './spend/index.js';
 
-export type ContentBlock = { type: 'text'; text: string } | { type: 'image'; data: string; mimeType: string };
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; data: string; mimeType: string }
+  /** A pointer to an MCP resource (a saved generation) that the client can read later without the bytes here. */
+  | {
+      type: 'resource_link';
+      uri: string;
+      name: string;
+      title?: string;
+      description?: string;
+      mimeType?: string;
+    };
 
 /** What a handler may return; src/server.ts turns each into a CallToolResult. */
 export type ToolOutput = string | ContentBlock[];
@@ -26,6 +38,8 @@ export interface ToolContext {
   /** MPP payment (Shared Payment Tokens) from ATELIER_STRIPE_SECRET_KEY + ATELIER_MPP_PAYMENT_METHOD. */
   mpp: { settings?: SptSettings; problem?: string; warning?: string };
   media: Media;
+  /** Saved generations (ATELIER_HOME/generations.jsonl), served as atelier://generations/{id} resources. */
+  generations: Generations;
   log: Logger;
   /**
    * Durable Idempotency-Keys (src/spend/idempotency.ts): acquire before sending a request whose outcome could

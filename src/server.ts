@@ -5,6 +5,9 @@ import {
   ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ReadResourceRequestSchema,
   McpError,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -26,7 +29,8 @@ import { VERSION } from './version.js';
 
 const INSTRUCTIONS =
   'atelier-mcp generates images (generate_image) and saves them as files in the project; results give absolute ' +
-  'paths, the job id, the cost and a small preview. Check costs with list_models or get_pricing before large ' +
+  'paths, the job id, the cost, a small preview and an atelier://generations/{id} resource that re-reads the saved ' +
+  'files later without generating again. Check costs with list_models or get_pricing before large ' +
   'batches. If a result says STILL RUNNING, call get_generation with its id instead of generating again. ' +
   'Errors end with a "Next:" line that says what to do.';
 
@@ -113,6 +117,7 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
   }
 
   servePrompts(server, services);
+  serveGenerations(server, services);
   return server;
 }
 
@@ -204,6 +209,46 @@ function servePrompts(server: McpServer, services: ServerServices): void {
           ).complete(params.ref.name, params.argument.name, params.argument.value, params.context?.arguments)
         : [];
     return { completion: { values, total: values.length, hasMore: false } };
+  });
+}
+
+/**
+ * Saved generations as resources (atelier://generations/{id}). Own handlers, like prompts, so that the list pages
+ * with a cursor and the index is read on the first request, not at start. A new save tells the client the list
+ * changed.
+ */
+function serveGenerations(server: McpServer, services: ServerServices): void {
+  const resources = () => import('./generations/resources.js');
+  server.server.registerCapabilities({ resources: { listChanged: true } });
+  services.generations.onRecord(() => server.sendResourceListChanged());
+  server.server.setRequestHandler(ListResourcesRequestSchema, async ({ params }) => {
+    try {
+      return await (await resources()).listGenerationResources(services.generations, params?.cursor);
+    } catch (error) {
+      throw new McpError(ErrorCode.InvalidParams, formatError(error, services.log));
+    }
+  });
+  server.server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [
+      {
+        uriTemplate: (await resources()).GENERATION_URI_TEMPLATE,
+        name: 'generation',
+        title: 'A saved generation',
+        description:
+          'The image files one generation job saved, as image/* blobs. {id} is <provider>-<job id>, e.g. ' +
+          'pixelmuse-img_abc123; generate_image and get_generation results carry the full URI.',
+      },
+    ],
+  }));
+  server.server.setRequestHandler(ReadResourceRequestSchema, async ({ params }) => {
+    const module = await resources();
+    try {
+      return await module.readGeneration(services.generations, params.uri);
+    } catch (error) {
+      // -32002 is the spec's "resource not found".
+      const code = error instanceof module.ResourceNotFound ? -32002 : ErrorCode.InternalError;
+      throw new McpError(code, formatError(error, services.log));
+    }
   });
 }
 

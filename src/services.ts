@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { ServerServices } from './context.js';
 import { CachedCredential } from './credentials/cached.js';
 import { openCredentials, type CredentialName } from './credentials/index.js';
+import { openGenerations } from './generations/store.js';
 import type { Logger } from './log.js';
 import { ModelslabClient } from './providers/modelslab/agents.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
@@ -34,5 +35,10 @@ export function createServices(
   const mpp = readSptSettings(options.env ?? process.env, config.stripeApiBase);
   if (mpp.warning) log.warn(mpp.warning);
   if (mpp.problem) log.warn(`MPP payment is not configured: ${mpp.problem}`);
-  return { config, log, credentials, pixelmuse, modelslab, idempotency, spendBook, mpp };
+  // The sandbox's images are not real generations: remembered for the session only.
+  const generations = openGenerations({
+    log,
+    ...(config.sandbox ? {} : { file: join(config.home, 'generations.jsonl') }),
+  });
+  return { config, log, credentials, pixelmuse, modelslab, idempotency, spendBook, mpp, generations };
 }

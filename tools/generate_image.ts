@@ -85,6 +85,10 @@ export default defineTool({
       },
       { count, deadline: Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000, target, model },
     );
-    return reportOutcomes(settled, { media: ctx.media, preview: args.preview ?? true });
+    return reportOutcomes(settled, {
+      media: ctx.media,
+      generations: ctx.generations,
+      preview: args.preview ?? true,
+    });
   },
 });

@@ -29,6 +29,10 @@ export default defineTool({
     ]);
     const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
     const settled = await resume(ctx, pixelmuseAdapter(ctx.pixelmuse), args.id, { deadline, target });
-    return reportOutcomes(settled, { media: ctx.media, preview: args.preview ?? true });
+    return reportOutcomes(settled, {
+      media: ctx.media,
+      generations: ctx.generations,
+      preview: args.preview ?? true,
+    });
   },
 });

@@ -179,6 +179,7 @@ async function finish(
       provider,
       id,
       model: job.model,
+      ...(job.prompt !== undefined ? { prompt: job.prompt } : {}),
       replayed: opts.replayed,
       saved: [],
       urls: [],

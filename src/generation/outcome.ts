@@ -8,6 +8,8 @@ export interface JobOutcome {
   provider: Provider;
   id: string;
   model: string;
+  /** The prompt as the provider echoed it, when it does: kept with the saved files (atelier://generations/). */
+  prompt?: string;
   state: 'succeeded' | 'running' | 'failed' | 'canceled';
   saved: SavedImage[];
   /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files; future links while running. */

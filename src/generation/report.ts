@@ -3,17 +3,22 @@ import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
 import { formatError } from '../error-format.js';
 import { annotate, PROVIDER_LABEL, ProviderError } from '../errors.js';
+import { describeGeneration } from '../generations/resources.js';
+import type { Generations } from '../generations/store.js';
 import type { Media, SavedImage } from '../media/index.js';
 import { describeCost, jobLabel, plural, quoteProvider, resumeNext, type JobOutcome } from './outcome.js';
 
 export interface ReportOptions {
   media: Pick<Media, 'preview'>;
+  /** Every job whose outputs were saved is recorded here and becomes a resource. */
+  generations: Pick<Generations, 'record'>;
   preview: boolean;
 }
 
 /**
- * Paths, ids, cost and time go in text (Claude Code drops content blocks when structuredContent is
- * present, and ignores resource_link), plus one small inline preview.
+ * Paths, ids, cost, time and each saved job's resource URI go in text (Claude Code drops content blocks when
+ * structuredContent is present, and ignores resource_link), plus one small inline preview and a resource_link
+ * per saved job for the clients that do follow them.
  */
 export async function reportOutcomes(
   settled: PromiseSettledResult<JobOutcome>[],
@@ -25,7 +30,23 @@ export async function reportOutcomes(
     throw batchFailure(outcomes, rejected);
 
   const lines: string[] = [];
-  for (const outcome of outcomes) lines.push(...describe(outcome), '');
+  const links: ContentBlock[] = [];
+  for (const outcome of outcomes) {
+    lines.push(...describe(outcome));
+    if (outcome.state === 'succeeded' && outcome.saved.length > 0) {
+      const resource = describeGeneration(await options.generations.record(outcome));
+      lines.push(`  resource: ${resource.uri}`);
+      links.push({
+        type: 'resource_link',
+        uri: resource.uri,
+        name: resource.name,
+        title: resource.title,
+        description: resource.description,
+        mimeType: resource.mimeType,
+      });
+    }
+    lines.push('');
+  }
   // Partial success is still success: the saved files matter, and each failure keeps its full explanation.
   for (const error of rejected) lines.push(`FAILED: ${formatError(error)}`, '');
 
@@ -40,7 +61,7 @@ export async function reportOutcomes(
       blocks.push({ type: 'image', data: preview.data, mimeType: preview.mimeType });
     } else lines.push(`No preview: ${basename(first.path)} could not be decoded for one; the file is saved.`);
   }
-  return [{ type: 'text', text: lines.join('\n').trim() }, ...blocks];
+  return [{ type: 'text', text: lines.join('\n').trim() }, ...blocks, ...links];
 }
 
 function describe(o: JobOutcome): string[] {

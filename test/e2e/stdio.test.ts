@@ -55,6 +55,11 @@ describe('the built bin over stdio (--sandbox)', () => {
     const image = result.content.find((c) => c.type === 'image');
     expect(image).toMatchObject({ type: 'image', mimeType: expect.stringMatching(/^image\//) });
     expect(Buffer.from(image!.data as string, 'base64').length).toBeGreaterThan(100);
+    // The saved file is a resource too: its link reads back the exact bytes.
+    const link = result.content.find((c) => c.type === 'resource_link') as { uri: string } | undefined;
+    expect(link?.uri).toMatch(/^atelier:\/\/generations\/pixelmuse-/);
+    const { contents } = await bin.client.readResource({ uri: link!.uri });
+    expect(Buffer.from((contents[0] as { blob: string }).blob, 'base64')).toEqual(await readFile(path!));
   });
 
   it('waits for an async model, reporting progress on the token the client sent', async () => {
@@ -75,9 +80,14 @@ describe('the built bin over stdio (--sandbox)', () => {
     expect(progress[0]?.message).toContain('Submitting');
   });
 
-  it('lists and renders prompts', async () => {
+  it('lists, renders and completes prompts (built-ins bundled as data)', async () => {
     const { prompts } = await bin.client.listPrompts();
     expect(prompts.map((p) => p.name)).toContain('hero_image');
+    const { completion } = await bin.client.complete({
+      ref: { type: 'ref/prompt', name: 'hero_image' },
+      argument: { name: 'aspect_ratio', value: '16' },
+    });
+    expect(completion.values).toEqual(['16:9']);
     const hero = await bin.client.getPrompt({ name: 'hero_image', arguments: { product: 'a bike lock' } });
     expect(hero.messages[0]?.role).toBe('user');
     expect(JSON.stringify(hero.messages[0]?.content)).toContain('a bike lock');
