@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserInputError } from '../errors.js';
+import { inSystemTree } from './confine.js';
 import { isImage, sniff } from './sniff.js';
 
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
@@ -28,10 +29,6 @@ function toLocalPath(ref: string, projectDir: string): string {
   return isAbsolute(ref) ? ref : resolve(projectDir, ref);
 }
 
-// Kernel and device trees: their "files" are endless (/dev/zero), block (/dev/stdin), or the server's own
-// protocol stream and memory (/proc/self/fd/1, /proc/self/environ), whatever stat() says about them.
-const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
-
 // O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer forever. Windows has neither flag.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
@@ -46,7 +43,6 @@ function notAFile(path: string, what: string): UserInputError {
  * (fstat), so a FIFO, a device or a socket swapped in after any earlier check is refused without a read.
  */
 async function readRegularFile(path: string): Promise<Buffer> {
-  const inSystemTree = (p: string) => SYSTEM_TREES.some((tree) => p === tree || p.startsWith(`${tree}/`));
   // The path as given first: /dev/stdin resolves to a pipe that realpath() cannot name.
   if (inSystemTree(path)) throw notAFile(path, `a system file (${path})`);
   const real = await realpath(path).catch(async (err: unknown) => {

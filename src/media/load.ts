@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { NetworkError, PROVIDER_LABEL, ProviderError, type ProviderName } from '../errors.js';
 import { BodyTooLargeError, megabytes, readLimited } from '../http/body.js';
 import { loadUndici } from '../http/undici.js';
+import { isImage, sniff } from './sniff.js';
 
 export interface LoadLimits {
   /** Whole download, headers and body together. */
@@ -177,8 +178,38 @@ async function download(
   }
 }
 
-/** The bytes behind a provider's output reference: a data: URI, or an http(s) URL to download. */
+/** What some bytes that are not an image look like, for the error that refuses them. */
+function looksLike(bytes: Buffer): string {
+  const start = bytes.subarray(0, 64).toString('latin1').trimStart();
+  if (/^<(!doctype html|html|head|body)\b/i.test(start)) return 'an HTML page';
+  if (/^<(\?xml|svg)\b/i.test(start)) return 'XML or SVG';
+  if (/^[[{]/.test(start)) return 'JSON';
+  if (/^[\t\n\r\x20-\x7e]*$/.test(start)) return 'text';
+  return 'unknown binary data';
+}
+
+/**
+ * The bytes behind a provider's output reference (a data: URI, or an http(s) URL to download), checked to be
+ * an image we save (PNG, JPEG, GIF, WebP, AVIF, HEIC/HEIF): an error page is never saved as a picture.
+ */
 export async function loadOutput(
+  ref: string,
+  opts: { signal: AbortSignal; provider: ProviderName; limits?: Partial<LoadLimits> },
+): Promise<Buffer> {
+  const bytes = await fetchOutput(ref, opts);
+  if (!isImage(sniff(bytes))) {
+    const where = /^data:/i.test(ref) ? 'an inline output' : `the output at ${shown(new URL(ref))}`;
+    throw new ProviderError({
+      provider: opts.provider,
+      code: 'not_an_image',
+      message: `${PROVIDER_LABEL[opts.provider]} returned ${where} that is not an image: ${bytes.length} bytes of ${looksLike(bytes)}.`,
+      next: 'Try the generation again; if it keeps happening, report it with the model name.',
+    });
+  }
+  return bytes;
+}
+
+async function fetchOutput(
   ref: string,
   opts: { signal: AbortSignal; provider: ProviderName; limits?: Partial<LoadLimits> },
 ): Promise<Buffer> {

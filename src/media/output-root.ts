@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { ConfigurationError, UserInputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { clientRoots, type RootsSource } from './client-roots.js';
+import { inSystemTree, realPathOf } from './confine.js';
 
 const SUBDIR = 'generated';
 
@@ -16,6 +17,9 @@ function describe(err: unknown): string {
 /** Creates `dir` and writes then removes a probe file; returns why it failed, or undefined when writable. */
 export async function probeWritable(dir: string): Promise<string | undefined> {
   try {
+    // Kernel and device trees take no files, and some of their entries block whoever opens them.
+    const { real } = await realPathOf(dir);
+    if (inSystemTree(dir) || inSystemTree(real)) return `${real} is a system folder, not a place for files`;
     await mkdir(dir, { recursive: true });
     const probe = join(dir, `.atelier-probe-${randomBytes(6).toString('hex')}`);
     await writeFile(probe, '', { flag: 'wx' });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, open, realpath, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError, UserInputError } from '../errors.js';
-import { isInside, realPathOf } from './confine.js';
+import { EscapeError, mkdirInside } from './confine.js';
 import { slug } from './slug.js';
 import { isImage, sniff } from './sniff.js';
 import type { Target } from './target.js';
@@ -87,9 +87,19 @@ export async function saveImage(
   const type = sniff(bytes);
   const base = target.stem ?? slug(opts.fallbackName);
 
+  let dir: string;
   try {
-    await mkdir(target.dir, { recursive: true });
+    dir = await mkdirInside(target.root, target.dir);
   } catch (err) {
+    // target() checked this already; a symlink swapped in since then is caught before anything is made past it.
+    if (err instanceof EscapeError) {
+      throw new UserInputError(
+        `${err.path} now resolves to ${err.real}, outside the output root ${target.root}.`,
+        {
+          next: 'Pass a different output_dir.',
+        },
+      );
+    }
     throw new ConfigurationError(
       `Could not create the folder ${target.dir} (${errno(err) ?? String(err)}).`,
       {
@@ -97,24 +107,17 @@ export async function saveImage(
       },
     );
   }
-  // target() checked this already; checking again catches a symlink swapped in since then.
-  const [realRoot, realDir] = await Promise.all([realPathOf(target.root), realPathOf(target.dir)]);
-  if (!isInside(realRoot.real, realDir.real)) {
-    throw new UserInputError(
-      `${target.dir} now resolves to ${realDir.real}, outside the output root ${target.root}.`,
-      {
-        next: 'Pass a different output_dir.',
-      },
-    );
-  }
+  // Written where the folder really is, so a link swapped in after this point changes nothing; shown as asked.
+  const shown = (await realpath(target.dir).catch(() => undefined)) === dir ? target.dir : dir;
 
-  const temp = join(target.dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
   const hardLinks = { ok: true };
   try {
     await writeTemp(temp, bytes);
     for (let n = 1; n <= MAX_ATTEMPTS; n++) {
-      const path = join(target.dir, n === 1 ? `${base}.${type.ext}` : `${base}-${n}.${type.ext}`);
-      if (await claim(temp, path, hardLinks)) {
+      const name = n === 1 ? `${base}.${type.ext}` : `${base}-${n}.${type.ext}`;
+      if (await claim(temp, join(dir, name), hardLinks)) {
+        const path = join(shown, name);
         const dims =
           type.width !== undefined || !isImage(type)
             ? type

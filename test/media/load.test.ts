@@ -14,6 +14,10 @@ const media = createMedia({
 });
 const signal = new AbortController().signal;
 
+/** PNG magic then zeros: sniffs as PNG without being decodable, for size tests. */
+const pngLike = (n: number) =>
+  Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(n - 8)]);
+
 let server: Server;
 let origin: string;
 let image: Buffer;
@@ -36,12 +40,16 @@ beforeAll(async () => {
     } else if (url.startsWith('/loop')) {
       res.writeHead(302, { location: `/loop${hits.length}` }).end();
     } else if (url === '/big-declared') {
-      res.writeHead(200, { 'content-length': String(5000) }).end(Buffer.alloc(5000));
+      res.writeHead(200, { 'content-length': String(5000) }).end(pngLike(5000));
     } else if (url === '/big-chunked') {
       // No content-length: only counting the streamed body can catch it.
       res.writeHead(200, { 'transfer-encoding': 'chunked' });
-      for (let i = 0; i < 10; i++) res.write(Buffer.alloc(1000));
+      for (let i = 0; i < 10; i++) res.write(i === 0 ? pngLike(1000) : Buffer.alloc(1000));
       res.end();
+    } else if (url.startsWith('/error-page.png')) {
+      res
+        .writeHead(200, { 'content-type': 'image/png' })
+        .end('<!doctype html><html><body>Access denied</body></html>');
     } else if (url === '/slow') {
       res.writeHead(200);
       res.write('a');
@@ -78,8 +86,8 @@ describe('load: data URIs', () => {
   });
 
   it('decodes percent-encoding', async () => {
-    const bytes = await media.load('data:text/plain,%89PNG%0D%0Ahi', { signal, provider: 'modelslab' });
-    expect([...bytes]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x68, 0x69]);
+    const bytes = await media.load('data:image/png,%89PNG%0D%0a%1A%0Ahi', { signal, provider: 'modelslab' });
+    expect([...bytes]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x68, 0x69]);
   });
 
   it.each([
@@ -110,12 +118,23 @@ describe('load: data URIs', () => {
       limits: { maxBytes: image.length },
     });
     expect(bytes.equals(image)).toBe(true);
-    const raw = await loadOutput(`data:application/octet-stream,%00%01abc`, {
+    const raw = await loadOutput(`data:image/png,%89PNG\r\n%1A%0A`, {
       signal,
       provider: 'pixelmuse',
-      limits: { maxBytes: 5 },
+      limits: { maxBytes: 8 },
     });
-    expect([...raw]).toEqual([0, 1, 0x61, 0x62, 0x63]);
+    expect([...raw]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
+  it.each([
+    ['an HTML page', 'data:text/html,%3C!doctype%20html%3E%3Chtml%3Enope%3C/html%3E'],
+    ['JSON', `data:application/json;base64,${Buffer.from('{"error":"quota"}').toString('base64')}`],
+    ['text', 'data:image/png,just%20text'],
+  ])('refuses an inline output that is %s with a typed error', async (what, ref) => {
+    const err = await failure(media.load(ref, { signal, provider: 'pixelmuse' }));
+    expect(err).toMatchObject({ code: 'not_an_image', provider: 'pixelmuse' });
+    expect((err as Error).message).toContain(`that is not an image: `);
+    expect((err as Error).message).toContain(what);
   });
 
   it('rejects other schemes', async () => {
@@ -128,6 +147,16 @@ describe('load: http', () => {
   it('downloads a 200', async () => {
     const bytes = await media.load(`${origin}/image.png?sig=abc`, { signal, provider: 'pixelmuse' });
     expect(bytes.equals(image)).toBe(true);
+  });
+
+  it('refuses an error page served as image/png, naming the URL without its query', async () => {
+    const err = await failure(
+      media.load(`${origin}/error-page.png?sig=s3cr3t`, { signal, provider: 'pixelmuse' }),
+    );
+    expect(err).toMatchObject({ code: 'not_an_image' });
+    expect((err as Error).message).toContain(`the output at ${origin}/error-page.png that is not an image`);
+    expect((err as Error).message).toContain('an HTML page');
+    expect((err as Error).message).not.toContain('s3cr3t');
   });
 
   it('follows redirects', async () => {

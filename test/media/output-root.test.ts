@@ -1,4 +1,4 @@
-import { access, chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -72,6 +72,27 @@ describe('output root', () => {
     expect((err as UserInputError).message).toContain(outputDir);
     expect((err as UserInputError).next).toContain('ATELIER_OUTPUT_DIR');
     expect((err as UserInputError).next).toContain('--output-dir');
+  });
+
+  it.each(['/proc/self', '/dev/shm/atelier', '/sys/kernel'])(
+    'refuses a configured outputDir under a system tree (%s) without touching it',
+    async (outputDir) => {
+      const media = createMedia({ config: { outputDir, ...dirs() }, roots: async () => [], log });
+      const err: unknown = await media.root().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserInputError);
+      expect((err as UserInputError).message).toMatch(/is a system folder, not a place for files/);
+    },
+  );
+
+  it('skips a client root that is a link into /proc and falls back to the cwd', async () => {
+    await symlink('/proc/self', join(base, 'project'));
+    const media = createMedia({
+      config: { outputDir: undefined, ...dirs() },
+      roots: async () => [pathToFileURL(join(base, 'project')).href],
+      log,
+    });
+    expect(await media.root()).toBe(join(base, 'cwd', 'generated'));
+    expect(info.join('\n')).toMatch(/system folder/);
   });
 
   it('uses generated/ under the first file:// root, creating it, and caches the choice', async () => {

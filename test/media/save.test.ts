@@ -135,6 +135,20 @@ describe('save', () => {
     }
   });
 
+  it('makes no folder outside the root when a symlink is swapped in above folders still to be made', async () => {
+    const outside = await realpath(await mkdtemp(join(tmpdir(), 'atelier-outside-')));
+    try {
+      const target = await media.target({ outputDir: 'late/deeper/deepest' });
+      await symlink(outside, join(root, 'late'));
+      await expect(media.save(await png(), target, { fallbackName: 'x' })).rejects.toThrow(
+        /late now resolves to .*, outside the output root/,
+      );
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
   it('reports a folder it cannot create as a ConfigurationError and writes nothing', async () => {
     await writeFile(join(root, 'blocker'), 'a file');
     const target = { root, dir: join(root, 'blocker', 'sub') };

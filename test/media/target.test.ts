@@ -82,6 +82,61 @@ describe('target', () => {
     expect(err.next).toBeTruthy();
   });
 
+  it.each([
+    [
+      '100 CJK characters (300 bytes)',
+      '猫'.repeat(100),
+      /is 300 bytes long in UTF-8; the limit is 180 bytes/,
+    ],
+    ['a bidi override', 'invoice\u202egnp.exe', /bidirectional override/],
+    ['a newline', 'a\nb', /control character/],
+    ['a Windows device name', 'CON', /device name Windows reserves/],
+    ['a Windows device name with an extension', 'aux.txt', /device name Windows reserves/],
+    ['a colon', 'a:b', /character Windows does not allow/],
+    ['a star', 'a*b', /character Windows does not allow/],
+  ])('rejects a filename with %s', async (_, filename, says) => {
+    const err = await rejection({ filename });
+    expect(err.message).toMatch(says);
+  });
+
+  it.each([
+    ['a component over 255 bytes', `ok/${'é'.repeat(130)}`, /is 260 bytes long; a name may have 255/],
+    ['a Windows device name', 'assets/nul', /device name Windows reserves/],
+    ['a bidi override', 'a\u2066b', /bidirectional override/],
+  ])('rejects an output_dir with %s', async (_, outputDir, says) => {
+    const err = await rejection({ outputDir });
+    expect(err.message).toMatch(says);
+  });
+
+  it('rejects a path longer than the system allows before anything is made', async () => {
+    const outputDir = Array.from({ length: 25 }, (_, i) => `${i}`.padEnd(200, 'x')).join('/');
+    const err = await rejection({ outputDir });
+    expect(err.message).toMatch(/The file path would be \d+ bytes long; this system allows \d+/);
+  });
+
+  it('rejects a dangling symlink on the way', async () => {
+    await mkdir(root, { recursive: true });
+    await symlink(join(base, 'gone'), join(root, 'dangling'));
+    const err = await rejection({ outputDir: 'dangling/sub' });
+    expect(err.message).toContain('is a symlink to something that does not exist');
+  });
+
+  it('rejects a symlink loop', async () => {
+    await mkdir(root, { recursive: true });
+    await symlink(join(root, 'b'), join(root, 'a'));
+    await symlink(join(root, 'a'), join(root, 'b'));
+    const err = await rejection({ outputDir: 'a/sub' });
+    expect(err.message).toContain('symlink loop');
+  });
+
+  it('accepts a folder name in any script within 255 bytes', async () => {
+    await expect(media.target({ outputDir: '画像/héros', filename: '猫'.repeat(60) })).resolves.toMatchObject(
+      {
+        dir: join(root, '画像', 'héros'),
+      },
+    );
+  });
+
   it('accepts a relative nested folder and strips an image extension from filename', async () => {
     await expect(media.target({ outputDir: 'site/hero', filename: 'banner.JPEG' })).resolves.toEqual({
       root,

@@ -1,3 +1,5 @@
+import { readdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harness.js';
 
@@ -140,6 +142,67 @@ describe('generate_image against a hostile upstream: broken answers', () => {
       /^Not configured: The Pixelmuse API key contains a space or control character/,
     );
     expect(textOf(result)).not.toContain('Could not reach');
+    expect(sent(h, 'POST')).toHaveLength(0);
+  });
+});
+
+describe('outputs must be images', () => {
+  it('an HTML page served as the output fails the job with its id and saves nothing', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'GET',
+      path: '/cdn/',
+      status: 200,
+      headers: { 'content-type': 'image/png' },
+      body: '<!doctype html><html><body>Please log in</body></html>',
+    });
+    const result = await h.call('generate_image', { prompt: 'html', model: 'flux-schnell' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/not_an_image/);
+    expect(text).toMatch(
+      /returned the output at http:\/\/127\.0\.0\.1:\d+\/cdn\/img_\w+\/0\.png that is not an image: \d+ bytes of an HTML page/,
+    );
+    expect(text).toMatch(/Pixelmuse job img_\w+ was created and is not lost\./);
+    expect(await readdir(h.outputDir)).toEqual([]);
+  });
+
+  it('an inline output that is not an image fails the job the same way', async () => {
+    h = await startHarness();
+    h.emulator.inject({
+      method: 'POST',
+      path: '/api/v1/images',
+      rewrite: (image) => ({ ...image, output: ['data:text/plain;base64,aGVsbG8gd29ybGQ='] }),
+    });
+    const result = await h.call('generate_image', { prompt: 'text', model: 'imagen-3' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/an inline output that is not an image: 11 bytes of text/);
+    expect(textOf(result)).toMatch(/Pixelmuse job gemini_\w+ was created and is not lost\./);
+    expect(await readdir(h.outputDir)).toEqual([]);
+  });
+});
+
+describe('the target is validated before anything is charged', () => {
+  it.each([
+    ['a filename of 100 CJK characters', { filename: '猫'.repeat(100) }, /300 bytes long in UTF-8/],
+    ['a Windows device name', { filename: 'PRN.png' }, /device name Windows reserves/],
+    ['a bidi override', { filename: 'cat\u202egnp' }, /bidirectional override/],
+    ['a folder name over 255 bytes', { output_dir: 'x'.repeat(256) }, /256 bytes long/],
+  ])('%s is an input error and no request leaves', async (_, args, says) => {
+    h = await startHarness();
+    const result = await h.call('generate_image', { prompt: 'named', model: 'imagen-3', ...args });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid input: /);
+    expect(textOf(result)).toMatch(says);
+    expect(sent(h, 'POST')).toHaveLength(0);
+  });
+
+  it('a dangling symlink in output_dir is an input error and no request leaves', async () => {
+    h = await startHarness();
+    await symlink(join(h.outputDir, 'nowhere'), join(h.outputDir, 'dangling'));
+    const result = await h.call('generate_image', { prompt: 'linked', output_dir: 'dangling/x' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid input: output_dir "dangling\/x" goes through .* does not exist/);
     expect(sent(h, 'POST')).toHaveLength(0);
   });
 });
