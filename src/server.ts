@@ -202,12 +202,13 @@ function servePrompts(server: McpServer, services: ServerServices): void {
     };
   });
   server.server.setRequestHandler(CompleteRequestSchema, async ({ params }) => {
+    const { ref, argument } = params;
     const values =
-      params.ref.type === 'ref/prompt'
-        ? await (
-            await prompts()
-          ).complete(params.ref.name, params.argument.name, params.argument.value, params.context?.arguments)
-        : [];
+      ref.type === 'ref/prompt'
+        ? await (await prompts()).complete(ref.name, argument.name, argument.value, params.context?.arguments)
+        : await (
+            await import('./generations/resources.js')
+          ).completeGenerationKey(services.generations, ref.uri, argument.value);
     return { completion: { values, total: values.length, hasMore: false } };
   });
 }

@@ -68,6 +68,17 @@ export async function listGenerationResources(generations: Generations, cursor?:
   };
 }
 
+/** `{id}` of the generation template as the user types it: keys by prefix, newest first. */
+export async function completeGenerationKey(
+  generations: Generations,
+  template: string,
+  typed: string,
+): Promise<string[]> {
+  if (template !== GENERATION_URI_TEMPLATE) return [];
+  const keys = (await generations.list()).map((r) => r.key);
+  return keys.filter((k) => k.startsWith(typed)).slice(0, 100);
+}
+
 export class ResourceNotFound extends UserInputError {}
 
 /**

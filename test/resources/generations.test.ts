@@ -86,6 +86,15 @@ describe('generations as resources', () => {
 
     const { resourceTemplates } = await h.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['atelier://generations/{id}']);
+    const complete = async (value: string) =>
+      (
+        await h.client.complete({
+          ref: { type: 'ref/resource', uri: 'atelier://generations/{id}' },
+          argument: { name: 'id', value },
+        })
+      ).completion.values;
+    expect(await complete('pix')).toEqual([uri.split('/').pop()]);
+    expect(await complete('modelslab-')).toEqual([]);
   });
 
   it('get_generation returns the same URI and the resource gains the files it saved again', async () => {
