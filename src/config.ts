@@ -16,6 +16,8 @@ export interface Config {
   toolsets: Toolset[];
   readOnly: boolean;
   providers: Provider[];
+  /** generate_image's provider when the call names none and both are configured. */
+  defaultProvider: Provider;
   /** Absolute output root when the user fixed one; otherwise chosen from the client's roots at call time. */
   outputDir: string | undefined;
   pixelmuseBaseUrl: string;
@@ -65,6 +67,11 @@ export const SETTINGS: Setting[] = [
     env: 'ATELIER_PROVIDERS',
     help: `Comma list of providers whose tools are exposed: ${PROVIDERS.join(', ')}.`,
     default: 'all',
+  },
+  {
+    env: 'ATELIER_DEFAULT_PROVIDER',
+    help: `Provider generate_image uses when the call names none and both have credentials: ${PROVIDERS.join(', ')}.`,
+    default: 'pixelmuse',
   },
   {
     flag: '--output-dir <dir>',
@@ -189,6 +196,7 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
     toolsets: list(flags.toolsets ?? env.ATELIER_TOOLSETS, TOOLSETS, 'toolset'),
     readOnly: flags.readOnly ?? truthy(env.ATELIER_READ_ONLY),
     providers: list(flags.providers ?? env.ATELIER_PROVIDERS, PROVIDERS, 'provider'),
+    defaultProvider: oneOf(env.ATELIER_DEFAULT_PROVIDER, PROVIDERS, 'pixelmuse', 'ATELIER_DEFAULT_PROVIDER'),
     outputDir: outputDir ? resolve(cwd, outputDir) : undefined,
     pixelmuseBaseUrl: origin(env.PIXELMUSE_BASE_URL, 'https://www.pixelmuse.studio', 'PIXELMUSE_BASE_URL'),
     modelslabBaseUrl: origin(env.MODELSLAB_BASE_URL, 'https://modelslab.com', 'MODELSLAB_BASE_URL'),

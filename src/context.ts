@@ -55,8 +55,11 @@ export interface ToolContext {
   confirm: Consent;
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
-  /** Report what is happening; sent only if the client asked for progress, at most every 5 s. */
-  progress(message: string): void;
+  /**
+   * Report what is happening; sent only if the client asked for progress, at most every 5 s. An eta (seconds
+   * still needed, as a provider estimates it) adds a `total` to the notification.
+   */
+  progress(message: string, opts?: { etaSeconds?: number }): void;
 }
 
 /** The per-server part of a ToolContext; src/server.ts adds signal, progress and the consent seam per call. */

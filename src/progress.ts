@@ -1,11 +1,12 @@
 export interface ProgressSink {
   /** Sends one notifications/progress; resolves when written. */
-  send(params: { progress: number; message: string }): Promise<void>;
+  send(params: { progress: number; total?: number; message: string }): Promise<void>;
   signal: AbortSignal;
 }
 
 export interface ProgressReporter {
-  report(message: string): void;
+  /** `etaSeconds`: how long the provider expects the work to take still; it makes a `total` known. */
+  report(message: string, etaSeconds?: number): void;
   /** Must run before the result is returned: nothing may follow the response (Cursor drops the session). */
   stop(): void;
 }
@@ -23,6 +24,8 @@ export function createProgressReporter(
   if (!sink) return { report() {}, stop() {} };
   const started = now();
   let message: string | undefined;
+  /** Epoch ms at which the provider expects to be done, when it said. */
+  let doneAt: number | undefined;
   let last = -1;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -32,15 +35,22 @@ export function createProgressReporter(
     const elapsed = Math.round((now() - started) / 100) / 10;
     const progress = Math.max(elapsed, Number((last + 0.1).toFixed(1)));
     last = progress;
+    // In the same unit as progress (seconds since the start), and never behind it.
+    const total =
+      doneAt === undefined ? undefined : Math.max(progress, Math.round((doneAt - started) / 100) / 10);
     // The elapsed time makes each heartbeat tell the user something even when the state has not changed.
-    sink.send({ progress, message: `${message} (${Math.round(elapsed)} s)` }).catch(() => {
-      // A failed notification must never fail the tool call.
-    });
+    const text = `${message} (${Math.round(elapsed)} s)`;
+    sink
+      .send(total === undefined ? { progress, message: text } : { progress, total, message: text })
+      .catch(() => {
+        // A failed notification must never fail the tool call.
+      });
   };
 
   return {
-    report(next) {
+    report(next, etaSeconds) {
       message = next;
+      doneAt = etaSeconds === undefined ? undefined : now() + etaSeconds * 1000;
       if (timer || stopped) return;
       flush();
       timer = setInterval(flush, intervalMs);

@@ -93,7 +93,7 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
           ...services,
           media,
           signal: extra.signal,
-          progress: (m) => progress.report(m),
+          progress: (m, opts) => progress.report(m, opts?.etaSeconds),
           confirm,
           spend: services.spendBook.withConsent(confirm),
         };

@@ -1,23 +1,28 @@
 import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
+import type { Provider } from '../src/config.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
-import { filename, max_wait_seconds, output_dir, preview } from './params.js';
+import { filename, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
 export const DEFAULT_PIXELMUSE_MODEL = 'flux-schnell';
+const DEFAULT_MODELSLAB_MODEL = 'flux';
 const DEFAULT_MAX_WAIT_S = 55;
 
 export default defineTool({
   name: 'generate_image',
   toolset: 'generate',
-  providers: ['pixelmuse'],
+  providers: ['pixelmuse', 'modelslab'],
   title: 'Generate an image',
   description:
     'Makes images from a text prompt and saves them as files in the project: use it whenever the user wants a ' +
     'picture, icon, illustration or mockup. Costs the model price per image (Pixelmuse flux-schnell: 1 credit; ' +
-    'list_models shows prices). Returns the saved paths, job id, credits charged and a preview. If it says STILL ' +
+    'ModelsLab flux: about $0.01; list_models shows prices). Returns the saved paths, job id, cost and a preview. If it says STILL ' +
     'RUNNING, call get_generation with the job id; do not generate again.',
-  input: {
+  input: (config) => ({
+    provider: provider(config.providers as [Provider, ...Provider[]])
+      .optional()
+      .describe(`Provider that runs the job (default: the configured one, else ${config.defaultProvider}).`),
     prompt: z
       .string()
       .min(1)
@@ -27,12 +32,23 @@ export default defineTool({
       .string()
       .min(1)
       .optional()
-      .describe(`Model id from list_models (default ${DEFAULT_PIXELMUSE_MODEL}, cheapest).`),
+      .describe(
+        `Model id from list_models (default ${DEFAULT_PIXELMUSE_MODEL} on Pixelmuse, ${DEFAULT_MODELSLAB_MODEL} on ModelsLab; ModelsLab: imagen-4, nano-banana-pro, sdxl…).`,
+      ),
     negative_prompt: z.string().max(5_000).optional().describe('Things to keep out of the image.'),
     aspect_ratio: z
       .enum(PIXELMUSE_ASPECT_RATIOS)
       .optional()
       .describe('Default 1:1. 16:9 for hero banners, 9:16 for mobile.'),
+    width: z
+      .number()
+      .int()
+      .min(256)
+      .max(2048)
+      .optional()
+      .describe('ModelsLab only, with height: exact size in px.'),
+    height: z.number().int().min(256).max(2048).optional().describe('ModelsLab only, with width.'),
+    seed: z.number().int().min(0).optional().describe('ModelsLab only: repeatable results.'),
     count: z
       .number()
       .int()
@@ -52,39 +68,66 @@ export default defineTool({
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Extra provider fields sent as given, e.g. {"visibility":"public"}.'),
-  },
+      .describe(
+        'Extra provider fields sent as given, e.g. {"visibility":"public"}; ModelsLab: {"num_inference_steps":30}, {"api_version":"v7"}.',
+      ),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {
     // Validate everything local before anything is charged.
     const target = await ctx.media.target({ outputDir: args.output_dir, filename: args.filename });
-    const count = args.count ?? 1;
     const imageInput = args.input_image ? await ctx.media.readInput(args.input_image) : undefined;
-    const reserved = Object.keys(args.params ?? {}).filter((k) => ['prompt', 'model'].includes(k));
-    if (reserved.length > 0) {
-      throw new UserInputError(`params may not override ${reserved.join(' and ')}.`, {
-        next: 'Pass prompt and model as their own arguments.',
-      });
-    }
-    const [{ generate }, { pixelmuseAdapter }, { reportOutcomes }] = await Promise.all([
+    const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
+    const [{ generate }, { adapterFor }, { chooseProvider }, { reportOutcomes }] = await Promise.all([
       import('../src/generation/engine.js'),
-      import('../src/providers/pixelmuse/generation.js'),
+      import('../src/generation/adapters.js'),
+      import('../src/generation/choose-provider.js'),
       import('../src/generation/report.js'),
     ]);
-    const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;
-    const settled = await generate(
-      ctx,
-      pixelmuseAdapter(ctx.pixelmuse),
-      {
-        ...args.params,
-        prompt: args.prompt,
+    const chosen = await chooseProvider(args.provider, ctx.config, ctx.credentials);
+    const adapter = await adapterFor(chosen, ctx);
+    let settled;
+    if (chosen === 'modelslab') {
+      const { buildModelslabRequest } = await import('../src/providers/modelslab/generation.js');
+      const model = args.model ?? DEFAULT_MODELSLAB_MODEL;
+      if ((args.width === undefined) !== (args.height === undefined))
+        throw new UserInputError('width and height go together.', { next: 'Pass both, or aspect_ratio.' });
+      const request = buildModelslabRequest({ ...args, model, inputImage: imageInput });
+      // ModelsLab makes up to 4 images in one job (`samples`): one job, one charge per image.
+      settled = await generate(ctx, adapter, request, {
+        count: 1,
+        deadline,
+        target,
         model,
-        ...(args.aspect_ratio ? { aspect_ratio: args.aspect_ratio } : {}),
-        ...(args.negative_prompt ? { negative_prompt: args.negative_prompt } : {}),
-        ...(imageInput ? { image_input: imageInput } : {}),
-      },
-      { count, deadline: Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000, target, model },
-    );
+      });
+    } else {
+      const unsupported = (['width', 'height', 'seed'] as const).filter((k) => args[k] !== undefined);
+      if (unsupported.length > 0) {
+        throw new UserInputError(`Pixelmuse does not take ${unsupported.join(', ')}.`, {
+          next: 'Use aspect_ratio on Pixelmuse, or provider "modelslab" for exact sizes and seeds.',
+        });
+      }
+      const reserved = Object.keys(args.params ?? {}).filter((k) => ['prompt', 'model'].includes(k));
+      if (reserved.length > 0) {
+        throw new UserInputError(`params may not override ${reserved.join(' and ')}.`, {
+          next: 'Pass prompt and model as their own arguments.',
+        });
+      }
+      const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;
+      settled = await generate(
+        ctx,
+        adapter,
+        {
+          ...args.params,
+          prompt: args.prompt,
+          model,
+          ...(args.aspect_ratio ? { aspect_ratio: args.aspect_ratio } : {}),
+          ...(args.negative_prompt ? { negative_prompt: args.negative_prompt } : {}),
+          ...(imageInput ? { image_input: imageInput } : {}),
+        },
+        { count: args.count ?? 1, deadline, target, model },
+      );
+    }
     return reportOutcomes(settled, {
       media: ctx.media,
       generations: ctx.generations,

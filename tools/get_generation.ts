@@ -1,3 +1,4 @@
+import type { Provider } from '../src/config.js';
 import { defineTool } from './define.js';
 import { filename, id, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
@@ -6,29 +7,29 @@ const DEFAULT_MAX_WAIT_S = 55;
 export default defineTool({
   name: 'get_generation',
   toolset: 'generate',
-  providers: ['pixelmuse'],
+  providers: ['pixelmuse', 'modelslab'],
   title: 'Resume or fetch a generation',
   description:
     'Resumes a job after a STILL RUNNING result (waits, then saves its images like generate_image), or saves ' +
     'an earlier image again. Free: never starts a new job.',
-  input: {
-    provider: provider(['pixelmuse']),
+  input: (config) => ({
+    provider: provider(config.providers as [Provider, ...Provider[]]),
     id,
     output_dir,
     filename,
     preview,
     max_wait_seconds: max_wait_seconds(DEFAULT_MAX_WAIT_S, 0),
-  },
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, ctx) {
     const target = await ctx.media.target({ outputDir: args.output_dir, filename: args.filename });
-    const [{ resume }, { pixelmuseAdapter }, { reportOutcomes }] = await Promise.all([
+    const [{ resume }, { adapterFor }, { reportOutcomes }] = await Promise.all([
       import('../src/generation/engine.js'),
-      import('../src/providers/pixelmuse/generation.js'),
+      import('../src/generation/adapters.js'),
       import('../src/generation/report.js'),
     ]);
     const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
-    const settled = await resume(ctx, pixelmuseAdapter(ctx.pixelmuse), args.id, { deadline, target });
+    const settled = await resume(ctx, await adapterFor(args.provider, ctx), args.id, { deadline, target });
     return reportOutcomes(settled, {
       media: ctx.media,
       generations: ctx.generations,

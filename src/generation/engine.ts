@@ -136,14 +136,18 @@ async function settle(ctx: EngineContext, key: IdempotencyKey): Promise<void> {
 }
 
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+const BROKEN_ANSWER = new Set(['truncated_response', 'response_too_large', 'unexpected_response']);
 
 /** The request may have reached the provider and nobody knows what it did: no answer, a gateway error, a broken 2xx. */
 function outcomeUnknown(error: unknown): boolean {
   if (error instanceof DeadlineError) return error.mayHaveReached;
   if (error instanceof NetworkError)
     return !NOT_SENT.has((error.cause as { code?: string } | undefined)?.code ?? '');
-  if (error instanceof ProviderError)
-    return error.status === undefined || error.status < 300 || error.status >= 500;
+  if (error instanceof ProviderError) {
+    // A 2xx is unknown only when its body could not be read; ModelsLab's 200 with status "error" is a refusal.
+    if (error.status !== undefined && error.status < 300) return BROKEN_ANSWER.has(error.code ?? '');
+    return error.status === undefined || error.status >= 500;
+  }
   return !(error instanceof AtelierError);
 }
 
@@ -238,7 +242,10 @@ async function waitFor(
       if (error instanceof DeadlineError) break;
       throw error;
     }
-    ctx.progress(progressLine(adapter, job));
+    ctx.progress(
+      progressLine(adapter, job),
+      job.state === 'running' ? { etaSeconds: job.etaSeconds } : undefined,
+    );
     if (pause < interval) break;
   }
   return job;

@@ -25,6 +25,8 @@ export interface RequestOptions {
   form?: Record<string, string>;
   /** Makes a POST retryable: the provider replays instead of charging twice. */
   idempotencyKey?: string;
+  /** Whether a failed attempt may be sent again; default: safe methods and requests with an idempotency key. */
+  retryable?: boolean;
   /** Value of the Authorization header; never logged. */
   authorization?: string;
   signal?: AbortSignal;
@@ -113,7 +115,7 @@ export class HttpClient {
 
   async request<T = unknown>(req: RequestOptions): Promise<HttpResponse<T>> {
     const { maxRetries, baseDelayMs, maxDelayMs, maxRetryWaitMs, log } = this.options;
-    const retryable = SAFE_METHODS.has(req.method) || req.idempotencyKey !== undefined;
+    const retryable = req.retryable ?? (SAFE_METHODS.has(req.method) || req.idempotencyKey !== undefined);
     const label = `${req.method} ${req.path}`;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();

@@ -188,7 +188,7 @@ describe('generate_image', () => {
   });
 
   it('says how to configure a key when there is none, without calling Pixelmuse', async () => {
-    h = await startHarness({ apiKey: null });
+    h = await startHarness({ apiKey: null, modelslabCredentials: {} });
     const result = await h.call('generate_image', { prompt: 'x' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(

@@ -1,4 +1,5 @@
 import { agentsRoutes } from './agents.js';
+import { generationRoutes, type GenerationOptions } from './generation.js';
 import {
   startModelslabServer,
   type ModelslabServer,
@@ -26,6 +27,8 @@ export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
   seed?: boolean;
   /** Its wallet balance in USD; default 25. */
   walletUsd?: number;
+  /** How the v6/v7 generation jobs behave. */
+  generation?: GenerationOptions;
 }
 
 export type ModelslabEmulator = ModelslabServer;
@@ -33,7 +36,7 @@ export type ModelslabEmulator = ModelslabServer;
 export async function startModelslabEmulator(
   opts: ModelslabEmulatorOptions = {},
 ): Promise<ModelslabEmulator> {
-  const emulator = await startModelslabServer(MODULES, opts);
+  const emulator = await startModelslabServer([...MODULES, generationRoutes(opts.generation)], opts);
   if (opts.seed ?? true) {
     const { accounts } = emulator;
     const user = accounts.createUser({

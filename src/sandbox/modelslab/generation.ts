@@ -1,0 +1,227 @@
+import { ApiError, json, write } from '../core/exchange.js';
+import { renderImage } from '../render.js';
+import type { MlUser } from './accounts.js';
+import type { ModelslabEnv, ModelslabExchange, ModelslabRoute, RouteModule } from './server.js';
+
+/**
+ * The generation APIs (notes/modelslab.md §2): v6 community models and v7/v8 provider models, the API key in
+ * the body, flat `{status, …}` answers. An async job answers `processing` with an eta, a fetch_result URL and
+ * future_links, and turns into `success` after a few fetches; the wallet is debited per image at creation.
+ * Prompt words drive the unhappy paths: "forbidden" is refused (with the legacy `messege` spelling),
+ * "explode" fails at the end, "nsfw" succeeds with nsfw_content_detected.
+ */
+export interface GenerationOptions {
+  /** Fetches an async job needs before it succeeds; default 3. */
+  fetchesToFinish?: number;
+  /** The eta (seconds) a new async job announces; default 2. */
+  etaSeconds?: number;
+}
+
+type Family = 'v6' | 'v7' | 'v8';
+
+/** v7 provider models; v6 serves every other id (community and trained models). */
+const V7_MODELS = new Set([
+  'imagen-3',
+  'imagen-4',
+  'imagen-4.0-ultra',
+  'nano-banana',
+  'nano-banana-pro',
+  'flux-pro-1.1',
+  'flux-kontext-pro',
+  'seedream',
+]);
+const V8_MODELS = new Set(['flux-2-dev']);
+/** Answer at once, as seedream does upstream. */
+const SYNC_MODELS = new Set(['seedream', 'sdxl']);
+/** USD per image; anything else costs the default. */
+const PRICE_USD: Record<string, number> = {
+  'imagen-4': 0.04,
+  'imagen-4.0-ultra': 0.06,
+  'nano-banana-pro': 0.14,
+};
+const DEFAULT_PRICE_USD = 0.01;
+
+interface MlJob {
+  id: number;
+  userId: number;
+  family: Family;
+  model: string;
+  prompt: string;
+  aspectRatio: string;
+  samples: number;
+  seed: number;
+  base64: boolean;
+  status: 'processing' | 'success' | 'failed';
+  fetches: number;
+  started: number;
+  outputs?: Buffer[];
+}
+
+export function generationRoutes(options: GenerationOptions = {}): RouteModule {
+  const fetchesToFinish = options.fetchesToFinish ?? 3;
+  const etaSeconds = options.etaSeconds ?? 2;
+
+  return ({ accounts, server, now }: ModelslabEnv): ModelslabRoute[] => {
+    const jobs = new Map<number, MlJob>();
+    let nextId = 90_000_000 + Math.floor(Math.random() * 1_000_000);
+
+    const familyOf = (model: string): Family =>
+      V8_MODELS.has(model) ? 'v8' : V7_MODELS.has(model) ? 'v7' : 'v6';
+    const fetchPath = (job: MlJob) => `/api/${job.family}/images/fetch/${job.id}`;
+    const links = (job: MlJob) =>
+      Array.from({ length: job.samples }, (_, n) => `${server.url}/cdn/modelslab/${job.id}/${n}.png`);
+
+    const refuse = (ctx: ModelslabExchange, message: string, legacy = false) =>
+      json(ctx, 200, { status: 'error', ...(legacy ? { messege: message } : { message }) });
+
+    const finishIfDue = async (job: MlJob): Promise<void> => {
+      if (job.status !== 'processing' || job.fetches < fetchesToFinish) return;
+      if (/\bexplode\b/i.test(job.prompt)) {
+        job.status = 'failed';
+        return;
+      }
+      job.outputs = await Promise.all(
+        Array.from({ length: job.samples }, (_, n) =>
+          renderImage({
+            prompt: job.prompt,
+            model: job.model,
+            aspectRatio: job.aspectRatio,
+            seed: job.seed + n,
+          }),
+        ),
+      );
+      job.status = 'success';
+    };
+
+    const answer = (ctx: ModelslabExchange, job: MlJob): void => {
+      const meta = {
+        id: job.id,
+        model_id: job.model,
+        prompt: job.prompt,
+        seed: job.seed,
+        n_samples: job.samples,
+      };
+      if (job.status === 'failed') {
+        json(ctx, 200, {
+          status: 'failed',
+          id: job.id,
+          message: 'Image generation failed on the GPU worker (sandbox).',
+        });
+      } else if (job.status === 'processing') {
+        const left = Math.max(1, etaSeconds * (1 - job.fetches / fetchesToFinish));
+        json(ctx, 200, {
+          status: 'processing',
+          id: job.id,
+          eta: Math.round(left * 100) / 100,
+          message: 'Try to fetch request after seconds estimated',
+          tip: 'Your image is processing in background, you can get this image using fetch API',
+          fetch_result: `${server.url}${fetchPath(job)}`,
+          future_links: links(job),
+          output: [],
+          meta,
+        });
+      } else {
+        json(ctx, 200, {
+          status: 'success',
+          id: job.id,
+          generationTime: Math.round(((now() - job.started) / 1000 + 0.8) * 100) / 100,
+          output: job.base64 ? job.outputs!.map((b) => b.toString('base64')) : links(job),
+          proxy_links: links(job),
+          nsfw_content_detected: /\bnsfw\b/i.test(job.prompt),
+          meta,
+        });
+      }
+    };
+
+    const create =
+      (family: Family, imageToImage: boolean) =>
+      async (ctx: ModelslabExchange): Promise<void> => {
+        const body = ctx.body;
+        const model = typeof body.model_id === 'string' ? body.model_id : '';
+        const prompt = typeof body.prompt === 'string' ? body.prompt : '';
+        if (!model) return refuse(ctx, 'The model id field is required.');
+        if (!prompt) return refuse(ctx, 'The prompt field is required.', true);
+        if (familyOf(model) !== family)
+          return refuse(ctx, `Model ${model} is not available on the ${family} endpoint.`, true);
+        if (/\bforbidden\b/i.test(prompt))
+          return refuse(
+            ctx,
+            'Your prompt contains words that are not allowed. Please try another prompt.',
+            true,
+          );
+        const aspect = typeof body.aspect_ratio === 'string' ? body.aspect_ratio : undefined;
+        if (model === 'imagen-4' && !aspect) return refuse(ctx, 'The aspect ratio field is required.');
+        const init = Array.isArray(body.init_image) ? body.init_image[0] : body.init_image;
+        if (imageToImage && (typeof init !== 'string' || init === ''))
+          return refuse(ctx, 'The init image field is required.');
+        const samples = Number(body.samples ?? 1);
+        if (!Number.isInteger(samples) || samples < 1 || samples > 4)
+          return refuse(ctx, 'The samples must be between 1 and 4.');
+        const width = Number(body.width);
+        const height = Number(body.height);
+        const user = ctx.user as MlUser;
+        // Throws the 402 when the wallet is short; nothing is taken then.
+        accounts.debit(user, (PRICE_USD[model] ?? DEFAULT_PRICE_USD) * samples, 'generation', 'imagen');
+        const job: MlJob = {
+          id: nextId++,
+          userId: user.id,
+          family,
+          model,
+          prompt,
+          aspectRatio: aspect ?? (width > 0 && height > 0 ? `${width}:${height}` : '1:1'),
+          samples,
+          seed:
+            Number.isFinite(Number(body.seed)) && body.seed !== null
+              ? Number(body.seed)
+              : Math.floor(Math.random() * 1e9),
+          base64: body.base64 === true || body.base64 === 'yes' || body.base64 === 'true',
+          status: 'processing',
+          fetches: 0,
+          started: now(),
+        };
+        jobs.set(job.id, job);
+        if (SYNC_MODELS.has(model)) {
+          job.fetches = fetchesToFinish;
+          await finishIfDue(job);
+        }
+        answer(ctx, job);
+      };
+
+    const fetch = async (ctx: ModelslabExchange, rawId: unknown): Promise<void> => {
+      const job = jobs.get(Number(rawId));
+      if (!job || job.userId !== (ctx.user as MlUser).id) return refuse(ctx, 'Request not found.');
+      job.fetches += 1;
+      await finishIfDue(job);
+      answer(ctx, job);
+    };
+
+    const route = (
+      method: string,
+      pattern: RegExp,
+      auth: ModelslabRoute['auth'],
+      run: ModelslabRoute['run'],
+    ) => ({
+      method,
+      pattern,
+      auth,
+      run,
+    });
+
+    return [
+      route('POST', /^\/api\/v6\/images\/text2img$/, 'key', create('v6', false)),
+      route('POST', /^\/api\/v6\/images\/img2img$/, 'key', create('v6', true)),
+      route('POST', /^\/api\/v7\/images\/text-to-image$/, 'key', create('v7', false)),
+      route('POST', /^\/api\/v7\/images\/image-to-image$/, 'key', create('v7', true)),
+      route('POST', /^\/api\/v8\/images\/text-to-image$/, 'key', create('v8', false)),
+      // v6 documents the id in the body; clients also use the path form, as v7 and v8 do.
+      route('POST', /^\/api\/v6\/images\/fetch$/, 'key', (ctx) => fetch(ctx, ctx.body.request_id)),
+      route('POST', /^\/api\/v[678]\/images\/fetch\/([^/]+)$/, 'key', (ctx, [id]) => fetch(ctx, id)),
+      route('GET', /^\/cdn\/modelslab\/(\d+)\/(\d+)\.png$/, 'none', (ctx, [id, n]) => {
+        const bytes = jobs.get(Number(id))?.outputs?.[Number(n)];
+        // Future links exist before the image does: until then they are 404s.
+        if (!bytes) throw new ApiError(404, 'not_found', 'Not found.');
+        write(ctx, 200, { 'Content-Type': 'image/png', 'Content-Length': String(bytes.length) }, bytes);
+      }),
+    ];
+  };
+}
