@@ -26,7 +26,7 @@ describe('tool registry', () => {
   it('gives every tool a title, a description for a model, and all four annotations', () => {
     for (const tool of TOOLS) {
       expect(tool.title.length).toBeGreaterThan(3);
-      expect(tool.description.length).toBeGreaterThan(120);
+      expect(tool.description.length, tool.name).toBeGreaterThan(120);
       expect(tool.description.length).toBeLessThanOrEqual(2048);
       expect(tool.description).toMatch(/free|cost|charge/i);
       for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {
@@ -73,7 +73,10 @@ describe('tool selection', () => {
   });
 
   it('--providers hides every tool that none of the enabled providers backs', () => {
-    expect(names({ providers: 'pixelmuse' })).toEqual(TOOLS.map((t) => t.name));
+    expect(names({ providers: 'pixelmuse' })).toEqual(
+      TOOLS.filter((t) => t.providers.includes('pixelmuse')).map((t) => t.name),
+    );
+    expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_login');
     expect(names({ providers: 'modelslab' })).toEqual(
       TOOLS.filter((t) => t.providers.includes('modelslab')).map((t) => t.name),
     );

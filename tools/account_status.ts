@@ -7,12 +7,12 @@ import { defineTool } from './define.js';
 export default defineTool({
   name: 'account_status',
   toolset: 'account',
-  providers: ['pixelmuse'],
+  providers: ['pixelmuse', 'modelslab'],
   title: 'Account status',
   description:
-    'Shows, per provider, whether a credential is configured and where it comes from (env, OS keychain, file; ' +
-    "masked), the credit balance, plan, rate limit and usage this period, which credential store is in use, and today's spend against the caps. Free. Call it first " +
-    'when a generation fails with an auth or credit error, or before a large batch.',
+    'Shows, per provider, whether credentials are configured and where from (env, OS keychain, file; masked), ' +
+    "balance, plan or subscription, token expiry, rate limit, usage, and today's spend against the caps. Free. " +
+    'Call it first when a call fails with an auth or credit error, or before a large batch.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(_args, ctx) {
@@ -20,42 +20,49 @@ export default defineTool({
       ctx.credentials.get('pixelmuse_api_key'),
       ctx.credentials.report(),
     ]);
-    const lines = [`Pixelmuse (${ctx.pixelmuse.baseUrl}${ctx.config.sandbox ? ', sandbox' : ''}):`];
-    if (!credential) {
-      lines.push('- not configured', `- Next: ${MISSING_KEY_NEXT}`);
-    } else {
-      lines.push(`- key: ${mask(credential.value)} from ${credential.where}`);
-      try {
-        const [account, usage] = await Promise.all([
-          ctx.pixelmuse.getAccount(ctx.signal),
-          // Usage is a nicety: an outage of that endpoint must not hide the balance.
-          ctx.pixelmuse.getUsage(ctx.signal).catch(() => undefined),
-        ]);
-        const c = account.credits;
-        const perMinute = account.rate_limit?.requests_per_minute;
-        lines.push(
-          `- account: ${account.email ?? 'email not reported'}, plan ${account.plan ?? 'not reported'}`,
-          c?.total === undefined
-            ? '- balance: not reported by Pixelmuse'
-            : `- balance: ${c.total} credits (${c.subscription ?? '?'} subscription, ${c.purchased ?? '?'} purchased)`,
-          `- rate limit: ${perMinute === undefined ? 'not reported' : `${perMinute} requests/min`}` +
-            (ctx.pixelmuse.rateLimit.remaining !== undefined
-              ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window`
-              : ''),
-        );
-        if (usage) {
+    const lines: string[] = [];
+    if (ctx.config.providers.includes('modelslab')) {
+      const { modelslabStatus } = await import('../src/providers/modelslab/status.js');
+      lines.push(...(await modelslabStatus(ctx)), '');
+    }
+    if (ctx.config.providers.includes('pixelmuse')) {
+      lines.push(`Pixelmuse (${ctx.pixelmuse.baseUrl}${ctx.config.sandbox ? ', sandbox' : ''}):`);
+      if (!credential) {
+        lines.push('- not configured', `- Next: ${MISSING_KEY_NEXT}`);
+      } else {
+        lines.push(`- key: ${mask(credential.value)} from ${credential.where}`);
+        try {
+          const [account, usage] = await Promise.all([
+            ctx.pixelmuse.getAccount(ctx.signal),
+            // Usage is a nicety: an outage of that endpoint must not hide the balance.
+            ctx.pixelmuse.getUsage(ctx.signal).catch(() => undefined),
+          ]);
+          const c = account.credits;
+          const perMinute = account.rate_limit?.requests_per_minute;
           lines.push(
-            `- this period (${usage.period.start.slice(0, 10)} to ${usage.period.end.slice(0, 10)}): ` +
-              `${plural(usage.generations_count, 'generation')}, ${plural(usage.credits_used, 'credit')} used`,
+            `- account: ${account.email ?? 'email not reported'}, plan ${account.plan ?? 'not reported'}`,
+            c?.total === undefined
+              ? '- balance: not reported by Pixelmuse'
+              : `- balance: ${c.total} credits (${c.subscription ?? '?'} subscription, ${c.purchased ?? '?'} purchased)`,
+            `- rate limit: ${perMinute === undefined ? 'not reported' : `${perMinute} requests/min`}` +
+              (ctx.pixelmuse.rateLimit.remaining !== undefined
+                ? `, ${ctx.pixelmuse.rateLimit.remaining} left this window`
+                : ''),
+          );
+          if (usage) {
+            lines.push(
+              `- this period (${usage.period.start.slice(0, 10)} to ${usage.period.end.slice(0, 10)}): ` +
+                `${plural(usage.generations_count, 'generation')}, ${plural(usage.credits_used, 'credit')} used`,
+            );
+          }
+        } catch (error) {
+          // The rest of the report is still worth having when the account call fails.
+          lines.push(
+            ...formatError(error)
+              .split('\n')
+              .map((l) => `- ${l}`),
           );
         }
-      } catch (error) {
-        // The rest of the report is still worth having when the account call fails.
-        lines.push(
-          ...formatError(error)
-            .split('\n')
-            .map((l) => `- ${l}`),
-        );
       }
     }
     const { todayLine } = await import('../src/spend/report.js');

@@ -4,6 +4,14 @@ import generate_image from './generate_image.js';
 import get_generation from './get_generation.js';
 import get_pricing from './get_pricing.js';
 import list_models from './list_models.js';
+import modelslab_signup from './modelslab_signup.js';
+import modelslab_verify_email from './modelslab_verify_email.js';
+import modelslab_resend_verification from './modelslab_resend_verification.js';
+import modelslab_login from './modelslab_login.js';
+import modelslab_logout from './modelslab_logout.js';
+import modelslab_profile from './modelslab_profile.js';
+import modelslab_api_keys from './modelslab_api_keys.js';
+import modelslab_usage from './modelslab_usage.js';
 import pixelmuse_buy_credits from './pixelmuse_buy_credits.js';
 import pixelmuse_delete_image from './pixelmuse_delete_image.js';
 import pixelmuse_list_images from './pixelmuse_list_images.js';
@@ -18,6 +26,14 @@ export const TOOLS = [
   get_pricing,
   account_status,
   spend_report,
+  modelslab_signup,
+  modelslab_verify_email,
+  modelslab_resend_verification,
+  modelslab_login,
+  modelslab_logout,
+  modelslab_profile,
+  modelslab_api_keys,
+  modelslab_usage,
   pixelmuse_list_images,
   pixelmuse_update_image,
   pixelmuse_delete_image,

@@ -42,3 +42,8 @@ export const max_wait_seconds = (defaultSeconds: number, min: 0 | 1 = 1) =>
 export const limit = z.number().int().min(1).max(100).optional().describe('Items per page (default 20).');
 
 export const cursor = z.string().min(1).optional().describe('next_cursor from the previous page.');
+
+/** ModelsLab account credentials: the password goes to ModelsLab only, never into a result or a log. */
+// Not z.email(): its pattern would add ~60 tokens to every tool that takes an address; ModelsLab checks it.
+export const email = z.string().min(3).max(254).describe('Account email address.');
+export const password = z.string().min(1).max(200).describe('Never shown or logged.');

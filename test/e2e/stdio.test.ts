@@ -114,6 +114,8 @@ describe('tool selection flags on the built bin', () => {
         'get_pricing',
         'account_status',
         'spend_report',
+        'modelslab_profile',
+        'modelslab_usage',
         'pixelmuse_list_images',
       ]);
       for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);

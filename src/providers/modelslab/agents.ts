@@ -60,6 +60,8 @@ export interface AgentsResponse<T> {
 }
 
 export interface LimiterState {
+  /** Per minute, from X-RateLimit-Limit (the documented one until a header says otherwise). */
+  limit?: number;
   remaining?: number;
   /** Epoch ms when the window reopens. */
   resetAt?: number;
@@ -388,7 +390,7 @@ export class ModelslabClient {
         provider: 'modelslab',
         status: 429,
         code: 'rate_limited',
-        message: `The ${limiter} limit (${LIMITS[limiter]}/min) is used up; not sent.`,
+        message: `The ${limiter} limit (${state.limit ?? LIMITS[limiter]}/min) is used up; not sent.`,
         retryAfterSeconds: Math.ceil(wait / 1000),
       });
     }
@@ -396,8 +398,10 @@ export class ModelslabClient {
   }
 
   private noteLimits(limiter: Limiter, error: ProviderError): void {
+    this.noteHeaders(limiter, error.headers);
     if (error.status === 429) {
       this.limiters[limiter] = {
+        ...this.limiters[limiter],
         remaining: 0,
         resetAt: this.now() + (error.retryAfterSeconds ?? 60) * 1000,
       };
@@ -407,8 +411,10 @@ export class ModelslabClient {
   private noteHeaders(limiter: Limiter, headers: Record<string, string>): void {
     const remaining = Number(headers['x-ratelimit-remaining']);
     const reset = Number(headers['x-ratelimit-reset']);
+    const limit = Number(headers['x-ratelimit-limit']);
     if (!Number.isFinite(remaining)) return;
     this.limiters[limiter] = {
+      ...(Number.isFinite(limit) ? { limit } : {}),
       remaining,
       // Epoch seconds (what the CLI assumes), epoch ms, or seconds from now.
       resetAt: !Number.isFinite(reset)

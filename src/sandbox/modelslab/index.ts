@@ -19,7 +19,7 @@ const MODULES: RouteModule[] = [agentsRoutes];
 
 /** The account `--sandbox` and the tests start with: verified, with a key, a token and $25 in the wallet. */
 export const SANDBOX_MODELSLAB_EMAIL = 'sandbox@atelier.test';
-export const SANDBOX_MODELSLAB_KEY = 'SbxModelsLabKey7f3a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c7e9b2d4';
+export const SANDBOX_MODELSLAB_KEY = 'SbxModelsLabKey7f3a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c7e9';
 export const SANDBOX_MODELSLAB_TOKEN = '1|SbxAgentToken5e8c1a9f3d7b2e6c0a4f8d1b5e9c3a7f2d6b';
 
 export interface ModelslabEmulatorOptions extends ModelslabServerOptions {

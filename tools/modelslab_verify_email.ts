@@ -1,0 +1,25 @@
+import * as z from 'zod';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'modelslab_verify_email',
+  toolset: 'onboarding',
+  providers: ['modelslab'],
+  title: 'Verify a ModelsLab email',
+  description:
+    'Verifies a new ModelsLab account with the code from its verification email, then stores the access ' +
+    'token and the default API key (OS keychain). Free. After it, account_status shows ModelsLab as configured.',
+  input: {
+    verification_code: z.string().trim().min(1).max(512).describe('The code from the verification email.'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run({ verification_code }, ctx) {
+    const { describeSession } = await import('../src/providers/modelslab/session.js');
+    const saved = await ctx.modelslab.verifyEmail(verification_code, ctx.signal);
+    return [
+      'Email verified.',
+      ...describeSession(saved),
+      'Next: account_status shows the wallet balance; the wallet must be funded before paid generations.',
+    ].join('\n');
+  },
+});
