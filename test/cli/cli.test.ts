@@ -14,7 +14,15 @@ import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 const REJECTED_KEY = 'pm_test_0123456789abcdef0123456789abcdef';
 const ODD_KEY = 'pm_live_short';
-const READ_ONLY = ['list_models', 'get_pricing', 'account_status', 'spend_report', 'pixelmuse_list_images'];
+const READ_ONLY = [
+  'list_models',
+  'get_pricing',
+  'account_status',
+  'spend_report',
+  'modelslab_profile',
+  'modelslab_usage',
+  'pixelmuse_list_images',
+];
 
 let home: string;
 let emulator: PixelmuseEmulator;
