@@ -41,11 +41,14 @@ export class StdioTransport implements Transport {
   async start(): Promise<void> {
     this.stdin.on('data', this.onData);
     this.stdin.on('error', this.onStreamError);
+    // A client that went away makes writes fail with EPIPE: an unhandled 'error' would end the process.
+    this.stdout.on('error', this.onStreamError);
   }
 
   async close(): Promise<void> {
     this.stdin.off('data', this.onData);
     this.stdin.off('error', this.onStreamError);
+    this.stdout.off('error', this.onStreamError);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
     this.chunks = [];
     this.size = 0;

@@ -12,7 +12,14 @@ function pair(max = 64) {
   const errors: string[] = [];
   transport.onmessage = (m) => messages.push(m);
   transport.onerror = (e) => errors.push(e.message);
-  return { stdin, transport, messages, errors, replies: () => written.map((w) => JSON.parse(w) as unknown) };
+  return {
+    stdin,
+    stdout,
+    transport,
+    messages,
+    errors,
+    replies: () => written.map((w) => JSON.parse(w) as unknown),
+  };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -60,6 +67,13 @@ describe('StdioTransport', () => {
     await tick();
     expect(t.replies()).toEqual([]);
     expect(t.errors).toHaveLength(1);
+  });
+
+  it('reports a broken stdout (EPIPE) instead of throwing it', async () => {
+    const t = pair(1024);
+    await t.transport.start();
+    t.stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(t.errors).toEqual(['write EPIPE']);
   });
 
   it('reports a malformed line and goes on', async () => {

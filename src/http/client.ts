@@ -7,6 +7,7 @@ import {
   ProviderError,
   type ProviderHints,
   type ProviderName,
+  UnexpectedError,
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BodyTooLargeError, megabytes, readLimited } from './body.js';
@@ -128,6 +129,16 @@ export class HttpClient {
       } catch (error) {
         if (req.signal?.aborted) throw req.signal.reason;
         if (deadlineSignal?.aborted) throw this.deadlineError(req, true);
+        // undici refused to build the request (a header value with a newline, say): no retry can help.
+        if ((error as { code?: string }).code === 'UND_ERR_INVALID_ARG') {
+          throw new UnexpectedError(
+            `The ${label} request to ${PROVIDER_LABEL[this.provider]} could not be sent: ${(error as Error).message}.`,
+            {
+              cause: error,
+              next: 'Check the credential and settings for control characters or spaces, then retry.',
+            },
+          );
+        }
         outcome = { error };
       }
       const elapsed = Date.now() - started;

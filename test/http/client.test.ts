@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NetworkError, ProviderError } from '../../src/errors.js';
+import { NetworkError, ProviderError, UnexpectedError } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { createLogger } from '../../src/log.js';
 import { parsePixelmuseError } from '../../src/providers/pixelmuse/errors.js';
@@ -255,6 +255,17 @@ describe('HttpClient', () => {
     expect(error).toMatchObject({ status: 500 });
     expect(hits).toHaveLength(1);
     expect(bodies).toEqual(['application/x-www-form-urlencoded a%5Bb%5D=c+d']);
+  });
+
+  it('does not retry a request undici refuses to build (a newline in a header value)', async () => {
+    const { url, hits } = await serve((_q, res) => json(res, 200, {}));
+    const error = await client(url)
+      .request({ method: 'GET', path: '/x', authorization: 'Bearer abc\ndef' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnexpectedError);
+    expect((error as Error).message).toMatch(/^The GET \/x request to Pixelmuse could not be sent: /);
+    expect((error as Error).message).not.toContain('abc');
+    expect(hits).toHaveLength(0);
   });
 
   it('returns undefined for a 204 with no body', async () => {
