@@ -63,13 +63,10 @@ describe('tool selection', () => {
       'pixelmuse_update_image',
       'pixelmuse_delete_image',
     ]);
-    expect(names({ toolsets: 'generate,billing' })).toEqual([
-      'generate_image',
-      'get_generation',
-      'list_models',
-      'get_pricing',
-      'pixelmuse_buy_credits',
-    ]);
+    expect(names({ toolsets: 'generate,billing' })).toEqual(
+      TOOLS.filter((t) => ['generate', 'billing'].includes(t.toolset)).map((t) => t.name),
+    );
+    expect(names({ toolsets: 'generate,billing' })).toContain('modelslab_fund_wallet');
   });
 
   it('--providers hides every tool that none of the enabled providers backs', () => {
@@ -77,6 +74,7 @@ describe('tool selection', () => {
       TOOLS.filter((t) => t.providers.includes('pixelmuse')).map((t) => t.name),
     );
     expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_login');
+    expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_fund_wallet');
     expect(names({ providers: 'modelslab' })).toEqual(
       TOOLS.filter((t) => t.providers.includes('modelslab')).map((t) => t.name),
     );

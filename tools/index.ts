@@ -17,6 +17,16 @@ import pixelmuse_delete_image from './pixelmuse_delete_image.js';
 import pixelmuse_list_images from './pixelmuse_list_images.js';
 import pixelmuse_update_image from './pixelmuse_update_image.js';
 import spend_report from './spend_report.js';
+import modelslab_add_payment_method from './modelslab_add_payment_method.js';
+import modelslab_payment_methods from './modelslab_payment_methods.js';
+import modelslab_fund_wallet from './modelslab_fund_wallet.js';
+import modelslab_wallet from './modelslab_wallet.js';
+import modelslab_list_plans from './modelslab_list_plans.js';
+import modelslab_subscribe from './modelslab_subscribe.js';
+import modelslab_manage_subscription from './modelslab_manage_subscription.js';
+import modelslab_create_payment_link from './modelslab_create_payment_link.js';
+import modelslab_confirm_checkout from './modelslab_confirm_checkout.js';
+import modelslab_payment_status from './modelslab_payment_status.js';
 
 /** Every tool, in the order clients list them. The file name of each equals its tool name (a test checks). */
 export const TOOLS = [
@@ -38,4 +48,14 @@ export const TOOLS = [
   pixelmuse_update_image,
   pixelmuse_delete_image,
   pixelmuse_buy_credits,
+  modelslab_add_payment_method,
+  modelslab_payment_methods,
+  modelslab_fund_wallet,
+  modelslab_wallet,
+  modelslab_list_plans,
+  modelslab_subscribe,
+  modelslab_manage_subscription,
+  modelslab_create_payment_link,
+  modelslab_confirm_checkout,
+  modelslab_payment_status,
 ] as unknown as ToolDefinition[];

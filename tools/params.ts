@@ -47,3 +47,18 @@ export const cursor = z.string().min(1).optional().describe('next_cursor from th
 // Not z.email(): its pattern would add ~60 tokens to every tool that takes an address; ModelsLab checks it.
 export const email = z.string().min(3).max(254).describe('Account email address.');
 export const password = z.string().min(1).max(200).describe('Never shown or logged.');
+
+/** The second call of a money-moving tool: the token its quote printed, after the human approved. */
+export const confirmation_token = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('From the quote, once the human approved; omit at first.');
+
+export const payment_method_id = z
+  .string()
+  .regex(/^pm_\w+$/)
+  .optional()
+  .describe('Saved card pm_… (default: the default card).');
+
+export const plan_id = z.number().int().positive().describe('Plan id from modelslab_list_plans.');

@@ -221,7 +221,8 @@ export class HttpClient {
       status: res.statusCode,
       headers: flat,
       body: parseBody(text, flat['content-type']) as T,
-      requestId: flat['x-request-id'],
+      // Stripe names it Request-Id; the others X-Request-ID.
+      requestId: flat['x-request-id'] ?? flat['request-id'],
     };
   }
 

@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../errors.js';
-import { HttpClient, type ParsedError } from '../http/client.js';
+import { ConfigurationError, ProviderError } from '../errors.js';
+import { HttpClient, type HttpClientOptions, type ParsedError } from '../http/client.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { PaymentOffer } from './pixelmuse/mpp.js';
@@ -110,4 +110,141 @@ export class SptMinter {
     }
     return id;
   }
+}
+
+// ---------- cards ----------
+// Card data never reaches a provider: a card becomes a PaymentMethod (`pm_…`) with the publishable key the
+// provider hands out, and only the id, brand and last four digits are kept. Nothing here logs or returns
+// the number or the CVC.
+
+export interface CardInput {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  cvc: string;
+}
+
+/** All that is kept of a card. */
+export interface TokenizedCard {
+  id: string;
+  brand: string;
+  last4: string;
+}
+
+export interface StripeClientOptions {
+  baseUrl: string;
+  log: Logger;
+  http?: Partial<HttpClientOptions>;
+}
+
+const ANOTHER_CARD =
+  'Ask the human for another card and call modelslab_add_payment_method again, or call ' +
+  "modelslab_create_payment_link so they pay on Stripe's own page.";
+const CHECK_DETAILS = 'Ask the human to check the card details and call modelslab_add_payment_method again.';
+
+/** Stripe's card error codes, said plainly. Stripe's own message follows as a fact. */
+const CARD_ERRORS: Record<string, { what: string; next: string }> = {
+  card_declined: { what: 'The card was declined.', next: ANOTHER_CARD },
+  expired_card: { what: 'The card has expired.', next: ANOTHER_CARD },
+  incorrect_number: { what: 'The card number is incorrect.', next: CHECK_DETAILS },
+  invalid_number: { what: 'The card number is not a valid card number.', next: CHECK_DETAILS },
+  invalid_expiry_month: { what: 'The expiry month is invalid.', next: CHECK_DETAILS },
+  invalid_expiry_year: { what: 'The expiry year is invalid (or in the past).', next: CHECK_DETAILS },
+  invalid_cvc: { what: 'The security code (CVC) is invalid.', next: CHECK_DETAILS },
+  incorrect_cvc: { what: 'The security code (CVC) is incorrect.', next: CHECK_DETAILS },
+  processing_error: {
+    what: 'Stripe could not process the card this time.',
+    next: 'Retry in a minute; if it keeps failing, use another card.',
+  },
+};
+
+export class StripeClient {
+  private readonly http: HttpClient;
+
+  constructor(options: StripeClientOptions) {
+    this.http = new HttpClient({
+      provider: 'stripe',
+      baseUrl: options.baseUrl,
+      userAgent: `atelier-mcp/${VERSION}`,
+      log: options.log,
+      parseError: parseStripeError,
+      ...options.http,
+    });
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  /** Tokenize a card with a publishable key (`pk_…`), as Stripe.js would in a browser. */
+  async createCardPaymentMethod(
+    publishableKey: string,
+    card: CardInput,
+    signal?: AbortSignal,
+  ): Promise<TokenizedCard> {
+    let res;
+    try {
+      res = await this.http.request<Record<string, unknown>>({
+        method: 'POST',
+        path: '/v1/payment_methods',
+        authorization: `Bearer ${publishableKey}`,
+        form: {
+          type: 'card',
+          'card[number]': card.number.replace(/[\s-]/g, ''),
+          'card[exp_month]': String(card.exp_month),
+          'card[exp_year]': String(card.exp_year),
+          'card[cvc]': card.cvc,
+        },
+        signal,
+      });
+    } catch (error) {
+      throw explainCardError(error);
+    }
+    const body = res.body ?? {};
+    const details = body.card as { brand?: unknown; last4?: unknown } | undefined;
+    if (typeof body.id !== 'string' || !body.id.startsWith('pm_')) {
+      throw new ProviderError({
+        provider: 'stripe',
+        status: res.status,
+        code: 'unexpected_response',
+        message: 'Stripe answered without a PaymentMethod id.',
+        requestId: res.requestId,
+      });
+    }
+    return {
+      id: body.id,
+      brand: typeof details?.brand === 'string' ? details.brand : 'card',
+      last4: typeof details?.last4 === 'string' ? details.last4 : '????',
+    };
+  }
+}
+
+function explainCardError(error: unknown): unknown {
+  if (!(error instanceof ProviderError)) return error;
+  const known = error.code ? CARD_ERRORS[error.code] : undefined;
+  const decline = (error.body as { error?: { decline_code?: unknown } } | undefined)?.error?.decline_code;
+  if (known) {
+    return new ProviderError({
+      provider: 'stripe',
+      status: error.status,
+      code: error.code,
+      requestId: error.requestId,
+      message: known.what,
+      facts: [
+        ...(typeof decline === 'string' ? [`Decline code: ${decline}.`] : []),
+        ...(error.message && error.message !== known.what
+          ? [`Stripe said: ${error.message.slice(0, 300)}`]
+          : []),
+        'Nothing was charged and no card was saved.',
+      ],
+      next: known.next,
+      body: error.body,
+    });
+  }
+  if (error.status === 401) {
+    error.next =
+      'Retry: the publishable key is fetched from ModelsLab again on every call. If it persists, check ' +
+      'STRIPE_API_BASE (unset it for the real Stripe).';
+  }
+  return error;
 }

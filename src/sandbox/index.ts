@@ -2,7 +2,7 @@ import type { ModelslabEmulator, ModelslabEmulatorOptions } from './modelslab/in
 import type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
 import { startModelslabEmulator } from './modelslab/index.js';
 import { startPixelmuseEmulator } from './pixelmuse/index.js';
-import { startStripeSptEmulator, type StripeSptEmulator } from './stripe/spt.js';
+import { startStripeEmulator, type StripeEmulator } from './stripe/index.js';
 
 export { SANDBOX_PIXELMUSE_KEY, startPixelmuseEmulator } from './pixelmuse/index.js';
 export type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
@@ -14,6 +14,8 @@ export {
 } from './modelslab/index.js';
 export type { ModelslabEmulator, ModelslabEmulatorOptions } from './modelslab/index.js';
 export { SANDBOX_PAYMENT_METHOD, SANDBOX_STRIPE_KEY } from './stripe/spt.js';
+export { SANDBOX_STRIPE_PUBLISHABLE_KEY, startStripeEmulator } from './stripe/index.js';
+export type { StripeEmulator } from './stripe/index.js';
 export type { RecordedRequest } from './core/exchange.js';
 export type { Fault } from './core/server.js';
 
@@ -26,17 +28,18 @@ export interface SandboxOptions {
 export interface Sandbox {
   pixelmuse: PixelmuseEmulator;
   modelslab: ModelslabEmulator;
-  stripe: StripeSptEmulator;
+  stripe: StripeEmulator;
   urls: { pixelmuse: string; modelslab: string; stripe: string };
   close(): Promise<void>;
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const stripe = await startStripeSptEmulator();
+  const stripe = await startStripeEmulator();
   const [pixelmuse, modelslab] = await Promise.all([
     // The sandbox Pixelmuse settles MPP payments with the SPTs the sandbox Stripe minted.
     startPixelmuseEmulator({ ...opts.pixelmuse, mpp: { stripe: stripe.book, ...opts.pixelmuse?.mpp } }),
-    startModelslabEmulator(opts.modelslab),
+    // The sandbox ModelsLab charges the cards the sandbox Stripe tokenized.
+    startModelslabEmulator({ stripe, ...opts.modelslab }),
   ]);
   return {
     pixelmuse,

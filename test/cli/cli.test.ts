@@ -22,6 +22,8 @@ const READ_ONLY = [
   'modelslab_profile',
   'modelslab_usage',
   'pixelmuse_list_images',
+  'modelslab_wallet',
+  'modelslab_list_plans',
 ];
 
 let home: string;

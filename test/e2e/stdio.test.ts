@@ -117,6 +117,8 @@ describe('tool selection flags on the built bin', () => {
         'modelslab_profile',
         'modelslab_usage',
         'pixelmuse_list_images',
+        'modelslab_wallet',
+        'modelslab_list_plans',
       ]);
       for (const t of tools) expect(t.annotations?.readOnlyHint).toBe(true);
     } finally {

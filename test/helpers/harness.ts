@@ -13,10 +13,12 @@ import {
   SANDBOX_PIXELMUSE_KEY,
   startModelslabEmulator,
   startPixelmuseEmulator,
+  startStripeEmulator,
   type ModelslabEmulator,
   type ModelslabEmulatorOptions,
   type PixelmuseEmulator,
   type PixelmuseEmulatorOptions,
+  type StripeEmulator,
 } from '../../src/sandbox/index.js';
 import { createServer } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
@@ -45,6 +47,8 @@ export interface Harness {
   /** Present with the `lossy` option: set `h.proxy.lose` to lose that many answers. */
   proxy?: LossyProxy;
   modelslab: ModelslabEmulator;
+  /** Stripe: the cards the ModelsLab emulator charges. */
+  stripe: StripeEmulator;
   outputDir: string;
   /** The server's ATELIER_HOME (temporary): ledger, idempotency keys, quotes. */
   home: string;
@@ -61,9 +65,10 @@ export interface Harness {
 
 /** An in-memory MCP client against our server, which talks to real emulators of both providers on loopback. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const stripe = await startStripeEmulator();
   const [emulator, modelslab] = await Promise.all([
     startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator }),
-    startModelslabEmulator(options.modelslab),
+    startModelslabEmulator({ stripe, ...options.modelslab }),
   ]);
   const outputDir = await mkdtemp(join(tmpdir(), 'atelier-out-'));
   // Never the user's real ATELIER_HOME: the ledger and idempotency keys of a test stay in the test.
@@ -75,6 +80,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...loadConfig({}, {}, outputDir),
     pixelmuseBaseUrl: proxy?.url ?? emulator.url,
     modelslabBaseUrl: modelslab.url,
+    stripeApiBase: stripe.url,
     outputDir,
     home,
     credentialStore: 'memory',
@@ -117,6 +123,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     client,
     emulator,
     modelslab,
+    stripe,
     outputDir,
     home,
     logs,
@@ -126,7 +133,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await client.close();
       await server.close();
       await proxy?.close();
-      await Promise.all([emulator.close(), modelslab.close()]);
+      await Promise.all([emulator.close(), modelslab.close(), stripe.close()]);
       await rm(outputDir, { recursive: true, force: true });
       await rm(home, { recursive: true, force: true });
     },

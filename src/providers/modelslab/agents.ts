@@ -57,6 +57,11 @@ export interface AgentsResponse<T> {
   status: number;
   requestId: string | undefined;
   headers: Record<string, string>;
+  /**
+   * ModelsLab answered a billing mutation from its idempotency cache (`idempotency_replay: true`): the
+   * original request's outcome, not a second charge. The docs do not say where the flag sits; both places count.
+   */
+  replay: boolean;
 }
 
 export interface LimiterState {
@@ -376,6 +381,9 @@ export class ModelslabClient {
       status: res.status,
       requestId: typeof meta?.request_id === 'string' ? meta.request_id : res.requestId,
       headers: res.headers,
+      replay:
+        body?.idempotency_replay === true ||
+        (body?.data as { idempotency_replay?: unknown } | null | undefined)?.idempotency_replay === true,
     };
   }
 

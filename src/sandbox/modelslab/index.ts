@@ -1,4 +1,7 @@
+import { CardRegistry } from '../stripe/cards.js';
+import { SANDBOX_STRIPE_PUBLISHABLE_KEY } from '../stripe/index.js';
 import { agentsRoutes } from './agents.js';
+import { authenticate, billingRoutes, newBillingState } from './billing.js';
 import { generationRoutes, type GenerationOptions } from './generation.js';
 import {
   startModelslabServer,
@@ -23,6 +26,10 @@ export const SANDBOX_MODELSLAB_KEY = 'SbxModelsLabKey7f3a9c2e4b6d8f0a1c3e5b7d9f2
 export const SANDBOX_MODELSLAB_TOKEN = '1|SbxAgentToken5e8c1a9f3d7b2e6c0a4f8d1b5e9c3a7f2d6b';
 
 export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
+  /** The Stripe whose cards the billing routes charge (default: one with only Stripe's test pm_card_* ids). */
+  stripe?: { cards: CardRegistry; publishableKey: string };
+  /** Answer /billing/stripe-config inside the envelope (the docs show it bare; both occur). */
+  envelopeStripeConfig?: boolean;
   /** Start with the sandbox account (default true). */
   seed?: boolean;
   /** Its wallet balance in USD; default 25. */
@@ -31,12 +38,35 @@ export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
   generation?: GenerationOptions;
 }
 
-export type ModelslabEmulator = ModelslabServer;
+export interface ModelslabEmulator extends ModelslabServer {
+  billing: {
+    /** The human completed 3-D Secure for this PaymentIntent; false if it was not waiting for it. */
+    authenticate(paymentIntentId: string): boolean;
+    /** The next mutation on this path is carried out but never answered (a lost answer). */
+    hold(path: string): void;
+  };
+}
 
 export async function startModelslabEmulator(
   opts: ModelslabEmulatorOptions = {},
 ): Promise<ModelslabEmulator> {
-  const emulator = await startModelslabServer([...MODULES, generationRoutes(opts.generation)], opts);
+  const billing = newBillingState();
+  const stripe = opts.stripe ?? { cards: new CardRegistry(), publishableKey: SANDBOX_STRIPE_PUBLISHABLE_KEY };
+  const server = await startModelslabServer(
+    [
+      ...MODULES,
+      generationRoutes(opts.generation),
+      billingRoutes({ ...stripe, envelopeStripeConfig: opts.envelopeStripeConfig }, billing),
+    ],
+    opts,
+  );
+  const emulator: ModelslabEmulator = {
+    ...server,
+    billing: {
+      authenticate: (pi) => authenticate(billing, pi),
+      hold: (path) => void billing.holds.add(path),
+    },
+  };
   if (opts.seed ?? true) {
     const { accounts } = emulator;
     const user = accounts.createUser({

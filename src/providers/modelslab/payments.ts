@@ -1,0 +1,102 @@
+import { ConfigurationError, UserInputError } from '../../errors.js';
+import type { ChargeOutcome, SpendResult } from '../../spend/index.js';
+import { usd } from '../../spend/index.js';
+import type { ChargeAnswer, ModelslabBilling, PaymentMethodInfo, PlanInfo } from './billing.js';
+
+/** What the money-moving ModelsLab tools share: the card to charge, and how an outcome reads. */
+
+export const NO_CARD_NEXT =
+  'Call modelslab_add_payment_method with a card, or modelslab_create_payment_link so a human pays on ' +
+  "Stripe's page.";
+
+export function cardLabel(pm: PaymentMethodInfo): string {
+  const brand = pm.brand ? pm.brand[0]!.toUpperCase() + pm.brand.slice(1) : 'Card';
+  return `${brand}${pm.last4 ? ` •••• ${pm.last4}` : ''} (${pm.id})`;
+}
+
+/** The card a charge will use: the one named, else the account's default. */
+export async function chosenCard(
+  billing: ModelslabBilling,
+  paymentMethodId: string | undefined,
+  signal?: AbortSignal,
+): Promise<PaymentMethodInfo> {
+  const methods = await billing.paymentMethods(signal);
+  if (paymentMethodId) {
+    // A pm_ not (yet) attached is still chargeable upstream; it just has no brand to show.
+    return methods.find((m) => m.id === paymentMethodId) ?? { id: paymentMethodId };
+  }
+  const card = methods.find((m) => m.is_default) ?? methods[0];
+  if (!card) throw new ConfigurationError('The ModelsLab account has no saved card.', { next: NO_CARD_NEXT });
+  return card;
+}
+
+/** A ModelsLab charge answer as src/spend/ records it. */
+export function outcomeOf(
+  answer: ChargeAnswer,
+  amountUsd: number,
+  fallbackReference: string,
+): ChargeOutcome<ChargeAnswer> {
+  if (answer.kind === 'requires_action') {
+    return { charged: false, reference: answer.paymentIntentId || fallbackReference, value: answer };
+  }
+  const charged = Number(answer.data.amount);
+  return {
+    charged: true,
+    reference: answer.paymentIntentId ?? fallbackReference,
+    amountUsd: Number.isFinite(charged) && charged > 0 ? charged : amountUsd,
+    replay: answer.replay,
+    value: answer,
+  };
+}
+
+/**
+ * The text of a money-moving tool's result: the quote, the human's refusal, an earlier completion, a
+ * charge (rendered by the tool), or a payment that waits for 3-D Secure.
+ */
+export function spendText(
+  result: SpendResult<ChargeAnswer>,
+  charged: (answer: ChargeAnswer & { kind: 'charged' }) => string,
+  retry: { purpose: 'fund' | 'subscribe'; amountUsd: number; planId?: number },
+): string {
+  if (result.status !== 'done') return result.text;
+  const answer = result.outcome.value;
+  if (answer.kind === 'charged') {
+    return [
+      charged(answer),
+      `Charge ${result.outcome.reference}; ${result.consent}; recorded in the local ledger (spend_report).`,
+      ...(answer.replay
+        ? [
+            'ModelsLab answered from its idempotency cache (an earlier identical request): charged once, not twice.',
+          ]
+        : []),
+    ].join('\n');
+  }
+  const link =
+    retry.purpose === 'fund'
+      ? `modelslab_create_payment_link {purpose: "fund", amount_usd: ${retry.amountUsd}}`
+      : `modelslab_create_payment_link {purpose: "subscribe", plan_id: ${retry.planId}}`;
+  return [
+    `NOT CHARGED YET: the card needs 3-D Secure, which only a human can complete.`,
+    `payment_intent_id: ${answer.paymentIntentId}`,
+    ...(answer.message ? [`ModelsLab said: "${answer.message.slice(0, 300)}"`] : []),
+    `The ${usd(retry.amountUsd)} payment is held against today's cap until it resolves.`,
+    `Next: ask the human to complete it (ModelsLab's pricing page, or a Stripe link from ${link}), then call ` +
+      `modelslab_payment_status {payment_intent_id: "${answer.paymentIntentId}"} to see it succeed and record it.`,
+  ].join('\n');
+}
+
+/** A plan by id, from the live list: its price is what the human approves. */
+export async function findPlan(
+  billing: ModelslabBilling,
+  planId: number,
+  signal?: AbortSignal,
+): Promise<PlanInfo> {
+  const { subscription_plans } = await billing.plans(signal);
+  const plan = subscription_plans.find((p) => Number(p.id) === planId);
+  if (!plan) {
+    throw new UserInputError(`ModelsLab has no plan ${planId}.`, {
+      next: 'Call modelslab_list_plans for the plan ids.',
+    });
+  }
+  return plan;
+}

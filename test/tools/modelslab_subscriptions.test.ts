@@ -1,0 +1,97 @@
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, textOf, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+function tokenOf(text: string): string {
+  const m = /^confirmation_token: (ct_\S+)$/m.exec(text);
+  expect(m, text).not.toBeNull();
+  return m![1]!;
+}
+
+describe('modelslab_list_plans', () => {
+  it('lists plans cheapest first with pay-as-you-go terms, filtered by category', async () => {
+    h = await startHarness();
+    const all = textOf(await h.call('modelslab_list_plans'));
+    expect(all).toMatch(
+      /^ModelsLab plans, cheapest first:\n- 20: Imagen Starter, \$9\.00\/month, imagen, 1000 calls/,
+    );
+    expect(all).toContain('Pay as you go: fund the wallet (modelslab_fund_wallet), minimum $10.00');
+    const imagen = textOf(await h.call('modelslab_list_plans', { category: 'imagen' }));
+    expect(imagen.match(/^- /gm)).toHaveLength(2);
+  });
+});
+
+describe('modelslab_subscribe and modelslab_manage_subscription', () => {
+  it('subscribes after the quote is confirmed, then shows, pauses, resumes and changes the plan', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    expect(quote).toMatch(
+      /^Not charged yet: \$9\.00 USD[\s\S]*What: the ModelsLab plan Imagen Starter \(20\), \$9\.00 per month\./,
+    );
+    expect(h.modelslab.accounts.users[0]!.subscriptions).toHaveLength(0);
+    const done = textOf(
+      await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) }),
+    );
+    expect(done).toMatch(
+      /^Subscribed to Imagen Starter for \$9\.00 from Visa •••• 4242 \(pm_card_visa\)\. Subscription (\d+): active\./,
+    );
+
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'status' }))).toMatch(
+      /^Subscription \d+: plan Imagen Starter, active, current period ends \d{4}-/,
+    );
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'pause' }))).toMatch(
+      /^Paused\. .*paused.*Nothing was charged\./,
+    );
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'resume' }))).toMatch(
+      /^Resumed\. .*active/,
+    );
+
+    const change = textOf(
+      await h.call('modelslab_manage_subscription', { action: 'change_plan', new_plan_id: 21 }),
+    );
+    expect(change).toMatch(/^Not charged yet: \$19\.00 USD/);
+    const changed = textOf(
+      await h.call('modelslab_manage_subscription', {
+        action: 'change_plan',
+        new_plan_id: 21,
+        confirmation_token: tokenOf(change),
+      }),
+    );
+    expect(changed).toMatch(/^Changed to Imagen Pro for \$19\.00/);
+    const report = textOf(await h.call('spend_report'));
+    expect(report).toMatch(/modelslab: \$28\.00 \(2 charges\)/);
+    expect(report).toContain('modelslab.subscriptions.create $9.00');
+    expect(report).toContain('modelslab.subscriptions.change_plan $19.00');
+  });
+
+  it('refuses a token quoted for another plan, and names the plan ids when the plan is unknown', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const token = tokenOf(textOf(await h.call('modelslab_subscribe', { plan_id: 20 })));
+    expect(textOf(await h.call('modelslab_subscribe', { plan_id: 21, confirmation_token: token }))).toMatch(
+      /^Not charged: This confirmation_token was quoted for other arguments/,
+    );
+    expect(textOf(await h.call('modelslab_subscribe', { plan_id: 999 }))).toMatch(
+      /^Invalid input: ModelsLab has no plan 999\.\nNext: Call modelslab_list_plans/,
+    );
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'status' }))).toMatch(
+      /^Invalid input: The ModelsLab account has no subscription\.\nNext: Call modelslab_subscribe/,
+    );
+  });
+
+  it('reports a declined subscription payment with its decline code; nothing starts', async () => {
+    h = await startHarness({ capabilities: { elicitation: {} } });
+    h.client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: { approve: true } }));
+    await h.call('modelslab_add_payment_method', {
+      payment_method_id: 'pm_card_chargeDeclinedInsufficientFunds',
+    });
+    const result = await h.call('modelslab_subscribe', { plan_id: 10 });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('Decline code: insufficient_funds.');
+    expect(h.modelslab.accounts.users[0]!.subscriptions).toHaveLength(0);
+  });
+});

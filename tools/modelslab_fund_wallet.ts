@@ -1,0 +1,57 @@
+import * as z from 'zod';
+import { confirmation_token, payment_method_id } from './params.js';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'modelslab_fund_wallet',
+  toolset: 'billing',
+  providers: ['modelslab'],
+  title: 'Fund the ModelsLab wallet',
+  description:
+    'Adds amount_usd to the ModelsLab wallet from a saved card; costs that. Asks the human first (a form, or a ' +
+    'quote whose confirmation_token you pass back with the same arguments). Never charges twice.',
+  input: {
+    amount_usd: z.number().min(10).max(10_000).describe('USD to add.'),
+    payment_method_id,
+    confirmation_token,
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run({ amount_usd, payment_method_id, confirmation_token }, ctx) {
+    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
+    const { cardLabel, chosenCard, outcomeOf, spendText } =
+      await import('../src/providers/modelslab/payments.js');
+    const { usd } = await import('../src/spend/index.js');
+    const billing = new ModelslabBilling(ctx.modelslab);
+    const card = await chosenCard(billing, payment_method_id, ctx.signal);
+    const amount = Math.round(amount_usd * 100) / 100;
+    const result = await ctx.spend.charge({
+      provider: 'modelslab',
+      operation: 'modelslab.wallet.fund',
+      tool: 'modelslab_fund_wallet',
+      amountUsd: amount,
+      args: { amount_usd: amount, payment_method_id: card.id },
+      what: `add ${usd(amount)} to the ModelsLab wallet`,
+      paymentMethod: cardLabel(card),
+      confirmationToken: confirmation_token,
+      send: async (key) =>
+        outcomeOf(
+          await billing.fundWallet({ amount, payment_method_id: card.id }, key, ctx.signal),
+          amount,
+          `modelslab-fund-${key.slice(-12)}`,
+        ),
+    });
+    return spendText(
+      result,
+      (answer) => {
+        const balance = Number(answer.data.balance);
+        return (
+          `Funded the ModelsLab wallet with ${usd(amount)} from ${cardLabel(card)}.` +
+          (Number.isFinite(balance)
+            ? ` Balance: ${usd(balance)}.`
+            : ' Call modelslab_wallet for the balance.')
+        );
+      },
+      { purpose: 'fund', amountUsd: amount },
+    );
+  },
+});

@@ -1,0 +1,102 @@
+import * as z from 'zod';
+import { confirmation_token, payment_method_id } from './params.js';
+import { defineTool } from './define.js';
+
+export default defineTool({
+  name: 'modelslab_manage_subscription',
+  toolset: 'billing',
+  providers: ['modelslab'],
+  title: 'Manage a ModelsLab subscription',
+  description:
+    'status, pause, resume (free) or change_plan (charges the new plan, with approval as in modelslab_subscribe). ' +
+    'No cancel exists.',
+  input: {
+    action: z.enum(['status', 'pause', 'resume', 'change_plan']),
+    subscription_id: z.string().min(1).optional().describe('Default: the only one.'),
+    new_plan_id: z.number().int().positive().optional().describe('For change_plan.'),
+    payment_method_id,
+    confirmation_token,
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  async run({ action, subscription_id, new_plan_id, payment_method_id, confirmation_token }, ctx) {
+    const { UserInputError } = await import('../src/errors.js');
+    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
+    const { cardLabel, chosenCard, findPlan, outcomeOf, spendText } =
+      await import('../src/providers/modelslab/payments.js');
+    const { usd } = await import('../src/spend/index.js');
+    const billing = new ModelslabBilling(ctx.modelslab);
+    const id = subscription_id ?? (await onlySubscription());
+    const describe = (s: Record<string, unknown>) =>
+      `Subscription ${String(s.id ?? id)}: plan ${String(s.plan_name ?? s.plan_id)}, ${String(s.status)}` +
+      (s.current_period_end ? `, current period ends ${String(s.current_period_end)}` : '') +
+      '.';
+
+    if (action === 'status') return describe(await billing.subscriptionStatus(id, ctx.signal));
+    if (action === 'pause' || action === 'resume') {
+      const key = await ctx.idempotency.acquire(`modelslab.subscriptions.${action}`, { id });
+      const data = await billing.setPaused(id, action === 'pause', key.key, ctx.signal);
+      await key.settle();
+      const sub =
+        (data.subscription as Record<string, unknown> | undefined) ??
+        (await billing.subscriptionStatus(id, ctx.signal));
+      return `${action === 'pause' ? 'Paused' : 'Resumed'}. ${describe(sub)} Nothing was charged.`;
+    }
+    if (new_plan_id === undefined) {
+      throw new UserInputError('change_plan needs new_plan_id.', {
+        next: 'Call modelslab_list_plans for the plan ids.',
+      });
+    }
+    const [plan, card] = await Promise.all([
+      findPlan(billing, new_plan_id, ctx.signal),
+      chosenCard(billing, payment_method_id, ctx.signal),
+    ]);
+    const price = Number(plan.price);
+    const result = await ctx.spend.charge({
+      provider: 'modelslab',
+      operation: 'modelslab.subscriptions.change_plan',
+      tool: 'modelslab_manage_subscription',
+      amountUsd: price,
+      args: { action, subscription_id: id, new_plan_id, payment_method_id: card.id, price },
+      what: `changing subscription ${id} to the ModelsLab plan ${plan.name} (${plan.id}), ${usd(price)}`,
+      paymentMethod: cardLabel(card),
+      confirmationToken: confirmation_token,
+      send: async (key) =>
+        outcomeOf(
+          await billing.changePlan(id, { new_plan_id, payment_method_id: card.id }, key, ctx.signal),
+          price,
+          `modelslab-plan-change-${key.slice(-12)}`,
+        ),
+    });
+    return spendText(
+      result,
+      (answer) =>
+        `Changed to ${plan.name} for ${usd(price)} from ${cardLabel(card)}. ` +
+        describe(
+          (answer.data.subscription as Record<string, unknown> | undefined) ?? {
+            id,
+            plan_name: plan.name,
+            status: 'active',
+          },
+        ),
+      { purpose: 'subscribe', amountUsd: price, planId: new_plan_id },
+    );
+
+    async function onlySubscription(): Promise<string> {
+      const subs = await ctx.modelslab.subscriptions(ctx.signal);
+      const live = subs.filter((s) => s.status !== 'canceled');
+      if (live.length === 1) return String(live[0]!.id);
+      throw new UserInputError(
+        live.length === 0
+          ? 'The ModelsLab account has no subscription.'
+          : `The account has ${live.length} subscriptions; say which.`,
+        {
+          facts: live.map(
+            (s) => `- ${String(s.id)}: plan ${String(s.plan_name ?? s.plan_id)}, ${String(s.status)}`,
+          ),
+          next:
+            live.length === 0 ? 'Call modelslab_subscribe to start one.' : 'Call again with subscription_id.',
+        },
+      );
+    }
+  },
+});
