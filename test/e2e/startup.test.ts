@@ -62,6 +62,25 @@ describe('start-up of the bundled bin', () => {
     expect(heavyIn(Object.keys(meta.inputs))).toEqual(['ajv', 'the sandbox', 'undici']);
   });
 
+  it('bundles one ajv, and the lazily loaded validator still rejects an answer that breaks its schema', async () => {
+    expect(Object.keys(meta.inputs).filter((i) => i.endsWith('/ajv/dist/ajv.js'))).toHaveLength(1);
+    const chunk = Object.keys(meta.outputs).find((o) =>
+      meta.outputs[o]!.entryPoint?.endsWith('@modelcontextprotocol/sdk/dist/esm/validation/ajv-provider.js'),
+    );
+    const { AjvJsonSchemaValidator } = (await import(pathToFileURL(join(ROOT, chunk!)).href)) as {
+      AjvJsonSchemaValidator: new () => { getValidator(s: object): (v: unknown) => { valid: boolean } };
+    };
+    const check = new AjvJsonSchemaValidator().getValidator({
+      type: 'object',
+      properties: { email: { type: 'string', format: 'email' } },
+      required: ['email'],
+    });
+    expect(check({ email: 'a@example.com' }).valid).toBe(true);
+    // A `format` is checked only when ajv-formats is wired in, as the SDK's own validator does.
+    expect(check({ email: 'not an address' }).valid).toBe(false);
+    expect(check({}).valid).toBe(false);
+  });
+
   it(
     'loads none of them before answering initialize and tools/list, then warms up undici',
     { timeout: 60_000 },
