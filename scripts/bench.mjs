@@ -43,7 +43,7 @@ const FIXED_POLL_S = 2;
 const PROVIDERS = [
   {
     name: 'pixelmuse',
-    module: 'src/sandbox/pixelmuse.ts',
+    module: 'src/sandbox/index.ts',
     start: (m, jobMs) => m.startPixelmuseEmulator({ jobDelayMs: jobMs, rateLimitPerMinute: 1e6 }),
     env: (m, url) => ({ PIXELMUSE_BASE_URL: url, PIXELMUSE_API_KEY: m.SANDBOX_PIXELMUSE_KEY }),
     args: { model: 'flux-schnell' },
