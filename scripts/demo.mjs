@@ -43,7 +43,39 @@ const STEPS = [
     progress: true,
   },
   { tool: 'pixelmuse_list_images', note: 'the history, newest first', args: { limit: 5 } },
+  // ModelsLab from nothing: an account, a card, money on the wallet, with the human's approval.
+  {
+    tool: 'modelslab_signup',
+    note: 'a new ModelsLab account (the sandbox shows the code it would email)',
+    args: { email: 'demo@atelier.test', password: 'demo-password-123', name: 'Demo' },
+    capture: (text) => ({ code: /verification code is (\S+)/.exec(text)?.[1] }),
+  },
+  {
+    tool: 'modelslab_verify_email',
+    note: 'headless verification: stores the access token and API key',
+    args: (memo) => ({ verification_code: memo.code }),
+  },
+  {
+    tool: 'modelslab_add_payment_method',
+    note: "Stripe's test card, tokenized with Stripe directly: only pm_…, brand and last 4 are kept",
+    args: { card: { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' } },
+  },
+  {
+    tool: 'modelslab_fund_wallet',
+    note: 'first call: a quote for the human, nothing charged',
+    args: { amount_usd: 25 },
+    capture: (text) => ({ token: /^confirmation_token: (\S+)$/m.exec(text)?.[1] }),
+  },
+  {
+    tool: 'modelslab_fund_wallet',
+    note: 'the human approved $25: the same call with the token charges, once',
+    args: (memo) => ({ amount_usd: 25, confirmation_token: memo.token }),
+  },
+  { tool: 'modelslab_wallet', note: 'the new balance and the top-up', args: { limit: 3 } },
+  { tool: 'spend_report', note: 'the local ledger of what was charged, against the caps', args: {} },
 ];
+// Values later steps need from earlier results (a verification code, a confirmation token).
+const memo = {};
 
 const transport = new StdioClientTransport({
   command: process.execPath,
@@ -91,7 +123,8 @@ const saved = [];
 let passed = 0;
 
 out(
-  'atelier-mcp demo: the built bin in --sandbox mode (built-in Pixelmuse emulator: no key, no network, no charges).',
+  'atelier-mcp demo: the built bin in --sandbox mode (built-in Pixelmuse, ModelsLab and Stripe emulators: no key, ' +
+    'no network, no real charges).',
 );
 out(`Images are saved under ${shown(outputDir)}/`);
 out();
@@ -108,7 +141,14 @@ try {
   for (const [i, step] of STEPS.entries()) {
     out();
     out(`${i + 1}/${STEPS.length} ${step.tool} (${step.note})`);
-    if (Object.keys(step.args).length) out(`    arguments: ${JSON.stringify(step.args)}`);
+    const args = typeof step.args === 'function' ? step.args(memo) : step.args;
+    // A card number is never printed, even Stripe's public test one: that is the habit the demo shows.
+    const shownArgs = {
+      ...args,
+      ...(args.card ? { card: { ...args.card, number: '•••• 4242', cvc: '•••' } } : {}),
+      ...(args.password ? { password: '•••' } : {}),
+    };
+    if (Object.keys(args).length) out(`    arguments: ${JSON.stringify(shownArgs)}`);
     const stepStarted = Date.now();
     const options = step.progress
       ? {
@@ -121,7 +161,7 @@ try {
             ),
         }
       : { timeout: 60_000 };
-    const result = await client.callTool({ name: step.tool, arguments: step.args }, undefined, options);
+    const result = await client.callTool({ name: step.tool, arguments: args }, undefined, options);
     const text = result.content
       .filter((c) => c.type === 'text')
       .map((c) => c.text)
@@ -138,6 +178,7 @@ try {
       fail(`${step.tool} returned isError (see its text above).`);
       break;
     }
+    Object.assign(memo, step.capture?.(text));
     passed += 1;
   }
 } catch (error) {
