@@ -165,15 +165,32 @@ function usd(raw: string | undefined, fallback: number, name: string): number {
   return n;
 }
 
+/**
+ * An http(s) origin, nothing more: `localhost:8080` (parsed as a "localhost:" scheme), `ftp://…`, a path, a
+ * query or credentials are refused at start instead of becoming "null" or being silently dropped.
+ */
 function origin(raw: string | undefined, fallback: string, name: string): string {
   const value = raw && raw.trim() !== '' ? raw.trim() : fallback;
-  try {
-    return new URL(value).origin;
-  } catch {
-    throw new UserInputError(`${name}=${value} is not a URL.`, {
-      next: `Set ${name} to an origin such as ${fallback}.`,
+  const refuse = (why: string) =>
+    new UserInputError(`${name}=${value} is not usable: ${why}.`, {
+      next: `Set ${name} to an http(s) origin such as ${fallback} (scheme, host and optional port only), or unset it.`,
     });
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw refuse('it is not a URL');
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw refuse(
+      `the scheme must be http or https, not ${url.protocol.replace(/:$/, '')} (write http://host:port)`,
+    );
+  }
+  if (url.username || url.password) throw refuse('credentials do not belong in the URL');
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw refuse('it must not have a path, query or fragment (the API paths are added to the origin)');
+  }
+  return url.origin;
 }
 
 /** Flags win over env; env wins over defaults. */

@@ -1,6 +1,40 @@
 // Everything that leaves the server (results, progress, logs, errors) passes through redact(): provider keys,
 // Stripe secrets and tokens, bearer values, the query string of signed URLs, and card numbers however spaced.
 
+// JSON fields whose value is a credential. ModelsLab keys travel as "key" in generation bodies.
+const SECRET_FIELDS = [
+  'key',
+  'api_key',
+  'apiKey',
+  'password',
+  'password_confirmation',
+  'current_password',
+  'token',
+  'access_token',
+  'refresh_token',
+  'verification_code',
+  'sandbox_verification_code',
+  'cvc',
+  'cvv',
+  'number',
+  'card',
+  'secret',
+  'spt',
+].join('|');
+
+const SECRET_PARAMS = [
+  'key',
+  'api_?key',
+  'password',
+  'password_confirmation',
+  'current_password',
+  'passwd',
+  'token',
+  'access_token',
+  'refresh_token',
+  'verification_code',
+].join('|');
+
 const PATTERNS: Array<[RegExp, string]> = [
   // First, so that a bearer key is one "***" rather than its prefix's own redaction plus another.
   [/\b(Bearer|Payment)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***'],
@@ -8,10 +42,13 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+/g, '$1_$2_***'],
   [/\b(spt|seti|pi|pm|cs)_[A-Za-z0-9]*_secret_[A-Za-z0-9]+/g, '$1_***_secret_***'],
   [/\bspt_[A-Za-z0-9]+/g, 'spt_***'],
-  [
-    /("(?:key|api_key|apiKey|password|token|access_token|cvc|cvv|number|card|secret|spt)"\s*:\s*)"[^"]*"/gi,
-    '$1"***"',
-  ],
+  [new RegExp(`("(?:${SECRET_FIELDS})"\\s*:\\s*)(?:"(?:[^"\\\\]|\\\\.)*"|\\d[\\d.]*)`, 'gi'), '$1"***"'],
+  // The same inside a JSON string that holds JSON (a logged request body): \"password\":\"…\".
+  [new RegExp(`(\\\\"(?:${SECRET_FIELDS})\\\\"\\s*:\\s*)\\\\"(?:[^"\\\\]|\\\\[^"])*\\\\"`, 'gi'), '$1\\"***\\"'],
+  // Form bodies, query strings (also of relative URLs) and log text: name=value where the value is a secret.
+  [new RegExp(`((?:^|[?&\\s;,(])(?:${SECRET_PARAMS})=)[^&\\s#"',;)]+`, 'gim'), '$1***'],
+  // Sanctum personal access tokens (ModelsLab's Agents API): "<id>|<40 random characters>".
+  [/\b\d+\|[A-Za-z0-9]{40,}\b/g, '***'],
 ];
 
 const URL_WITH_QUERY = /\b(https?:\/\/[^\s?#"'<>]+)\?([^\s#"'<>]*)/gi;

@@ -27,7 +27,7 @@ describe('config', () => {
       ATELIER_READ_ONLY: 'true',
       ATELIER_TOOLSETS: 'generate',
       ATELIER_OUTPUT_DIR: 'art',
-      PIXELMUSE_BASE_URL: 'http://127.0.0.1:9/ignored/path',
+      PIXELMUSE_BASE_URL: 'http://127.0.0.1:9/',
       ATELIER_CREDENTIAL_STORE: 'file',
     };
     const fromEnv = loadConfig({}, env, '/p');
@@ -70,5 +70,25 @@ describe('config', () => {
       if (name.startsWith('XDG_')) continue;
       expect(documented.has(name), name).toBe(true);
     }
+  });
+
+  it.each([
+    [
+      'localhost:8080',
+      /MODELSLAB_BASE_URL=localhost:8080 is not usable: the scheme must be http or https, not localhost/,
+    ],
+    ['ftp://files.example.com', /the scheme must be http or https, not ftp/],
+    ['https://modelslab.com/api/v6', /must not have a path, query or fragment/],
+    ['https://modelslab.com?x=1', /must not have a path, query or fragment/],
+    ['https://user:pw@modelslab.com', /credentials do not belong in the URL/],
+    ['not a url', /it is not a URL/],
+  ])('refuses MODELSLAB_BASE_URL=%s at start with a clear message', (value, message) => {
+    expect(() => loadConfig({}, { MODELSLAB_BASE_URL: value }, '/tmp')).toThrow(message);
+    expect(() => loadConfig({}, { PIXELMUSE_BASE_URL: value }, '/tmp')).toThrow(/PIXELMUSE_BASE_URL=/);
+  });
+
+  it('accepts http(s) origins with a port and a trailing slash', () => {
+    const config = loadConfig({}, { MODELSLAB_BASE_URL: 'http://127.0.0.1:8080/' }, '/tmp');
+    expect(config.modelslabBaseUrl).toBe('http://127.0.0.1:8080');
   });
 });

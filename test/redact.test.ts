@@ -56,3 +56,36 @@ describe('redaction', () => {
     expect(mask('short')).toBe('*****');
   });
 });
+
+describe('redaction of account secrets (ModelsLab)', () => {
+  const KEY = 'SbxModelsLabKey7f3a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c7e9';
+  it.each([
+    ['password= in a form body', 'email=a%40b.c&password=hunter22&name=x', 'hunter22'],
+    ['password= in log text', 'login failed with password=hunter22 for a@b.c', 'hunter22'],
+    ['"password": with spaces', '{"email":"a@b.c", "password" : "hun\\"ter22"}', 'ter22'],
+    ['"password": a number', '{"password": 12345678}', '12345678'],
+    ['"password_confirmation"', '{"password_confirmation":"hunter22"}', 'hunter22'],
+    ['"current_password"', '{"current_password":"hunter22"}', 'hunter22'],
+    ['JSON inside a JSON string', '{"body":"{\\"password\\":\\"hunter22\\"}"}', 'hunter22'],
+    ['"verification_code"', '{"verification_code":"Xy7Qk2mP9"}', 'Xy7Qk2mP9'],
+    ['verification_code=', 'POST /auth/verify-email verification_code=Xy7Qk2mP9', 'Xy7Qk2mP9'],
+    ['"refresh_token"', '{"refresh_token":"rt_abcdef123"}', 'rt_abcdef123'],
+    ['"access_token"', '{"access_token": "12|abcdefghij"}', 'abcdefghij'],
+    ['access_token= in a query', '/oauth?access_token=tok123&x=1', 'tok123'],
+    ['a ModelsLab key in a generation body', `{"key":"${KEY}","prompt":"a cat"}`, KEY],
+    ['a ModelsLab key in a form body', `key=${KEY}&model_id=flux`, KEY],
+    ['?key= in an absolute URL', `https://modelslab.com/api/v6/model-search?key=${KEY}&search=flux`, KEY],
+    ['?key= in a relative URL', `GET /api/v6/model-search?key=${KEY}`, KEY],
+    ['a Sanctum token in text', `token 12|${'a1B2c3D4e5'.repeat(4)} expired`, 'a1B2c3D4e5'],
+  ])('hides %s', (_, text, secret) => {
+    const out = redact(text);
+    expect(out).not.toContain(secret);
+  });
+
+  it('keeps what is not secret: prompts, emails, ids, expiry names and numbers', () => {
+    const text =
+      '{"email":"a@b.c","prompt":"a key=value sign","token_expiry":"1_month","id":42,"expires_at":"2026-12-30T00:00:00Z"}';
+    expect(redact(text)).toBe(text.replace('key=value', 'key=***'));
+    expect(redact('page 3 of 12, request req_a1b2c3')).toBe('page 3 of 12, request req_a1b2c3');
+  });
+});
