@@ -51,25 +51,39 @@ export interface KeychainOptions {
   timeoutMs?: number;
   /** Another keychain to guard with the timeout and latch instead of the native one (tests). */
   inner?: KeychainLike;
+  /** After a failure, how long calls answer unavailable at once before one is tried again; default 60 s. */
+  retryAfterMs?: number;
+  now?: () => number;
 }
 
+/** A keychain that failed is tried again this long after, unless a call it never answered is still stuck. */
+export const KEYCHAIN_RETRY_MS = 60_000;
+
 /**
- * The OS keychain through @napi-rs/keyring, with a timeout on every call and a latch: after the first
- * failure every call answers unavailable at once with the first reason. A stuck native call holds a libuv
- * worker thread and cannot be cancelled, so starting more of them would only make things worse.
+ * The OS keychain through @napi-rs/keyring, with a timeout on every call and a latch: after a failure every
+ * call answers unavailable at once, until `retryAfterMs` has passed; then one call tries again. A stuck
+ * native call holds a libuv worker thread and cannot be cancelled, so while one is still pending no new
+ * call starts; when it finally answers (the keyring was unlocked), the latch opens at once.
  */
 export class Keychain implements KeychainLike {
   readonly service: string;
   readonly label: string;
   readonly timeoutMs: number;
   private readonly inner: KeychainLike | undefined;
+  private readonly retryAfterMs: number;
+  private readonly now: () => number;
   private unavailable: string | undefined;
+  private unavailableSince = 0;
+  /** Calls abandoned at the timeout that have not settled yet. */
+  private stuck = 0;
 
   constructor(options: KeychainOptions = {}) {
     this.service = options.service ?? KEYCHAIN_SERVICE;
     this.timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
     this.inner = options.inner;
     this.label = options.inner?.label ?? keychainLabel(this.service);
+    this.retryAfterMs = options.retryAfterMs ?? KEYCHAIN_RETRY_MS;
+    this.now = options.now ?? Date.now;
   }
 
   /** Why the keychain was given up on, once it has been. */
@@ -111,23 +125,39 @@ export class Keychain implements KeychainLike {
     return { ok: true, value: await op(entry) };
   }
 
+  private latched(): boolean {
+    if (this.unavailable === undefined) return false;
+    return this.stuck > 0 || this.now() - this.unavailableSince < this.retryAfterMs;
+  }
+
   private async run<T>(call: () => Promise<KeychainResult<T>>, secret?: string): Promise<KeychainResult<T>> {
-    if (this.unavailable !== undefined) return { ok: false, reason: this.unavailable };
+    if (this.latched()) return { ok: false, reason: this.unavailable as string };
     let timer: NodeJS.Timeout | undefined;
     let result: KeychainResult<T>;
+    const pending = call();
     try {
       result = await Promise.race([
-        call(),
+        pending,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(
-                  `the OS keychain did not answer in ${this.timeoutMs} ms (a locked keyring waiting for an unlock prompt?)`,
-                ),
+          timer = setTimeout(() => {
+            this.stuck += 1;
+            // When the abandoned call finally settles, the thread is free again; an answer means the
+            // keychain works now (say, the keyring was unlocked), so the latch opens.
+            pending.then(
+              (late) => {
+                this.stuck -= 1;
+                if (late.ok) this.unavailable = undefined;
+              },
+              () => {
+                this.stuck -= 1;
+              },
+            );
+            reject(
+              new Error(
+                `the OS keychain did not answer in ${this.timeoutMs} ms (a locked keyring waiting for an unlock prompt?)`,
               ),
-            this.timeoutMs,
-          );
+            );
+          }, this.timeoutMs);
           timer.unref();
         }),
       ]);
@@ -136,10 +166,14 @@ export class Keychain implements KeychainLike {
     } finally {
       if (timer) clearTimeout(timer);
     }
-    if (result.ok) return result;
+    if (result.ok) {
+      this.unavailable = undefined;
+      return result;
+    }
     // Library messages never should carry the value, but a reason ends up in errors and reports.
     const reason = secret ? result.reason.split(secret).join('***') : result.reason;
     this.unavailable = reason || 'the OS keychain failed without a reason';
+    this.unavailableSince = this.now();
     return { ok: false, reason: this.unavailable };
   }
 }

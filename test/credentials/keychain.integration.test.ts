@@ -15,6 +15,9 @@ import {
   probeKeychain,
 } from '../../src/credentials/index.js';
 import { PROBE_ACCOUNT } from '../../src/credentials/keychain.js';
+import { silentLogger } from '../../src/log.js';
+import { ModelslabClient } from '../../src/providers/modelslab/agents.js';
+import { SANDBOX_MODELSLAB_EMAIL, startModelslabEmulator } from '../../src/sandbox/index.js';
 
 const required = process.env.CI === 'true' || process.env.KEYCHAIN_IT === '1';
 const run = randomBytes(4).toString('hex');
@@ -56,6 +59,48 @@ describe.skipIf(unreachable !== undefined)('real OS keychain', () => {
     for (const name of CREDENTIAL_NAMES) await cleanup.delete(name);
     await new Keychain().delete(defaultAccount);
     for (const home of homes) await rm(home, { recursive: true, force: true });
+  });
+
+  it('ModelsLab: login stores token, expiry and key in the Secret Service; a restart uses them; logout deletes', async () => {
+    const emulator = await startModelslabEmulator();
+    try {
+      const home = await newHome();
+      const open = () =>
+        new ModelslabClient({
+          baseUrl: emulator.url,
+          log: silentLogger,
+          credentials: openCredentials(
+            { home, credentialStore: 'keychain', sandbox: false },
+            { env: {}, keychain: new Keychain({ service }) },
+          ),
+        });
+      const saved = await open().login({
+        email: SANDBOX_MODELSLAB_EMAIL,
+        password: 'sandbox-password',
+        token_expiry: '1_week',
+      });
+      expect(saved.token.source).toBe('keychain');
+      expect(saved.apiKey?.source).toBe('keychain');
+      const issued = emulator.accounts.tokens.at(-1)!;
+      if (hasSecretTool) {
+        expect(lookup(service, 'modelslab_token')).toBe(issued.value);
+        expect(Date.parse(lookup(service, 'modelslab_token_expires_at')!)).toBe(issued.expiresMs);
+      }
+      // Nothing in the file store: the keychain holds it all.
+      await expect(stat(join(home, 'credentials.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+      const restarted = open();
+      expect(await restarted.profile()).toMatchObject({ email: SANDBOX_MODELSLAB_EMAIL });
+      expect(emulator.requests.at(-1)?.headers.authorization).toBe(`Bearer ${issued.value}`);
+      expect((await restarted.tokens.current())?.expiresAt).toBe(issued.expiresMs);
+
+      await restarted.logout(false);
+      expect(issued.revoked).toBe(true);
+      expect(await open().tokens.current()).toBeUndefined();
+      if (hasSecretTool) expect(lookup(service, 'modelslab_token')).toBeNull();
+    } finally {
+      await emulator.close();
+    }
   });
 
   it('keychain mode: save, get and remove round-trip through the Secret Service', async () => {

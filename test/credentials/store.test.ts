@@ -368,6 +368,60 @@ describe('keychain mode', () => {
 });
 
 describe('Keychain guard', () => {
+  it('tries a failed keychain again after the retry delay, not on every call and not never', async () => {
+    let clock = 0;
+    let up = false;
+    const calls: string[] = [];
+    const flaky: KeychainLike = {
+      label: 'flaky',
+      get: async (account) => {
+        calls.push(account);
+        return up ? { ok: true, value: 'tok' } : { ok: false, reason: 'no Secret Service' };
+      },
+      set: async () => ({ ok: true, value: undefined }),
+      delete: async () => ({ ok: true, value: false }),
+    };
+    const kc = new Keychain({ inner: flaky, retryAfterMs: 60_000, now: () => clock });
+    expect(await kc.get('a')).toEqual({ ok: false, reason: 'no Secret Service' });
+    up = true;
+    clock = 59_999;
+    expect(await kc.get('b')).toEqual({ ok: false, reason: 'no Secret Service' });
+    expect(calls).toEqual(['a']);
+    clock = 60_000;
+    expect(await kc.get('c')).toEqual({ ok: true, value: 'tok' });
+    expect(await kc.get('d')).toEqual({ ok: true, value: 'tok' });
+    expect(calls).toEqual(['a', 'c', 'd']);
+  });
+
+  it('starts no new call while a timed-out one is stuck, and opens as soon as that one answers', async () => {
+    let clock = 0;
+    let release: (v: { ok: true; value: string | null }) => void = () => {};
+    const calls: string[] = [];
+    const locked: KeychainLike = {
+      label: 'locked',
+      get: (account) => {
+        calls.push(account);
+        return calls.length === 1
+          ? new Promise((resolve) => (release = resolve))
+          : Promise.resolve({ ok: true, value: 'tok' });
+      },
+      set: async () => ({ ok: true, value: undefined }),
+      delete: async () => ({ ok: true, value: false }),
+    };
+    const kc = new Keychain({ inner: locked, timeoutMs: 50, retryAfterMs: 1000, now: () => clock });
+    expect(await kc.get('a')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/did not answer in 50 ms/),
+    });
+    clock = 10_000; // long past the retry delay, but the first call still holds its thread
+    expect(await kc.get('b')).toMatchObject({ ok: false });
+    expect(calls).toEqual(['a']);
+    release({ ok: true, value: null }); // the user unlocked the keyring: the stuck call answers
+    await new Promise((r) => setImmediate(r));
+    expect(await kc.get('c')).toEqual({ ok: true, value: 'tok' });
+    expect(calls).toEqual(['a', 'c']);
+  });
+
   it('scrubs the secret from a failure reason', async () => {
     const leaky: KeychainLike = {
       get: () => Promise.resolve({ ok: true, value: null }),
