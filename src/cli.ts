@@ -1,5 +1,6 @@
 import { parseCommand } from './cli/args.js';
 import { login, logout, prompts, serve, status, tools } from './cli/commands.js';
+import { loginModelslab, logoutModelslab } from './cli/modelslab.js';
 import { helpText } from './cli/help.js';
 import { loadConfig } from './config.js';
 import { formatError } from './error-format.js';
@@ -30,9 +31,14 @@ async function main(argv: string[]): Promise<void> {
     case 'status':
       return status(config, log, print);
     case 'login':
+      if (parsed.provider === 'modelslab') {
+        return loginModelslab(config, log, print, { apiKey: parsed.apiKey, tokenExpiry: parsed.tokenExpiry });
+      }
       return login(config, log, print);
     case 'logout':
-      return logout(config, log, print);
+      return parsed.provider === 'modelslab'
+        ? logoutModelslab(config, log, print)
+        : logout(config, log, print);
   }
 }
 

@@ -5,8 +5,14 @@ import { UserInputError } from '../errors.js';
 export interface ParsedCommand {
   command: 'serve' | 'tools' | 'prompts' | 'status' | 'login' | 'logout' | 'help' | 'version';
   provider?: string;
+  /** login modelslab --api-key: store a key, skip the account flow. */
+  apiKey?: boolean;
+  /** login modelslab --token-expiry. */
+  tokenExpiry?: string;
   flags: Flags;
 }
+
+const LOGIN_PROVIDERS = new Set(['pixelmuse', 'modelslab']);
 
 const COMMANDS = new Set(['serve', 'tools', 'prompts', 'status', 'login', 'logout', 'help']);
 
@@ -22,6 +28,8 @@ export function parseCommand(argv: string[]): ParsedCommand {
         'read-only': { type: 'boolean' },
         providers: { type: 'string' },
         'output-dir': { type: 'string' },
+        'api-key': { type: 'boolean' },
+        'token-expiry': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -47,12 +55,28 @@ export function parseCommand(argv: string[]): ParsedCommand {
   }
   const command = (first ?? 'serve') as ParsedCommand['command'];
   if (command === 'login' || command === 'logout') {
-    if (second !== 'pixelmuse' || rest.length > 0) {
-      throw new UserInputError(`Usage: atelier-mcp ${command} pixelmuse`, {
-        next: 'Pixelmuse is the provider whose key can be stored today.',
+    if (second === undefined || !LOGIN_PROVIDERS.has(second) || rest.length > 0) {
+      throw new UserInputError(`Usage: atelier-mcp ${command} pixelmuse|modelslab`, {
+        next: `Name the provider: atelier-mcp ${command} pixelmuse, or atelier-mcp ${command} modelslab.`,
       });
     }
-    return { command, provider: second, flags };
+    const modelslabLogin = command === 'login' && second === 'modelslab';
+    if ((values['api-key'] || values['token-expiry'] !== undefined) && !modelslabLogin) {
+      throw new UserInputError('--api-key and --token-expiry belong to `atelier-mcp login modelslab`.');
+    }
+    if (values['api-key'] && values['token-expiry'] !== undefined) {
+      throw new UserInputError('--token-expiry applies to an account login, not to --api-key.');
+    }
+    return {
+      command,
+      provider: second,
+      ...(values['api-key'] ? { apiKey: true } : {}),
+      ...(values['token-expiry'] !== undefined ? { tokenExpiry: values['token-expiry'] } : {}),
+      flags,
+    };
+  }
+  if (values['api-key'] || values['token-expiry'] !== undefined) {
+    throw new UserInputError('--api-key and --token-expiry belong to `atelier-mcp login modelslab`.');
   }
   if (second !== undefined) throw new UserInputError(`Unexpected argument "${second}".`);
   return { command, flags };

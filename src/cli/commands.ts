@@ -102,15 +102,35 @@ export async function prompts(config: Config, print: Print): Promise<boolean> {
 }
 
 export async function status(config: Config, log: Logger, print: Print): Promise<void> {
-  const { credentials } = createServices(config, log);
-  const [pixelmuse, report] = await Promise.all([credentials.get('pixelmuse_api_key'), credentials.report()]);
+  const { credentials, modelslab } = createServices(config, log);
+  const [pixelmuse, report, mlToken, mlKey] = await Promise.all([
+    credentials.get('pixelmuse_api_key'),
+    credentials.report(),
+    modelslab.tokens.current(),
+    modelslab.apiKey(),
+  ]);
   print(`atelier-mcp status (${config.sandbox ? 'sandbox' : 'live'})`);
   print(
     pixelmuse
       ? `pixelmuse: configured, ${mask(pixelmuse.value)} from ${pixelmuse.where} (API ${config.pixelmuseBaseUrl})`
       : `pixelmuse: not configured (run \`atelier-mcp login pixelmuse\` or set ${CREDENTIAL_ENV.pixelmuse_api_key})`,
   );
-  print('modelslab: not available in this version');
+  if (!mlToken && !mlKey) {
+    print(
+      'modelslab: not configured (run `atelier-mcp login modelslab` or set MODELSLAB_TOKEN / MODELSLAB_API_KEY)',
+    );
+  } else {
+    const expiry =
+      mlToken?.expiresAt === null
+        ? 'never expires'
+        : mlToken?.expiresAt !== undefined
+          ? `expires ${new Date(mlToken.expiresAt).toISOString().slice(0, 10)}`
+          : 'expiry unknown';
+    print(
+      `modelslab: configured, token ${mlToken ? `${mask(mlToken.value)} from ${mlToken.where} (${expiry})` : 'none'}, ` +
+        `API key ${mlKey ? `${mask(mlKey.value)} from ${mlKey.where}` : 'none'} (API ${config.modelslabBaseUrl})`,
+    );
+  }
   const keychain =
     report.keychain === 'unavailable' ? `unavailable: ${report.keychainReason}` : report.keychain;
   print(`credential store: ${report.mode} (OS keychain ${keychain}; file ${report.file})`);

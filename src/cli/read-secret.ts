@@ -31,15 +31,59 @@ export function readSecret({
 }
 
 async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  return (await nonEmptyLines(input))[0] ?? '';
+}
+
+async function nonEmptyLines(input: NodeJS.ReadableStream): Promise<string[]> {
   let text = '';
   for await (const chunk of input)
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  return (
-    text
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .find((line) => line !== '') ?? ''
-  );
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+export interface Field {
+  prompt: string;
+  /** Read without echo on a terminal. */
+  secret: boolean;
+}
+
+/**
+ * Several answers in order (an email, then a password). On a terminal each is prompted, the secret ones
+ * without echo; otherwise the first non-empty lines of the input, one per field, with no prompt.
+ */
+export async function readFields(
+  fields: Field[],
+  { input = process.stdin, output = process.stderr }: Omit<ReadSecretOptions, 'prompt'> = {},
+): Promise<string[]> {
+  if (!(input.isTTY && typeof input.setRawMode === 'function')) {
+    return (await nonEmptyLines(input)).slice(0, fields.length);
+  }
+  const answers: string[] = [];
+  for (const field of fields) {
+    answers.push(
+      field.secret
+        ? await readFromTerminal(field.prompt, input, output)
+        : await readVisible(field.prompt, input, output),
+    );
+  }
+  return answers;
+}
+
+async function readVisible(
+  prompt: string,
+  input: SecretInput,
+  output: NodeJS.WritableStream,
+): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input, output, terminal: true });
+  try {
+    return (await rl.question(prompt)).trim();
+  } finally {
+    rl.close();
+  }
 }
 
 function readFromTerminal(
