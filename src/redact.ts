@@ -44,7 +44,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\bspt_[A-Za-z0-9]+/g, 'spt_***'],
   [new RegExp(`("(?:${SECRET_FIELDS})"\\s*:\\s*)(?:"(?:[^"\\\\]|\\\\.)*"|\\d[\\d.]*)`, 'gi'), '$1"***"'],
   // The same inside a JSON string that holds JSON (a logged request body): \"password\":\"…\".
-  [new RegExp(`(\\\\"(?:${SECRET_FIELDS})\\\\"\\s*:\\s*)\\\\"(?:[^"\\\\]|\\\\[^"])*\\\\"`, 'gi'), '$1\\"***\\"'],
+  [
+    new RegExp(`(\\\\"(?:${SECRET_FIELDS})\\\\"\\s*:\\s*)\\\\"(?:[^"\\\\]|\\\\[^"])*\\\\"`, 'gi'),
+    '$1\\"***\\"',
+  ],
   // Form bodies, query strings (also of relative URLs) and log text: name=value where the value is a secret.
   [new RegExp(`((?:^|[?&\\s;,(])(?:${SECRET_PARAMS})=)[^&\\s#"',;)]+`, 'gim'), '$1***'],
   // Sanctum personal access tokens (ModelsLab's Agents API): "<id>|<40 random characters>".
