@@ -115,6 +115,26 @@ export class ModelslabGenerationClient {
     }
   }
 
+  /** GET with the key as the `key` query parameter (the API-key twins of the Agents API reads, e.g. model-search). */
+  async get<T = unknown>(
+    path: string,
+    query: Record<string, string | number | undefined>,
+    bounds: { signal?: AbortSignal },
+  ): Promise<T> {
+    const key = await this.options.apiKey();
+    if (!key) throw new ConfigurationError('No ModelsLab API key is configured.', { next: MISSING_KEY_NEXT });
+    const res = await this.http.request<T>({
+      method: 'GET',
+      path,
+      query: { ...query, key },
+      signal: bounds.signal,
+    });
+    const body = res.body as { status?: string } | undefined;
+    if (body && typeof body === 'object' && (body.status === 'error' || body.status === 'failed'))
+      throw this.refusal(body as ModelslabAnswer);
+    return res.body;
+  }
+
   /** An answer whose status says the request was refused (HTTP 200 included), as an error of ours. */
   refusal(answer: ModelslabAnswer): ProviderError {
     const parsed = parseModelslabError(200, answer);

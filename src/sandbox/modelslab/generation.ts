@@ -1,6 +1,7 @@
 import { ApiError, json, write } from '../core/exchange.js';
 import { renderImage } from '../render.js';
 import type { MlUser } from './accounts.js';
+import { CATALOG, modelView } from './catalog.js';
 import type { ModelslabEnv, ModelslabExchange, ModelslabRoute, RouteModule } from './server.js';
 
 /**
@@ -19,26 +20,8 @@ export interface GenerationOptions {
 
 type Family = 'v6' | 'v7' | 'v8';
 
-/** v7 provider models; v6 serves every other id (community and trained models). */
-const V7_MODELS = new Set([
-  'imagen-3',
-  'imagen-4',
-  'imagen-4.0-ultra',
-  'nano-banana',
-  'nano-banana-pro',
-  'flux-pro-1.1',
-  'flux-kontext-pro',
-  'seedream',
-]);
-const V8_MODELS = new Set(['flux-2-dev']);
-/** Answer at once, as seedream does upstream. */
-const SYNC_MODELS = new Set(['seedream', 'sdxl']);
-/** USD per image; anything else costs the default. */
-const PRICE_USD: Record<string, number> = {
-  'imagen-4': 0.04,
-  'imagen-4.0-ultra': 0.06,
-  'nano-banana-pro': 0.14,
-};
+const BY_ID = new Map(CATALOG.map((m) => [m.model_id, m]));
+/** Models outside the catalog are community or trained models, which v6 serves at the default price. */
 const DEFAULT_PRICE_USD = 0.01;
 
 interface MlJob {
@@ -65,8 +48,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
     const jobs = new Map<number, MlJob>();
     let nextId = 90_000_000 + Math.floor(Math.random() * 1_000_000);
 
-    const familyOf = (model: string): Family =>
-      V8_MODELS.has(model) ? 'v8' : V7_MODELS.has(model) ? 'v7' : 'v6';
+    const familyOf = (model: string): Family => BY_ID.get(model)?.api_version ?? 'v6';
     const fetchPath = (job: MlJob) => `/api/${job.family}/images/fetch/${job.id}`;
     const links = (job: MlJob) =>
       Array.from({ length: job.samples }, (_, n) => `${server.url}/cdn/modelslab/${job.id}/${n}.png`);
@@ -150,7 +132,8 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
             true,
           );
         const aspect = typeof body.aspect_ratio === 'string' ? body.aspect_ratio : undefined;
-        if (model === 'imagen-4' && !aspect) return refuse(ctx, 'The aspect ratio field is required.');
+        if (BY_ID.get(model)?.requires?.includes('aspect_ratio') && !aspect)
+          return refuse(ctx, 'The aspect ratio field is required.');
         const init = Array.isArray(body.init_image) ? body.init_image[0] : body.init_image;
         if (imageToImage && (typeof init !== 'string' || init === ''))
           return refuse(ctx, 'The init image field is required.');
@@ -161,7 +144,12 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         const height = Number(body.height);
         const user = ctx.user as MlUser;
         // Throws the 402 when the wallet is short; nothing is taken then.
-        accounts.debit(user, (PRICE_USD[model] ?? DEFAULT_PRICE_USD) * samples, 'generation', 'imagen');
+        accounts.debit(
+          user,
+          (BY_ID.get(model)?.price_usd ?? DEFAULT_PRICE_USD) * samples,
+          'generation',
+          'imagen',
+        );
         const job: MlJob = {
           id: nextId++,
           userId: user.id,
@@ -180,7 +168,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
           started: now(),
         };
         jobs.set(job.id, job);
-        if (SYNC_MODELS.has(model)) {
+        if (BY_ID.get(model)?.sync) {
           job.fetches = fetchesToFinish;
           await finishIfDue(job);
         }
@@ -207,7 +195,55 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
       run,
     });
 
+    const search = (ctx: ModelslabExchange) => {
+      const q = (name: string) => ctx.query.get(name)?.toLowerCase() || undefined;
+      const needle = q('search');
+      return CATALOG.filter(
+        (m) =>
+          (!needle || `${m.model_id} ${m.model_name} ${m.description}`.toLowerCase().includes(needle)) &&
+          (!q('feature') || m.feature === q('feature')) &&
+          (!q('model_type') || m.model_type === q('model_type')) &&
+          (!q('provider') || m.provider === q('provider')),
+      ).map((m) => modelView(m));
+    };
+    const details = (id: string | undefined) => {
+      const found = id === undefined ? undefined : BY_ID.get(id);
+      if (!found) throw new ApiError(404, 'not_found', `Model ${id} not found.`);
+      return modelView(found, true);
+    };
+
     return [
+      // Model discovery: the Agents API (token, enveloped) and its API-key twin under /api/v6/model-search.
+      {
+        ...route('GET', /^\/api\/agents\/v1\/models$/, 'token', (ctx) => {
+          const items = search(ctx);
+          json(ctx, 200, {
+            data: items,
+            error: null,
+            meta: { request_id: ctx.requestId, total: items.length },
+          });
+        }),
+        limiter: 'agent-general',
+      },
+      {
+        ...route('GET', /^\/api\/agents\/v1\/models\/([^/]+)$/, 'token', (ctx, [id]) =>
+          json(ctx, 200, { data: details(id), error: null, meta: { request_id: ctx.requestId } }),
+        ),
+        limiter: 'agent-general',
+      },
+      route('GET', /^\/api\/v6\/model-search$/, 'key', (ctx) =>
+        json(ctx, 200, { status: 'success', data: search(ctx) }),
+      ),
+      route('GET', /^\/api\/v6\/model-search\/([^/]+)$/, 'key', (ctx, [id]) =>
+        json(ctx, 200, { status: 'success', data: details(id) }),
+      ),
+      // The legacy wallet endpoint a bare API key can read.
+      route('POST', /^\/api\/wallet_balance$/, 'key', (ctx) =>
+        json(ctx, 200, {
+          status: 'success',
+          data: { balance: (ctx.user as MlUser).walletUsd, currency: 'USD' },
+        }),
+      ),
       route('POST', /^\/api\/v6\/images\/text2img$/, 'key', create('v6', false)),
       route('POST', /^\/api\/v6\/images\/img2img$/, 'key', create('v6', true)),
       route('POST', /^\/api\/v7\/images\/text-to-image$/, 'key', create('v7', false)),
