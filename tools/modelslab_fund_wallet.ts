@@ -18,27 +18,21 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ amount_usd, payment_method_id, confirmation_token }, ctx) {
     const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, outcomeOf, spendText } =
+    const { cardLabel, chosenCard, chargeCard, spendText } =
       await import('../src/providers/modelslab/payments.js');
     const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const card = await chosenCard(billing, payment_method_id, ctx.signal);
     const amount = Math.round(amount_usd * 100) / 100;
-    const result = await ctx.spend.charge({
-      provider: 'modelslab',
+    const result = await chargeCard(ctx.spend, {
       operation: 'modelslab.wallet.fund',
       tool: 'modelslab_fund_wallet',
       amountUsd: amount,
       args: { amount_usd: amount, payment_method_id: card.id },
       what: `add ${usd(amount)} to the ModelsLab wallet`,
-      paymentMethod: cardLabel(card),
+      card,
       confirmationToken: confirmation_token,
-      send: async (key) =>
-        outcomeOf(
-          await billing.fundWallet({ amount, payment_method_id: card.id }, key, ctx.signal),
-          amount,
-          `modelslab-fund-${key.slice(-12)}`,
-        ),
+      send: (key) => billing.fundWallet({ amount, payment_method_id: card.id }, key, ctx.signal),
     });
     return spendText(
       result,

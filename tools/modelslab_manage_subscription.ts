@@ -21,7 +21,7 @@ export default defineTool({
   async run({ action, subscription_id, new_plan_id, payment_method_id, confirmation_token }, ctx) {
     const { UserInputError } = await import('../src/errors.js');
     const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, findPlan, outcomeOf, spendText } =
+    const { cardLabel, chosenCard, findPlan, chargeCard, spendText } =
       await import('../src/providers/modelslab/payments.js');
     const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
@@ -51,21 +51,15 @@ export default defineTool({
       chosenCard(billing, payment_method_id, ctx.signal),
     ]);
     const price = Number(plan.price);
-    const result = await ctx.spend.charge({
-      provider: 'modelslab',
+    const result = await chargeCard(ctx.spend, {
       operation: 'modelslab.subscriptions.change_plan',
       tool: 'modelslab_manage_subscription',
       amountUsd: price,
       args: { action, subscription_id: id, new_plan_id, payment_method_id: card.id, price },
       what: `changing subscription ${id} to the ModelsLab plan ${plan.name} (${plan.id}), ${usd(price)}`,
-      paymentMethod: cardLabel(card),
+      card,
       confirmationToken: confirmation_token,
-      send: async (key) =>
-        outcomeOf(
-          await billing.changePlan(id, { new_plan_id, payment_method_id: card.id }, key, ctx.signal),
-          price,
-          `modelslab-plan-change-${key.slice(-12)}`,
-        ),
+      send: (key) => billing.changePlan(id, { new_plan_id, payment_method_id: card.id }, key, ctx.signal),
     });
     return spendText(
       result,

@@ -13,7 +13,7 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ plan_id, payment_method_id, confirmation_token }, ctx) {
     const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, findPlan, outcomeOf, spendText } =
+    const { cardLabel, chosenCard, findPlan, chargeCard, spendText } =
       await import('../src/providers/modelslab/payments.js');
     const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
@@ -22,21 +22,15 @@ export default defineTool({
       chosenCard(billing, payment_method_id, ctx.signal),
     ]);
     const price = Number(plan.price);
-    const result = await ctx.spend.charge({
-      provider: 'modelslab',
+    const result = await chargeCard(ctx.spend, {
       operation: 'modelslab.subscriptions.create',
       tool: 'modelslab_subscribe',
       amountUsd: price,
       args: { plan_id, payment_method_id: card.id, price },
       what: `the ModelsLab plan ${plan.name} (${plan.id}), ${usd(price)} per ${plan.period === 'yearly' ? 'year' : 'month'}`,
-      paymentMethod: cardLabel(card),
+      card,
       confirmationToken: confirmation_token,
-      send: async (key) =>
-        outcomeOf(
-          await billing.subscribe({ plan_id, payment_method_id: card.id }, key, ctx.signal),
-          price,
-          `modelslab-subscription-${key.slice(-12)}`,
-        ),
+      send: (key) => billing.subscribe({ plan_id, payment_method_id: card.id }, key, ctx.signal),
     });
     return spendText(
       result,

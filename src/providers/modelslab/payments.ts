@@ -1,5 +1,5 @@
 import { ConfigurationError, UserInputError } from '../../errors.js';
-import type { ChargeOutcome, SpendResult } from '../../spend/index.js';
+import type { ChargeOutcome, ChargeRequest, Spend, SpendResult } from '../../spend/index.js';
 import { usd } from '../../spend/index.js';
 import type { ChargeAnswer, ModelslabBilling, PaymentMethodInfo, PlanInfo } from './billing.js';
 
@@ -31,7 +31,7 @@ export async function chosenCard(
 }
 
 /** A ModelsLab charge answer as src/spend/ records it. */
-export function outcomeOf(
+function outcomeOf(
   answer: ChargeAnswer,
   amountUsd: number,
   fallbackReference: string,
@@ -99,4 +99,22 @@ export async function findPlan(
     });
   }
   return plan;
+}
+
+/** A ModelsLab card charge through src/spend/: the parts every money-moving ModelsLab tool shares. */
+export function chargeCard(
+  spend: Spend,
+  req: Omit<ChargeRequest<ChargeAnswer>, 'provider' | 'paymentMethod' | 'send'> & {
+    card: PaymentMethodInfo;
+    send(idempotencyKey: string): Promise<ChargeAnswer>;
+  },
+): Promise<SpendResult<ChargeAnswer>> {
+  const { card, send, ...rest } = req;
+  return spend.charge({
+    ...rest,
+    provider: 'modelslab',
+    paymentMethod: cardLabel(card),
+    // A charge answer without a PaymentIntent id still needs a reference the ledger can show.
+    send: async (key) => outcomeOf(await send(key), req.amountUsd, `${req.operation}-${key.slice(-12)}`),
+  });
 }
