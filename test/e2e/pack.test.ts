@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBin, requireBuiltBin, ROOT } from '../helpers/spawn.js';
@@ -14,8 +14,6 @@ const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
 const TARBALL = `${pkg.name}-${pkg.version}.tgz`;
-// Exactly what the README tells users to try with a local build.
-const SPEC = `./${TARBALL}`;
 // npx installs sharp and @napi-rs/keyring from the registry on a cold cache.
 const NPX_TIMEOUT_MS = 240_000;
 
@@ -24,6 +22,8 @@ let runDir: string;
 let entries: string[];
 let npmCache: string;
 let npxInstallDir: string;
+/** What the README tells users to try with a local build: `npx -y ./<tarball>`, under a name unique to this run. */
+let local: string;
 
 /** The user's npm cache, so npx reuses what it downloaded before (npm sets npm_config_cache for scripts). */
 async function userNpmCache(): Promise<string> {
@@ -43,9 +43,13 @@ beforeAll(async () => {
   entries = (await run('tar', ['-tzf', join(packDir, TARBALL)])).stdout.split('\n').filter(Boolean);
 
   npmCache = await userNpmCache();
-  // npx keys its install dir on the literal spec ("./atelier-mcp-x.y.z.tgz"), not on the tarball's
-  // content: an install left by an earlier run would be reused. Start from none and leave none behind.
-  const hash = createHash('sha512').update(SPEC).digest('hex').slice(0, 16);
+  runDir = await mkdtemp(join(tmpdir(), 'atelier-npx-'));
+  // npx keys its install dir on the literal spec, not on the tarball's content: with one name every run (and every
+  // worktree running this test at the same time) would share one install dir and remove it under the others. A
+  // name unique to this run has a dir of its own; start from none and leave none behind.
+  local = TARBALL.replace(/\.tgz$/, `-${basename(runDir)}.tgz`);
+  await copyFile(join(packDir, TARBALL), join(runDir, local));
+  const hash = createHash('sha512').update(`./${local}`).digest('hex').slice(0, 16);
   npxInstallDir = join(npmCache, '_npx', hash);
   await rm(npxInstallDir, { recursive: true, force: true });
 }, 90_000);
@@ -68,11 +72,9 @@ describe('the npm tarball', () => {
   it(
     'starts with `npx -y ./<tarball> --sandbox` from an empty folder and lists its tools over stdio',
     async () => {
-      runDir = await mkdtemp(join(tmpdir(), 'atelier-npx-'));
-      await copyFile(join(packDir, TARBALL), join(runDir, TARBALL));
       const session = await connectBin({
         command: 'npx',
-        args: ['-y', SPEC, '--sandbox'],
+        args: ['-y', `./${local}`, '--sandbox'],
         cwd: runDir,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -92,7 +94,7 @@ describe('the npm tarball', () => {
         const { tools } = await session.client.listTools();
         expect(tools).toHaveLength(PUBLIC_TOOL_NAMES.length);
         // The run dir stays as the user left it: npx installs into its own cache.
-        expect(await readdir(runDir)).toEqual([TARBALL]);
+        expect(await readdir(runDir)).toEqual([local]);
       } finally {
         await session.close();
       }
