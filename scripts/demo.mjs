@@ -24,9 +24,25 @@ if (!existsSync(bin)) {
 }
 
 const STEPS = [
+  // ModelsLab from nothing, headless: an account, the emailed code, and the account configured.
+  {
+    tool: 'modelslab_signup',
+    note: 'a new ModelsLab account (the sandbox shows the code it would email)',
+    args: { email: 'demo@atelier.test', password: 'demo-password-123', name: 'Demo' },
+    capture: (text) => ({ code: /verification code is (\S+)/.exec(text)?.[1] }),
+  },
+  {
+    tool: 'modelslab_verify_email',
+    note: 'headless verification: stores the access token and API key',
+    args: (memo) => ({ verification_code: memo.code }),
+  },
+  {
+    tool: 'account_status',
+    note: 'ModelsLab configured (token, its expiry, key, wallet); the Pixelmuse key and balance',
+    args: {},
+  },
   { tool: 'list_models', note: 'which models exist and what they cost', args: {} },
   { tool: 'get_pricing', note: 'prices in credits and USD, credit packs', args: {} },
-  { tool: 'account_status', note: 'which key is used, balance', args: {} },
   {
     tool: 'generate_image',
     note: 'sync model: the image comes back in the first answer',
@@ -43,18 +59,7 @@ const STEPS = [
     progress: true,
   },
   { tool: 'pixelmuse_list_images', note: 'the history, newest first', args: { limit: 5 } },
-  // ModelsLab from nothing: an account, a card, money on the wallet, with the human's approval.
-  {
-    tool: 'modelslab_signup',
-    note: 'a new ModelsLab account (the sandbox shows the code it would email)',
-    args: { email: 'demo@atelier.test', password: 'demo-password-123', name: 'Demo' },
-    capture: (text) => ({ code: /verification code is (\S+)/.exec(text)?.[1] }),
-  },
-  {
-    tool: 'modelslab_verify_email',
-    note: 'headless verification: stores the access token and API key',
-    args: (memo) => ({ verification_code: memo.code }),
-  },
+  // Then money on the ModelsLab wallet, with the human's approval.
   {
     tool: 'modelslab_add_payment_method',
     note: "Stripe's test card, tokenized with Stripe directly: only pm_…, brand and last 4 are kept",
