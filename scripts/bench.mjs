@@ -48,6 +48,13 @@ const PROVIDERS = [
     env: (m, url) => ({ PIXELMUSE_BASE_URL: url, PIXELMUSE_API_KEY: m.SANDBOX_PIXELMUSE_KEY }),
     args: { model: 'flux-schnell' },
   },
+  {
+    name: 'modelslab',
+    module: 'src/sandbox/index.ts',
+    start: (m, jobMs) => m.startModelslabEmulator({ generation: { jobDelayMs: jobMs }, walletUsd: 1_000 }),
+    env: (m, url) => ({ MODELSLAB_BASE_URL: url, MODELSLAB_API_KEY: m.SANDBOX_MODELSLAB_KEY }),
+    args: { provider: 'modelslab', model: 'flux' },
+  },
 ];
 
 const out = (line = '') => process.stdout.write(`${line}\n`);

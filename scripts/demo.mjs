@@ -77,6 +77,17 @@ const STEPS = [
     args: (memo) => ({ amount_usd: 25, confirmation_token: memo.token }),
   },
   { tool: 'modelslab_wallet', note: 'the new balance and the top-up', args: { limit: 3 } },
+  {
+    tool: 'generate_image',
+    note: 'ModelsLab imagen-4 (v7 API, about 6 s in the sandbox): waits per eta with progress, paid from the wallet',
+    args: {
+      provider: 'modelslab',
+      model: 'imagen-4',
+      prompt: 'a paper boat on a rainy street, cinematic',
+      aspect_ratio: '16:9',
+    },
+    progress: true,
+  },
   { tool: 'spend_report', note: 'the local ledger of what was charged, against the caps', args: {} },
 ];
 // Values later steps need from earlier results (a verification code, a confirmation token).

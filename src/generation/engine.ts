@@ -224,6 +224,8 @@ async function waitFor(
   deadline: number,
 ): Promise<Job> {
   let job = first;
+  // Say at once what the provider said (its status and eta): the first check may be seconds away.
+  if (job.state === 'running') ctx.progress(progressLine(adapter, job), { etaSeconds: job.etaSeconds });
   while (job.state === 'running') {
     const now = Date.now();
     const left = deadline - now;

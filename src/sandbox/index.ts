@@ -39,7 +39,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // The sandbox Pixelmuse settles MPP payments with the SPTs the sandbox Stripe minted.
     startPixelmuseEmulator({ ...opts.pixelmuse, mpp: { stripe: stripe.book, ...opts.pixelmuse?.mpp } }),
     // The sandbox ModelsLab charges the cards the sandbox Stripe tokenized.
-    startModelslabEmulator({ stripe, ...opts.modelslab }),
+    // Its jobs take a few seconds, as upstream, so that waiting and progress show.
+    startModelslabEmulator({ stripe, generation: { jobDelayMs: 6_000 }, ...opts.modelslab }),
   ]);
   return {
     pixelmuse,

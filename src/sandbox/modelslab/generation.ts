@@ -16,6 +16,8 @@ export interface GenerationOptions {
   fetchesToFinish?: number;
   /** The eta (seconds) a new async job announces; default 2. */
   etaSeconds?: number;
+  /** When set, an async job finishes this long after its creation instead of after a number of fetches. */
+  jobDelayMs?: number;
 }
 
 type Family = 'v6' | 'v7' | 'v8';
@@ -42,7 +44,8 @@ interface MlJob {
 
 export function generationRoutes(options: GenerationOptions = {}): RouteModule {
   const fetchesToFinish = options.fetchesToFinish ?? 3;
-  const etaSeconds = options.etaSeconds ?? 2;
+  const etaSeconds = options.etaSeconds ?? (options.jobDelayMs ?? 2_000) / 1000;
+  const { jobDelayMs } = options;
 
   return ({ accounts, server, now }: ModelslabEnv): ModelslabRoute[] => {
     const jobs = new Map<number, MlJob>();
@@ -57,7 +60,8 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
       json(ctx, 200, { status: 'error', ...(legacy ? { messege: message } : { message }) });
 
     const finishIfDue = async (job: MlJob): Promise<void> => {
-      if (job.status !== 'processing' || job.fetches < fetchesToFinish) return;
+      if (job.status !== 'processing') return;
+      if (jobDelayMs === undefined ? job.fetches < fetchesToFinish : now() - job.started < jobDelayMs) return;
       if (/\bexplode\b/i.test(job.prompt)) {
         job.status = 'failed';
         return;
@@ -90,7 +94,10 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
           message: 'Image generation failed on the GPU worker (sandbox).',
         });
       } else if (job.status === 'processing') {
-        const left = Math.max(1, etaSeconds * (1 - job.fetches / fetchesToFinish));
+        const left =
+          jobDelayMs === undefined
+            ? Math.max(1, etaSeconds * (1 - job.fetches / fetchesToFinish))
+            : Math.max(0.1, (job.started + jobDelayMs - now()) / 1000);
         json(ctx, 200, {
           status: 'processing',
           id: job.id,
@@ -106,7 +113,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         json(ctx, 200, {
           status: 'success',
           id: job.id,
-          generationTime: Math.round(((now() - job.started) / 1000 + 0.8) * 100) / 100,
+          generationTime: Math.round((now() - job.started) / 10) / 100,
           output: job.base64 ? job.outputs!.map((b) => b.toString('base64')) : links(job),
           proxy_links: links(job),
           nsfw_content_detected: /\bnsfw\b/i.test(job.prompt),
@@ -170,6 +177,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         jobs.set(job.id, job);
         if (BY_ID.get(model)?.sync) {
           job.fetches = fetchesToFinish;
+          job.started -= jobDelayMs ?? 0;
           await finishIfDue(job);
         }
         answer(ctx, job);
