@@ -1,4 +1,5 @@
-import { open, readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { readBoundedFile } from '../src/bounded-file.js';
 import { join } from 'node:path';
 import { parseTemplate, type PromptTemplate } from './template.js';
 
@@ -66,29 +67,27 @@ export function createUserTemplateReader(dir: string) {
 }
 
 async function readOne(file: string, cache: Map<string, Cached>): Promise<PromptTemplate | Problem> {
-  let handle;
+  let info;
   try {
-    handle = await open(file, 'r');
+    info = await stat(file);
   } catch (error) {
-    return { file, message: `cannot be opened (${(error as NodeJS.ErrnoException).code})` };
+    return { file, message: `cannot be read (${(error as NodeJS.ErrnoException).code})` };
   }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return { file, message: 'not a regular file' };
-    const hit = cache.get(file);
-    if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit.result;
-    // Read at most one byte past the cap: the size from stat may be stale by the time the file is read.
-    const buffer = Buffer.alloc(MAX_TEMPLATE_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const result: PromptTemplate | Problem =
-      bytesRead > MAX_TEMPLATE_BYTES
-        ? { file, message: `larger than ${MAX_TEMPLATE_BYTES / 1024} KB, the most a template may have` }
-        : await parseFile(buffer.subarray(0, bytesRead).toString('utf8'), file);
-    cache.set(file, { mtimeMs: info.mtimeMs, size: info.size, result });
-    return result;
-  } finally {
-    await handle.close();
-  }
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === info.mtimeMs && hit.size === info.size) return hit.result;
+  const read = await readBoundedFile(file, MAX_TEMPLATE_BYTES);
+  const result: PromptTemplate | Problem =
+    'bytes' in read
+      ? await parseFile(read.bytes.toString('utf8'), file)
+      : {
+          file,
+          message:
+            read.problem === 'too large'
+              ? `larger than ${MAX_TEMPLATE_BYTES / 1024} KB, the most a template may have`
+              : `${read.problem}${read.code ? ` (${read.code})` : ''}`,
+        };
+  cache.set(file, { mtimeMs: info.mtimeMs, size: info.size, result });
+  return result;
 }
 
 async function parseFile(text: string, file: string): Promise<PromptTemplate | Problem> {

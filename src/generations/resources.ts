@@ -1,5 +1,4 @@
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readBoundedFile, type BoundedRead } from '../bounded-file.js';
 import { PROVIDERS } from '../config.js';
 import { PROVIDER_LABEL, UserInputError } from '../errors.js';
 import { isImage, sniff } from '../media/sniff.js';
@@ -119,28 +118,19 @@ export async function readGeneration(generations: Generations, uri: string) {
   return { contents };
 }
 
+const WHY: Record<Exclude<BoundedRead, { bytes: Buffer }>['problem'], string> = {
+  missing: 'the file is gone (moved or deleted since)',
+  'not a regular file': 'no longer a regular file',
+  'too large': `larger than ${MAX_RESOURCE_FILE_BYTES / 1024 / 1024} MB, the most a resource carries; open it from disk`,
+  'being written': 'the file is being rewritten; read it again in a moment',
+  unreadable: 'cannot be opened',
+};
+
 /** The bytes of a regular image file no larger than the cap, or why not. */
 async function readImageFile(path: string): Promise<{ bytes: Buffer; mimeType: string } | string> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'the file is gone (moved or deleted since)' : `cannot be opened (${code})`;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return 'no longer a regular file';
-    // One byte past the cap tells a file that grew since stat from one that fits.
-    const buffer = Buffer.alloc(Math.min(info.size, MAX_RESOURCE_FILE_BYTES) + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_RESOURCE_FILE_BYTES)
-      return `larger than ${MAX_RESOURCE_FILE_BYTES / 1024 / 1024} MB, the most a resource carries; open ${basename(path)} from disk`;
-    const bytes = buffer.subarray(0, bytesRead);
-    const type = sniff(bytes);
-    if (!isImage(type)) return 'no longer holds an image';
-    return { bytes, mimeType: type.mimeType };
-  } finally {
-    await handle.close();
-  }
+  const read = await readBoundedFile(path, MAX_RESOURCE_FILE_BYTES);
+  if ('problem' in read) return read.code ? `${WHY[read.problem]} (${read.code})` : WHY[read.problem];
+  const type = sniff(read.bytes);
+  if (!isImage(type)) return 'no longer holds an image';
+  return { bytes: read.bytes, mimeType: type.mimeType };
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -183,6 +184,14 @@ describe('user templates in ATELIER_HOME/prompts/', () => {
     // Listing again re-reads the folder but reports each bad file once.
     await h.client.listPrompts();
     expect(h.logs.filter((l) => l.includes('skipped'))).toHaveLength(warnings.length);
+  });
+
+  it('a FIFO named like a template is skipped at once, not waited on', async () => {
+    h = await startHarness();
+    const dir = await userTemplates({});
+    execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+    expect((await h.client.listPrompts()).prompts.length).toBeGreaterThan(0);
+    expect(h.logs.join()).toContain(`${join(dir, 'pipe.yaml')} skipped: not a regular file`);
   });
 
   it('picks up a template added or fixed while the server runs', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,7 +163,9 @@ describe('generations as resources', () => {
     await writeFile(text, 'not an image at all');
     const small = join(h.outputDir, 'small.png');
     await writeFile(small, PNG);
-    const files = [big, text, small].map((path) => ({ path, mimeType: 'image/png', bytes: 1 }));
+    const fifo = join(h.outputDir, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    const files = [big, text, fifo, small].map((path) => ({ path, mimeType: 'image/png', bytes: 1 }));
     await indexLine(h.home, {
       provider: 'pixelmuse',
       id: 'img_hand',
@@ -176,6 +179,7 @@ describe('generations as resources', () => {
     const note = (contents[1] as { text: string }).text;
     expect(note).toContain(`${big}: larger than 20 MB`);
     expect(note).toContain(`${text}: no longer holds an image`);
+    expect(note).toContain(`${fifo}: no longer a regular file`);
   });
 
   it('answers an unknown or foreign URI with resource-not-found', async () => {
