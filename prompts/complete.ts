@@ -1,27 +1,16 @@
 import { PROVIDERS, type Provider } from '../src/config.js';
+import { MODEL_FAMILY } from '../src/providers/modelslab/generation.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import type { PromptTemplate } from './template.js';
 
 /**
  * Model ids offered as completions. Static on purpose: completion answers while the user types, so it never waits
- * on the network. Pixelmuse: its public API's models (the emulator serves the same ids). ModelsLab: the ids its
- * documentation and SDKs use; its catalogue has thousands more, which list_models searches.
+ * on the network. Pixelmuse: its public API's models (the emulator serves the same ids). ModelsLab: the models whose
+ * API family the generation adapter knows; its catalogue has thousands more, which list_models searches.
  */
 export const KNOWN_MODELS: Record<Provider, readonly string[]> = {
   pixelmuse: ['flux-schnell', 'imagen-3', 'nano-banana-2', 'nano-banana-pro', 'recraft-v4', 'recraft-v4-pro'],
-  modelslab: [
-    'flux',
-    'flux-pro-1.1',
-    'flux-2-dev',
-    'flux-kontext-pro',
-    'sdxl',
-    'midjourney',
-    'imagen-3',
-    'imagen-4',
-    'imagen-4.0-ultra',
-    'nano-banana',
-    'nano-banana-pro',
-  ],
+  modelslab: Object.keys(MODEL_FAMILY),
 };
 
 /** The MCP limit for one completion answer. */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { PROVIDERS, type Provider } from '../src/config.js';
 import { UserInputError } from '../src/errors.js';
+import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 
 /**
  * One prompt file, built-in or the user's. An image template (`prompt`) becomes a prompt that tells the agent to
@@ -39,7 +40,6 @@ export interface PromptArgument {
 export const OVERRIDES = ['provider', 'model', 'aspect_ratio'] as const;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-const RATIO = /^\d{1,2}:\d{1,2}$/;
 // Prompt names become slash commands (Claude Code: /mcp__atelier__blog_thumbnail): no spaces or dots.
 const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -67,7 +67,12 @@ const fileSchema = z.strictObject({
     .strictObject({
       provider: z.enum(PROVIDERS).optional(),
       model: z.string().min(1).max(200).optional(),
-      aspect_ratio: z.string().regex(RATIO, 'width:height, e.g. "16:9" (quote it in YAML)').optional(),
+      // generate_image takes these ratios on every provider.
+      aspect_ratio: z
+        .enum(PIXELMUSE_ASPECT_RATIOS, {
+          error: `one of ${PIXELMUSE_ASPECT_RATIOS.join(', ')} (quoted in YAML)`,
+        })
+        .optional(),
     })
     .optional(),
   variables: z
@@ -191,8 +196,8 @@ export function renderTemplate(t: PromptTemplate, given: Record<string, string |
   if (provider !== undefined && !(PROVIDERS as readonly string[]).includes(provider))
     problems.push(`provider must be ${PROVIDERS.join(' or ')}, not "${provider}"`);
   const ratio = t.kind === 'image' ? value('aspect_ratio') : undefined;
-  if (ratio !== undefined && !RATIO.test(ratio))
-    problems.push(`aspect_ratio must look like 16:9, not "${ratio}"`);
+  if (ratio !== undefined && !(PIXELMUSE_ASPECT_RATIOS as readonly string[]).includes(ratio))
+    problems.push(`aspect_ratio must be one of ${PIXELMUSE_ASPECT_RATIOS.join(', ')}, not "${ratio}"`);
   if (problems.length) {
     throw new UserInputError(`Prompt ${t.name}: ${problems.join('; ')}.`, {
       facts: [`Its arguments: ${names.join(', ')}.`],

@@ -107,7 +107,8 @@ describe('template validation', () => {
     [{ prompt: 'A {{ cat', variables: {} }, 'a {{ without a valid'],
     [{ prompt: 'A', instructions: 'B' }, 'either prompt'],
     [{ description: 'nothing' }, 'either prompt'],
-    [{ prompt: 'A', defaults: { aspect_ratio: '16x9' } }, 'defaults.aspect_ratio: width:height'],
+    [{ prompt: 'A', defaults: { aspect_ratio: '16x9' } }, 'defaults.aspect_ratio: one of 1:1, 16:9'],
+    [{ prompt: 'A', defaults: { aspect_ratio: '7:5' } }, 'defaults.aspect_ratio: one of 1:1, 16:9'],
     [{ prompt: 'A', defaults: { provider: 'dalle' } }, 'defaults.provider'],
     [{ prompt: 'A', colour: 'red' }, 'colour'],
     [{ prompt: 'A {{ model }}', variables: { model: 'x' } }, 'variables.model: model is set under defaults'],
@@ -171,7 +172,7 @@ describe('interpolation', () => {
     expect(error!.message).toContain('no argument named colour, size');
     expect(error!.message).toContain('missing topic');
     expect(error!.message).toContain('provider must be pixelmuse or modelslab, not "dalle"');
-    expect(error!.message).toContain('aspect_ratio must look like 16:9');
+    expect(error!.message).toContain('aspect_ratio must be one of 1:1, 16:9,');
     expect(error!.facts.join()).toContain('topic, style, mood, provider, model, aspect_ratio');
     expect(error!.next).toContain('/home/me/prompts/thumb.yaml');
   });
