@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_DOCUMENTS, builtinTemplates } from '../../prompts/builtin.js';
 import { parseTemplate, promptArguments, renderTemplate } from '../../prompts/template.js';
 import { UserInputError } from '../../src/errors.js';
+import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 import { ROOT } from '../helpers/spawn.js';
 
 const image = (extra: Record<string, unknown> = {}) =>
@@ -53,6 +54,19 @@ describe('built-in prompts', () => {
     ])
       expect(kinds[name]).toBe('workflow');
     expect(kinds.blog_thumbnail).toBe('image');
+  });
+
+  it('every tool a built-in prompt names is a public tool (a rename must update the prompts)', () => {
+    const prompts = new Set(builtinTemplates().map((t) => t.name));
+    for (const t of builtinTemplates()) {
+      const named = [
+        ...t.text.matchAll(/\b(?:modelslab|pixelmuse|get|list|generate|account|spend)_[a-z_]+\b/g),
+      ].map((m) => m[0]);
+      const unknown = named.filter(
+        (n) => !prompts.has(n) && !(n in t.variables) && !PUBLIC_TOOL_NAMES.includes(n),
+      );
+      expect(unknown, `${t.name} names ${unknown.join(', ')}`).toEqual([]);
+    }
   });
 
   it('workflows name the tools of DESIGN.md in the order the flow needs', () => {
