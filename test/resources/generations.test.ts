@@ -24,7 +24,7 @@ const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000
 
 async function generate(h: Harness, prompt: string) {
   const result = await h.call('generate_image', { prompt, model: 'flux-schnell', preview: false });
-  expect(result.isError).toBeFalsy();
+  expect(result.isError, textOf(result)).toBeFalsy();
   const id = /Job id: (img_\w+)/.exec(textOf(result))![1]!;
   return { result, id, uri: `atelier://generations/pixelmuse-${id}`, paths: savedPaths(result) };
 }
@@ -134,6 +134,7 @@ describe('generations as resources', () => {
     const h = await start();
     const first = await generate(h, 'fragile');
     const again = await h.call('get_generation', { provider: 'pixelmuse', id: first.id });
+    expect(again.isError, textOf(again)).toBeFalsy();
     const [kept] = savedPaths(again);
     await rm(first.paths[0]!);
     const { contents } = await h.client.readResource({ uri: first.uri });
