@@ -60,7 +60,6 @@ export function createPrompts(opts: { home: string; log: Logger }) {
   }
 
   return {
-    catalog,
     async list(): Promise<ListedPrompt[]> {
       return (await catalog()).prompts.map((t) => ({
         name: t.name,

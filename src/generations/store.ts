@@ -49,9 +49,9 @@ export interface Generations {
 }
 
 /** The part of generations.jsonl read at most: the newest entries, ~40,000 of them. */
-export const MAX_INDEX_READ_BYTES = 16 * 1024 * 1024;
+const MAX_INDEX_READ_BYTES = 16 * 1024 * 1024;
 
-export function generationKey(provider: Provider, jobId: string): string {
+function generationKey(provider: Provider, jobId: string): string {
   return `${provider}-${jobId}`;
 }
 
