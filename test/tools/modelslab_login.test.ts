@@ -205,3 +205,39 @@ describe('the ModelsLab token source', () => {
     expect(refreshes(h)).toHaveLength(0);
   });
 });
+
+describe('ModelsLab error classes through the tools', () => {
+  it('403 email_not_verified names the verification tools', async () => {
+    const h = await start({ modelslabCredentials: {} });
+    await h.call('modelslab_signup', { email: 'new@example.com', password: 'long-enough' });
+    const result = await h.call('modelslab_login', { email: 'new@example.com', password: 'long-enough' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /^ModelsLab refused the request: email_not_verified \(HTTP 403, request req_\w+\)\./,
+    );
+  });
+
+  it('a 503 on a read is retried, and one that persists says the provider is having trouble', async () => {
+    const h = await start();
+    h.modelslab.inject({ method: 'GET', path: '/api/agents/v1/me', status: 503, times: 1 });
+    expect((await h.call('modelslab_profile')).isError).toBeFalsy();
+    h.modelslab.inject({ method: 'GET', path: '/api/agents/v1/me', status: 503, times: 10 });
+    const result = await h.call('modelslab_profile');
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /^ModelsLab failed: service_unavailable \(HTTP 503[\s\S]*Next: Retry in a minute; the provider is having trouble/,
+    );
+  });
+
+  it('an answer without a token after login is an unexpected_response, and nothing is stored', async () => {
+    const h = await start({ modelslabCredentials: {} });
+    h.modelslab.inject({
+      method: 'POST',
+      path: '/api/agents/v1/auth/login',
+      rewrite: () => ({ data: {}, error: null, meta: {} }),
+    });
+    const result = await h.call('modelslab_login', login);
+    expect(textOf(result)).toMatch(/unexpected_response[\s\S]*ModelsLab answered without an access token/);
+    expect(textOf(await h.call('account_status'))).toMatch(/ModelsLab \(.*\):\n- not configured/);
+  });
+});
