@@ -27,6 +27,21 @@ async function fileHome() {
 }
 
 const login = { email: SANDBOX_MODELSLAB_EMAIL, password: 'sandbox-password' };
+
+/**
+ * A new server process over the same credential store. Each harness has its own emulator, so the token the
+ * first one issued is made known to the second one's upstream account too.
+ */
+async function restartWith(config: Awaited<ReturnType<typeof fileHome>>, token: string) {
+  const next = await start({ modelslabCredentials: {}, config });
+  next.modelslab.accounts.issueToken(
+    next.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!,
+    '1_month',
+    'carried-over',
+    token,
+  );
+  return next;
+}
 const refreshes = (h: Harness) =>
   h.modelslab.requests.filter((r) => r.path === '/api/agents/v1/auth/refresh');
 
@@ -49,13 +64,7 @@ describe('modelslab_login and modelslab_logout', () => {
     expect(textOf(result)).not.toContain(issued.value);
 
     // A new server process over the same store, against the same upstream account.
-    const second = await start({ modelslabCredentials: {}, config });
-    second.modelslab.accounts.issueToken(
-      second.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!,
-      '1_week',
-      'carried-over',
-      issued.value,
-    );
+    const second = await restartWith(config, issued.value);
     const profile = await second.call('modelslab_profile');
     expect(profile.isError, textOf(profile)).toBeFalsy();
     expect(textOf(profile)).toContain(`<${SANDBOX_MODELSLAB_EMAIL}>`);
@@ -109,13 +118,7 @@ describe('the ModelsLab token source', () => {
     await store.save('modelslab_token_expires_at', new Date(Date.now() + 2 * 3600_000).toISOString());
 
     // A fresh server (no cache) makes the next call.
-    const next = await start({ modelslabCredentials: {}, config });
-    next.modelslab.accounts.issueToken(
-      next.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!,
-      '1_month',
-      'x',
-      old.value,
-    );
+    const next = await restartWith(config, old.value);
     const profile = await next.call('modelslab_profile');
     expect(profile.isError, textOf(profile)).toBeFalsy();
     expect(refreshes(next)).toHaveLength(1);
@@ -133,13 +136,7 @@ describe('the ModelsLab token source', () => {
     await h.call('modelslab_login', login);
     const store = openCredentials({ ...config, sandbox: false }, { env: {} });
     await store.save('modelslab_token_expires_at', new Date(Date.now() + 3600_000).toISOString());
-    const next = await start({ modelslabCredentials: {}, config });
-    next.modelslab.accounts.issueToken(
-      next.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!,
-      '1_month',
-      'x',
-      h.modelslab.accounts.tokens.at(-1)!.value,
-    );
+    const next = await restartWith(config, h.modelslab.accounts.tokens.at(-1)!.value);
     const results = await Promise.all([
       next.call('modelslab_profile'),
       next.call('modelslab_usage', {}),
