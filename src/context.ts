@@ -5,7 +5,7 @@ import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
-import type { SptSettings } from './providers/stripe.js';
+import type { SptSettings } from './providers/mpp-settings.js';
 import type { IdempotencyStore } from './spend/idempotency.js';
 import type { Consent, Spend, SpendBook } from './spend/index.js';
 

@@ -37,7 +37,8 @@ const SECRET_PARAMS = [
 
 const PATTERNS: Array<[RegExp, string]> = [
   // First, so that a bearer key is one "***" rather than its prefix's own redaction plus another.
-  [/\b(Bearer|Payment)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***'],
+  // A credential is long; "Payment Tokens" or "Payment Required" in prose is not one.
+  [/\b(Bearer|Payment)\s+[A-Za-z0-9._~+/=-]{16,}/g, '$1 ***'],
   [/\bpm_(live|test)_[A-Za-z0-9]+/g, 'pm_$1_***'],
   [/\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+/g, '$1_$2_***'],
   [/\b(spt|seti|pi|pm|cs)_[A-Za-z0-9]*_secret_[A-Za-z0-9]+/g, '$1_***_secret_***'],

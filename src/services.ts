@@ -7,7 +7,7 @@ import { openGenerations } from './generations/store.js';
 import type { Logger } from './log.js';
 import { ModelslabClient } from './providers/modelslab/agents.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
-import { readSptSettings } from './providers/stripe.js';
+import { readSptSettings } from './providers/mpp-settings.js';
 import { openIdempotencyStore } from './spend/idempotency.js';
 import { spendDir } from './spend/home.js';
 import { openSpendBook } from './spend/index.js';

@@ -8,6 +8,7 @@ describe('redaction', () => {
     'rk_live_abcdefghijklmnop',
     'spt_1Nabcdefghijklmnop',
     'Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig',
+    'Payment eyJjaGFsbGVuZ2UiOnsiaWQiOiJhYmMifX0',
     '4000 0027 6000 3184',
     '4242424242424242',
     '"cvc":"123"',
@@ -29,6 +30,11 @@ describe('redaction', () => {
   ])('hides a card number separated by %s', (_, card) => {
     const out = redact(`pay with ${card} now`);
     expect(out).toMatch(/^pay with (card_)?\[card\] now$/);
+  });
+
+  it('leaves prose about payments alone', () => {
+    const text = 'Shared Payment Tokens; 402 Payment Required; Bearer token missing';
+    expect(redact(text)).toBe(text);
   });
 
   it('strips the query string of a signed URL and keeps where it points', () => {

@@ -1,6 +1,7 @@
 import { mask } from '../src/redact.js';
 import { formatError } from '../src/error-format.js';
 import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/errors.js';
+import { describeMpp } from '../src/providers/mpp-settings.js';
 import { plural } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 
@@ -11,7 +12,7 @@ export default defineTool({
   title: 'Account status',
   description:
     'Shows, per provider, whether credentials are configured and where from (env, OS keychain, file; masked), ' +
-    "balance, plan or subscription, token expiry, rate limit, usage, and today's spend against the caps. Free. " +
+    "balance, plan or subscription, token expiry, rate limit, usage, MPP pay-per-image set-up, and today's spend against the caps. Free. " +
     'Call it first when a call fails with an auth or credit error, or before a large batch.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -64,6 +65,7 @@ export default defineTool({
           );
         }
       }
+      lines.push(...describeMpp(ctx.mpp));
     }
     const { todayLine } = await import('../src/spend/report.js');
     lines.push('', todayLine(await ctx.spend.today()));

@@ -3,7 +3,7 @@ import { UserInputError } from '../src/errors.js';
 import type { Provider } from '../src/config.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
-import { filename, max_wait_seconds, output_dir, preview, provider } from './params.js';
+import { confirmation_token, filename, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
 export const DEFAULT_PIXELMUSE_MODEL = 'flux-schnell';
 const DEFAULT_MODELSLAB_MODEL = 'flux';
@@ -18,7 +18,9 @@ export default defineTool({
     'Makes images from a text prompt and saves them as files in the project: use it whenever the user wants a ' +
     'picture, icon, illustration or mockup. Costs the model price per image (Pixelmuse flux-schnell: 1 credit; ' +
     'ModelsLab flux: about $0.01; list_models shows prices). Returns the saved paths, job id, cost and a preview. If it says STILL ' +
-    'RUNNING, call get_generation with the job id; do not generate again.',
+    'RUNNING, call get_generation with the job id; do not generate again. payment "mpp" (automatic on Pixelmuse ' +
+    'with no key) buys one Pixelmuse image in USD with no account: the first call may answer with a quote and a ' +
+    'confirmation_token; after the human approves, call again with the same arguments plus that token.',
   input: (config) => ({
     provider: provider(config.providers as [Provider, ...Provider[]])
       .optional()
@@ -71,6 +73,13 @@ export default defineTool({
       .describe(
         'Extra provider fields sent as given, e.g. {"visibility":"public"}; ModelsLab: {"num_inference_steps":30}, {"api_version":"v7"}.',
       ),
+    payment: z
+      .enum(['account', 'mpp'])
+      .optional()
+      .describe(
+        'account: credits of the configured key; mpp: Pixelmuse pay per image (default: mpp only with no key).',
+      ),
+    confirmation_token,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(args, ctx) {
@@ -84,7 +93,18 @@ export default defineTool({
       import('../src/generation/choose-provider.js'),
       import('../src/generation/report.js'),
     ]);
-    const chosen = await chooseProvider(args.provider, ctx.config, ctx.credentials);
+    if (args.payment === 'mpp' && args.provider === 'modelslab') {
+      throw new UserInputError('payment "mpp" pays Pixelmuse only.', {
+        next: 'Drop provider (or use "pixelmuse") to pay per image with MPP, or drop payment for ModelsLab.',
+      });
+    }
+    const chosen =
+      args.payment === 'mpp' ? 'pixelmuse' : await chooseProvider(args.provider, ctx.config, ctx.credentials);
+    if (chosen === 'modelslab' && args.confirmation_token !== undefined) {
+      throw new UserInputError('confirmation_token is only for payment "mpp" on Pixelmuse.', {
+        next: 'Call again without confirmation_token.',
+      });
+    }
     const adapter = await adapterFor(chosen, ctx);
     let settled;
     if (chosen === 'modelslab') {
@@ -114,19 +134,36 @@ export default defineTool({
         });
       }
       const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;
-      settled = await generate(
-        ctx,
-        adapter,
-        {
-          ...args.params,
-          prompt: args.prompt,
-          model,
-          ...(args.aspect_ratio ? { aspect_ratio: args.aspect_ratio } : {}),
-          ...(args.negative_prompt ? { negative_prompt: args.negative_prompt } : {}),
-          ...(imageInput ? { image_input: imageInput } : {}),
-        },
-        { count: args.count ?? 1, deadline, target, model },
-      );
+      const body = {
+        ...args.params,
+        prompt: args.prompt,
+        model,
+        ...(args.aspect_ratio ? { aspect_ratio: args.aspect_ratio } : {}),
+        ...(args.negative_prompt ? { negative_prompt: args.negative_prompt } : {}),
+        ...(imageInput ? { image_input: imageInput } : {}),
+      };
+      const count = args.count ?? 1;
+      if (
+        args.payment === 'mpp' ||
+        (args.payment === undefined && !(await ctx.credentials.get('pixelmuse_api_key')))
+      ) {
+        const { generateWithMpp } = await import('../src/providers/pixelmuse/pay-per-image.js');
+        const { confirmation_token: token, ...consented } = args;
+        return generateWithMpp(ctx, body, {
+          args: consented,
+          confirmationToken: token,
+          count,
+          deadline,
+          target,
+          preview: args.preview ?? true,
+        });
+      }
+      if (args.confirmation_token !== undefined) {
+        throw new UserInputError('confirmation_token is only for payment "mpp".', {
+          next: 'Call again without confirmation_token: credits of the configured key need no confirmation.',
+        });
+      }
+      settled = await generate(ctx, adapter, body, { count, deadline, target, model });
     }
     return reportOutcomes(settled, {
       media: ctx.media,

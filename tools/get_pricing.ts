@@ -7,7 +7,7 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Get prices',
   description:
-    'Shows what generating costs: Pixelmuse per-model prices in credits and USD, the USD value of a credit, and the ' +
+    'Shows what generating costs: Pixelmuse per-model prices in credits and USD (also the MPP pay-per-image price), the USD value of a credit, and the ' +
     'credit packages you can buy (see pixelmuse_buy_credits). Free; needs no key. Use it before a large batch or ' +
     'when the user asks what something will cost.',
   input: {},
@@ -28,6 +28,9 @@ export default defineTool({
     return [
       `Pixelmuse pricing (1 credit = $${pricing.usd_per_credit.toFixed(2)}${pricing.updated_at ? `, updated ${pricing.updated_at}` : ''}):`,
       ...models,
+      '',
+      `MPP (pay per image in USD, no account): the same USD prices, charged per image by generate_image with ` +
+        `payment "mpp"; ${ctx.mpp.settings ? 'configured here' : 'not configured here (see account_status)'}.`,
       '',
       'Credit packages (buy with pixelmuse_buy_credits; a human pays on a Stripe page):',
       ...(packs.length ? packs : ['- none offered right now']),

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   roots?: string[];
   /** Put a lossy proxy (h.proxy) between the server and the emulator for the requests this matches. */
   lossy?: (method: string, path: string) => boolean;
+  /** The server's env (credentials, ATELIER_STRIPE_SECRET_KEY…); default none. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface Harness {
@@ -88,7 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const apiKey = options.apiKey === undefined ? SANDBOX_PIXELMUSE_KEY : options.apiKey;
   const services = createServices(config, log, {
-    env: {},
+    env: options.env ?? {},
     memory: {
       ...(apiKey ? { pixelmuse_api_key: apiKey } : {}),
       ...(options.modelslabCredentials ?? {

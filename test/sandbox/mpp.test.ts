@@ -7,7 +7,8 @@ import {
   readOffer,
   type PaymentOffer,
 } from '../../src/providers/pixelmuse/mpp.js';
-import { readSptSettings, SptMinter } from '../../src/providers/stripe.js';
+import { readSptSettings } from '../../src/providers/mpp-settings.js';
+import { SptMinter } from '../../src/providers/stripe.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 
 let sandbox: Sandbox;

@@ -26,6 +26,23 @@ describe('account_status', () => {
     expect(textOf(result)).toMatch(/- not configured\n- Next: Run `npx atelier-mcp login pixelmuse`/);
   });
 
+  it('says whether MPP pay-per-image is configured, masking the Stripe key and warning on sk_', async () => {
+    h = await startHarness({ apiKey: null });
+    expect(textOf(await h.call('account_status'))).toMatch(
+      /- MPP pay-per-image: not configured\n- Next: To pay per image with MPP, set ATELIER_STRIPE_SECRET_KEY/,
+    );
+    await h.close();
+    const key = 'sk_test_51abcdefghijklmnopqrstuvwxyz0123';
+    h = await startHarness({
+      env: { ATELIER_STRIPE_SECRET_KEY: key, ATELIER_MPP_PAYMENT_METHOD: 'pm_card_visa' },
+    });
+    const text = textOf(await h.call('account_status'));
+    expect(text).toMatch(/- MPP pay-per-image: configured \(Stripe key sk_test_\S+, card pm_card_visa\)/);
+    expect(text).toContain('- Warning: ATELIER_STRIPE_SECRET_KEY is a full secret key (sk_…)');
+    expect(text).not.toContain(key);
+    expect(h.logs.join('\n')).toContain('a restricted key (rk_…) limited to Shared Payment Tokens is safer');
+  });
+
   it('keeps the report when the key is rejected', async () => {
     h = await startHarness({ apiKey: 'pm_test_00000000000000000000000000000000' });
     const text = textOf(await h.call('account_status'));

@@ -187,12 +187,12 @@ describe('generate_image', () => {
     expect(text).not.toContain('ffffffffffffffffffffffffffffffff');
   });
 
-  it('says how to configure a key when there is none, without calling Pixelmuse', async () => {
+  it('with no key and no MPP payment set up, gives the price and both ways to pay, sending nothing', async () => {
     h = await startHarness({ apiKey: null, modelslabCredentials: {} });
     const result = await h.call('generate_image', { prompt: 'x' });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(
-      /^Not configured: No Pixelmuse API key is configured\.\nNext: Run `npx atelier-mcp login pixelmuse`/,
+      /^Not configured: Pixelmuse sells flux-schnell for \$0\.10 per image with MPP, but MPP payment is not configured\.\nNext: To pay per image with MPP, set ATELIER_STRIPE_SECRET_KEY .*`npx atelier-mcp login pixelmuse`/,
     );
     expect(posts(h)).toHaveLength(0);
   });

@@ -12,6 +12,9 @@ describe('get_pricing', () => {
     expect(text).toContain('- nano-banana-pro (');
     expect(text).toMatch(/nano-banana-pro \([^)]+\): 4 credits = \$0\.40 per image/);
     expect(text).toContain('- credit_pack (Credit Pack): 100 credits for $10.00');
+    expect(text).toMatch(
+      /MPP \(pay per image in USD, no account\): the same USD prices.*not configured here/,
+    );
   });
 
   it('reports a provider outage as an error with the status', async () => {

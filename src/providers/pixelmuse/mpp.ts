@@ -348,6 +348,8 @@ export function explainPaymentFailure(error: ProviderError): ProviderError {
 export interface MppPurchaseOptions {
   idempotencyKey: string;
   signal?: AbortSignal;
+  /** /api/v1/pricing's models, when the caller has them already. */
+  pricing?: ModelPricing[];
   /** Consent, caps and the ledger's pending entry: throw to stop before anything is paid. */
   approve(offer: PaymentOffer): Promise<void>;
   /** A Shared Payment Token limited to this offer (amount, currency, expiry, seller). */
@@ -413,7 +415,7 @@ export function buyImage(
       challenge = error;
     }
     const offer = chooseOffer(challenge, { baseUrl: pixelmuse.baseUrl, now: opts.now?.() });
-    checkPrice(offer, body.model, (await pixelmuse.getPricing(opts.signal)).models);
+    checkPrice(offer, body.model, opts.pricing ?? (await pixelmuse.getPricing(opts.signal)).models);
     await opts.approve(offer);
     const spt = await opts.mint(offer, opts.signal).catch((error: unknown) => {
       throw annotate(error, {

@@ -1,0 +1,134 @@
+import type { ToolContext, ToolOutput } from '../../context.js';
+import { ConfigurationError, ProviderError, UserInputError } from '../../errors.js';
+import { generate } from '../../generation/engine.js';
+import { reportOutcomes } from '../../generation/report.js';
+import type { Target } from '../../media/index.js';
+import { usd } from '../../spend/index.js';
+import { MPP_SETUP_NEXT } from '../mpp-settings.js';
+import { SptMinter } from '../stripe.js';
+import { pixelmuseAdapter, toJob } from './generation.js';
+import { buyImage, formatAmount, type MppPurchase } from './mpp.js';
+import type { CreateImageRequest } from './types.js';
+
+export const MPP_OPERATION = 'pixelmuse.mpp.generate';
+
+/**
+ * generate_image paid per image with MPP, through src/spend/ like every other charge: the price comes from
+ * /api/v1/pricing, the human approves it (form or confirmation_token), and only then does buyImage ask for
+ * the challenge, mint a token for exactly it and pay. The ledger gets the PaymentIntent from the receipt.
+ */
+export async function generateWithMpp(
+  ctx: ToolContext,
+  body: CreateImageRequest,
+  opts: {
+    /** The tool's arguments without confirmation_token: what the consent covers. */
+    args: Record<string, unknown>;
+    confirmationToken?: string;
+    count: number;
+    deadline: number;
+    target: Target;
+    preview: boolean;
+  },
+): Promise<ToolOutput> {
+  if (opts.count !== 1) {
+    throw new UserInputError('MPP buys one image per call (each image is its own payment).', {
+      next: 'Call generate_image once per image with payment: "mpp", or use a Pixelmuse key for batches.',
+    });
+  }
+  const pricing = await ctx.pixelmuse.getPricing(ctx.signal);
+  const listed = pricing.models.find((m) => m.model === body.model);
+  if (!listed) {
+    throw new UserInputError(`Pixelmuse lists no MPP price for model "${body.model}".`, {
+      next: 'Call get_pricing for the models and prices, then call again with one of them.',
+    });
+  }
+  const price = formatAmount(listed.price_cents, 'usd');
+  const { settings, problem } = ctx.mpp;
+  if (!settings) {
+    throw new ConfigurationError(
+      `Pixelmuse sells ${body.model} for ${price} per image with MPP, but MPP payment is not configured.`,
+      { facts: problem ? [problem] : [], next: MPP_SETUP_NEXT },
+    );
+  }
+  const minter = new SptMinter(settings, ctx.log);
+  const amountUsd = listed.price_cents / 100;
+  const result = await ctx.spend.charge<MppPurchase>({
+    provider: 'pixelmuse',
+    operation: MPP_OPERATION,
+    tool: 'generate_image',
+    amountUsd,
+    args: opts.args,
+    what: `one ${body.model} image from Pixelmuse, paid per image with MPP (no account)`,
+    paymentMethod: `${settings.paymentMethod} through a Stripe Shared Payment Token limited to ${price}`,
+    confirmationToken: opts.confirmationToken,
+    async send(idempotencyKey) {
+      ctx.progress(`Paying Pixelmuse ${price} with MPP for ${body.model}`);
+      const bought = await buyImage(ctx.pixelmuse, body, {
+        idempotencyKey,
+        pricing: pricing.models,
+        approve: async (offer) => {
+          // The consent covers the quoted price; a challenge asking more is not what the human approved.
+          if (offer.amountMinor > listed.price_cents)
+            throw new ProviderError({
+              provider: 'pixelmuse',
+              code: 'price_changed',
+              message: `Pixelmuse now asks ${formatAmount(offer.amountMinor, offer.currency)}, more than the ${price} approved.`,
+              facts: ['Nothing was paid.'],
+              next: 'Call generate_image again without confirmation_token for a new quote.',
+            });
+        },
+        mint: (offer, signal) => minter.mint(offer, signal),
+      });
+      const reference = bought.reference ?? `mpp:${idempotencyKey}`;
+      if (bought.kind === 'refunded') {
+        // Recorded before the charge line (which uses the same reference): the ledger nets the day to zero.
+        await ctx.spend.record({
+          provider: 'pixelmuse',
+          operation: 'pixelmuse.mpp.refund',
+          amount: -amountUsd,
+          currency: 'USD',
+          reference,
+          replay: false,
+          description: `refunded by Pixelmuse: the paid ${body.model} generation failed (HTTP ${bought.error.status ?? 201})`,
+        });
+      }
+      const paidUsd =
+        bought.kind === 'paid' && bought.amountMinor !== undefined ? bought.amountMinor / 100 : amountUsd;
+      return {
+        charged: true,
+        reference,
+        amountUsd: paidUsd,
+        replay: bought.kind === 'paid' && bought.replayed,
+        value: bought,
+      };
+    },
+  });
+  if (result.status === 'quote' || result.status === 'declined' || result.status === 'already_done')
+    return result.text;
+  const { outcome } = result;
+  const bought = outcome.value;
+  if (bought.kind === 'refunded') throw bought.error;
+  const paidUsd = outcome.charged ? outcome.amountUsd : amountUsd;
+  const receipt = bought.reference ? `receipt ${bought.reference}` : 'no receipt returned';
+  const job = { ...toJob(bought.image), cost: { usd: paidUsd } };
+  // The image is already made (MPP answers synchronously): the engine only saves it and keeps its id.
+  const adapter = {
+    ...pixelmuseAdapter(ctx.pixelmuse),
+    submit: async () => ({ job, replayed: bought.replayed }),
+  };
+  const settled = await generate(ctx, adapter, body, {
+    count: 1,
+    deadline: opts.deadline,
+    target: opts.target,
+    model: body.model,
+  });
+  const report = await reportOutcomes(settled, {
+    media: ctx.media,
+    generations: ctx.generations,
+    preview: opts.preview,
+  });
+  const paidLine =
+    `Paid ${usd(paidUsd)} with MPP (${receipt}; ${result.consent}); ` + `it is in the ledger (spend_report).`;
+  const [first, ...rest] = report;
+  return first?.type === 'text' ? [{ type: 'text', text: `${first.text}\n${paidLine}` }, ...rest] : report;
+}

@@ -1,0 +1,150 @@
+import { readFile } from 'node:fs/promises';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startStripeSptEmulator, type StripeSptEmulator } from '../../src/sandbox/stripe/spt.js';
+import { startHarness, textOf, type Harness } from '../helpers/harness.js';
+
+/**
+ * generate_image paying per image with MPP, through the MCP client, against the Pixelmuse emulator's MPP
+ * seller and the Stripe emulator's SPTs: quote, confirmation, payment, receipt, ledger.
+ */
+
+let h: Harness | undefined;
+let stripe: StripeSptEmulator | undefined;
+afterEach(async () => {
+  await h?.close();
+  await stripe?.close();
+  h = stripe = undefined;
+});
+
+const MPP_ENV = { ATELIER_STRIPE_SECRET_KEY: 'rk_test_agent123', ATELIER_MPP_PAYMENT_METHOD: 'pm_card_visa' };
+
+async function start(
+  opts: { env?: Record<string, string>; apiKey?: string | null; elicit?: boolean | 'decline' } = {},
+) {
+  stripe = await startStripeSptEmulator();
+  h = await startHarness({
+    apiKey: opts.apiKey === undefined ? null : opts.apiKey,
+    env: opts.env ?? MPP_ENV,
+    emulator: { mpp: { stripe: stripe.book } },
+    config: { stripeApiBase: stripe.url },
+    capabilities: opts.elicit ? { elicitation: {} } : {},
+  });
+  if (opts.elicit) {
+    const answer = opts.elicit === 'decline' ? false : true;
+    h.client.setRequestHandler(ElicitRequestSchema, () => ({
+      action: 'accept',
+      content: { approve: answer },
+    }));
+  }
+  return { h, stripe };
+}
+
+const tokenOf = (text: string) => /confirmation_token: (ct_[A-Za-z0-9_-]+)/.exec(text)?.[1];
+const paidPosts = (harness: Harness) =>
+  harness.emulator.requests.filter((r) => r.headers['authorization']?.startsWith('Payment '));
+
+describe('generate_image with payment "mpp"', () => {
+  it('quotes the price first, pays only with the token, and returns the image with its receipt', async () => {
+    const { h, stripe } = await start();
+    const args = { prompt: 'a red kite', model: 'nano-banana-pro', payment: 'mpp' };
+    const quote = await h.call('generate_image', args);
+    expect(quote.isError).toBeFalsy();
+    const quoteText = textOf(quote);
+    expect(quoteText).toMatch(/Not charged yet: \$0\.40 USD/);
+    expect(quoteText).toContain('pm_card_visa');
+    expect(stripe.book.tokens.size).toBe(0);
+    expect(paidPosts(h)).toHaveLength(0);
+
+    const token = tokenOf(quoteText);
+    expect(token).toBeDefined();
+    // A token confirms only what it was quoted for.
+    const other = await h.call('generate_image', {
+      ...args,
+      prompt: 'a blue kite',
+      confirmation_token: token,
+    });
+    expect(other.isError).toBe(true);
+    expect(textOf(other)).toMatch(/quoted for other arguments/);
+
+    const paid = await h.call('generate_image', { ...args, confirmation_token: token });
+    expect(paid.isError).toBeFalsy();
+    const text = textOf(paid);
+    const [intent] = [...stripe.book.paymentIntents.values()];
+    expect(intent).toMatchObject({ amount: 40, status: 'succeeded' });
+    expect(text).toContain(`Paid $0.40 with MPP (receipt ${intent!.id}`);
+    const path = /^- (\/\S+\.png) /m.exec(text)?.[1];
+    expect((await readFile(path!)).subarray(1, 4).toString()).toBe('PNG');
+    expect(paid.content.some((c) => c.type === 'image')).toBe(true);
+    const [spt] = [...stripe.book.tokens.values()];
+    expect(spt?.usage_limits).toMatchObject({ currency: 'usd', max_amount: 40 });
+
+    const report = textOf(await h.call('spend_report', {}));
+    expect(report).toContain(`pixelmuse pixelmuse.mpp.generate $0.40 ${intent!.id}`);
+
+    // The same token again does not pay twice.
+    const again = await h.call('generate_image', { ...args, confirmation_token: token });
+    expect(textOf(again)).toMatch(/^Already done/);
+    expect(stripe.book.paymentIntents.size).toBe(1);
+  });
+
+  it('asks the human through elicitation when the client can, and pays nothing when declined', async () => {
+    const declined = await start({ elicit: 'decline' });
+    const no = await declined.h.call('generate_image', { prompt: 'a cat', payment: 'mpp' });
+    expect(textOf(no)).toMatch(/^Not charged: the human declined the \$0\.10 charge/);
+    expect(declined.stripe.book.tokens.size).toBe(0);
+    await declined.h.close();
+    await declined.stripe.close();
+
+    const accepted = await start({ elicit: true });
+    const yes = await accepted.h.call('generate_image', { prompt: 'a cat', payment: 'mpp' });
+    expect(yes.isError).toBeFalsy();
+    expect(textOf(yes)).toMatch(
+      /Paid \$0\.10 with MPP \(receipt pi_test_\w+; approved by the human in the client\)/,
+    );
+  });
+
+  it('is used automatically when no Pixelmuse key is configured', async () => {
+    const { h } = await start({ elicit: true });
+    const result = await h.call('generate_image', { prompt: 'a cat' });
+    expect(textOf(result)).toContain('Paid $0.10 with MPP');
+    expect(h.emulator.requests.some((r) => r.headers['authorization']?.startsWith('Bearer'))).toBe(false);
+  });
+
+  it('without payment settings, answers with the price and how to configure MPP or a key', async () => {
+    const { h } = await start({ env: {} });
+    const result = await h.call('generate_image', { prompt: 'a cat', model: 'recraft-v4-pro' });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/^Not configured: Pixelmuse sells recraft-v4-pro for \$0\.70 per image with MPP/);
+    expect(text).toContain('ATELIER_STRIPE_SECRET_KEY');
+    expect(text).toContain('ATELIER_MPP_PAYMENT_METHOD');
+    expect(text).toContain('PIXELMUSE_API_KEY');
+    expect(h.emulator.requests.filter((r) => r.path === '/api/v1/images/generate')).toHaveLength(0);
+  });
+
+  it('records a paid generation that failed as refunded by Pixelmuse, and says so', async () => {
+    const { h, stripe } = await start({ elicit: true });
+    const result = await h.call('generate_image', { prompt: 'explode', model: 'imagen-3', payment: 'mpp' });
+    expect(result.isError).toBe(true);
+    const [intent] = [...stripe.book.paymentIntents.values()];
+    expect(intent?.refunded).toBe(true);
+    expect(textOf(result)).toMatch(/HTTP 500/);
+    expect(textOf(result)).toContain(`refunded automatically by Pixelmuse`);
+    const report = textOf(await h.call('spend_report', {}));
+    expect(report).toContain(`pixelmuse.mpp.refund $-0.10 ${intent!.id}: refunded by Pixelmuse`);
+    expect(report).toContain(`pixelmuse.mpp.generate $0.10 ${intent!.id}`);
+    expect(report).toMatch(/Spend today \([\d-]+ UTC\): \$0\.00 of/);
+  });
+
+  it('keeps the key path with payment "account" and refuses a confirmation_token there', async () => {
+    h = await startHarness({ env: MPP_ENV });
+    const result = await h.call('generate_image', { prompt: 'a cat', confirmation_token: 'ct_abcdefghijkl' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/confirmation_token is only for payment "mpp"/);
+    const ok = await h.call('generate_image', { prompt: 'a cat', payment: 'account', model: 'imagen-3' });
+    expect(ok.isError).toBeFalsy();
+    expect(textOf(ok)).toMatch(/1 credit charged/);
+    expect(h.emulator.requests.some((r) => r.headers['authorization']?.startsWith('Payment'))).toBe(false);
+  });
+});
