@@ -23,6 +23,8 @@ if (!existsSync(bin)) {
   process.exit(1);
 }
 
+const MPP_ARGS = { prompt: 'a paper crane, studio light', model: 'flux-schnell', payment: 'mpp' };
+
 const STEPS = [
   // ModelsLab from nothing, headless: an account, the emailed code, and the account configured.
   {
@@ -59,6 +61,18 @@ const STEPS = [
     progress: true,
   },
   { tool: 'pixelmuse_list_images', note: 'the history, newest first', args: { limit: 5 } },
+  // Pixelmuse with no account: one image paid per image with MPP (a Shared Payment Token), after approval.
+  {
+    tool: 'generate_image',
+    note: 'pay per image with MPP, no account: the first call only quotes the price',
+    args: MPP_ARGS,
+    capture: (text) => ({ mppToken: /^confirmation_token: (\S+)$/m.exec(text)?.[1] }),
+  },
+  {
+    tool: 'generate_image',
+    note: 'the human approved: the same call with the token mints an SPT for exactly the price and pays',
+    args: (memo) => ({ ...MPP_ARGS, confirmation_token: memo.mppToken }),
+  },
   // Then money on the ModelsLab wallet, with the human's approval.
   {
     tool: 'modelslab_add_payment_method',
