@@ -9,8 +9,9 @@ import { createServices } from '../src/services.js';
 // cap is a ceiling, not a target: aim for 150. README "Development" states the same rule.
 const TOTAL = 6_000;
 const PER_TOOL = 250;
-// The two tools that save images carry the shared saving parameters (tools/params.ts).
-const PER_TOOL_EXCEPTIONS: Record<string, number> = { generate_image: 700, get_generation: 350 };
+// The two tools that save images carry the shared saving parameters (tools/params.ts); generate_image also
+// carries both providers' options and the two-step MPP payment (payment, confirmation_token).
+const PER_TOOL_EXCEPTIONS: Record<string, number> = { generate_image: 760, get_generation: 350 };
 
 const tokens = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
 

@@ -15,12 +15,11 @@ export default defineTool({
   providers: ['pixelmuse', 'modelslab'],
   title: 'Generate an image',
   description:
-    'Makes images from a text prompt and saves them as files in the project: use it whenever the user wants a ' +
-    'picture, icon, illustration or mockup. Costs the model price per image (Pixelmuse flux-schnell: 1 credit; ' +
-    'ModelsLab flux: about $0.01; list_models shows prices). Returns the saved paths, job id, cost and a preview. If it says STILL ' +
-    'RUNNING, call get_generation with the job id; do not generate again. payment "mpp" (automatic on Pixelmuse ' +
-    'with no key) buys one Pixelmuse image in USD with no account: the first call may answer with a quote and a ' +
-    'confirmation_token; after the human approves, call again with the same arguments plus that token.',
+    'Makes images from a prompt and saves them in the project (pictures, icons, illustrations, mockups). Costs the ' +
+    'model price per image (Pixelmuse flux-schnell: 1 credit; ModelsLab flux: ~$0.01; see list_models). Returns ' +
+    'paths, job id, cost and a preview. STILL RUNNING: call get_generation with the job id, do not generate again. ' +
+    'payment "mpp": one Pixelmuse image in USD, no account (default with no key); a quote comes first, then call ' +
+    'again with its confirmation_token once the human approves.',
   input: (config) => ({
     provider: provider(config.providers as [Provider, ...Provider[]])
       .optional()
@@ -35,7 +34,7 @@ export default defineTool({
       .min(1)
       .optional()
       .describe(
-        `Model id from list_models (default ${DEFAULT_PIXELMUSE_MODEL} on Pixelmuse, ${DEFAULT_MODELSLAB_MODEL} on ModelsLab; ModelsLab: imagen-4, nano-banana-pro, sdxl…).`,
+        `Model id from list_models (default ${DEFAULT_PIXELMUSE_MODEL} on Pixelmuse, ${DEFAULT_MODELSLAB_MODEL} on ModelsLab).`,
       ),
     negative_prompt: z.string().max(5_000).optional().describe('Things to keep out of the image.'),
     aspect_ratio: z
@@ -71,14 +70,9 @@ export default defineTool({
       .record(z.string(), z.unknown())
       .optional()
       .describe(
-        'Extra provider fields sent as given, e.g. {"visibility":"public"}; ModelsLab: {"num_inference_steps":30}, {"api_version":"v7"}.',
+        'Extra provider fields as given, e.g. {"visibility":"public"}; ModelsLab {"api_version":"v7"}.',
       ),
-    payment: z
-      .enum(['account', 'mpp'])
-      .optional()
-      .describe(
-        'account: credits of the configured key; mpp: Pixelmuse pay per image (default: mpp only with no key).',
-      ),
+    payment: z.enum(['account', 'mpp']).optional().describe('mpp: pay per image (Pixelmuse).'),
     confirmation_token,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },

@@ -25,6 +25,7 @@ async function start(
   stripe = await startStripeSptEmulator();
   h = await startHarness({
     apiKey: opts.apiKey === undefined ? null : opts.apiKey,
+    modelslabCredentials: {},
     env: opts.env ?? MPP_ENV,
     emulator: { mpp: { stripe: stripe.book } },
     config: { stripeApiBase: stripe.url },
@@ -109,6 +110,24 @@ describe('generate_image with payment "mpp"', () => {
     const result = await h.call('generate_image', { prompt: 'a cat' });
     expect(textOf(result)).toContain('Paid $0.10 with MPP');
     expect(h.emulator.requests.some((r) => r.headers['authorization']?.startsWith('Bearer'))).toBe(false);
+  });
+
+  it('payment "mpp" goes to Pixelmuse even when ModelsLab is configured, and refuses provider "modelslab"', async () => {
+    stripe = await startStripeSptEmulator();
+    h = await startHarness({
+      apiKey: null,
+      env: MPP_ENV,
+      emulator: { mpp: { stripe: stripe.book } },
+      config: { stripeApiBase: stripe.url },
+    });
+    const refused = await h.call('generate_image', {
+      prompt: 'a cat',
+      payment: 'mpp',
+      provider: 'modelslab',
+    });
+    expect(textOf(refused)).toMatch(/^Invalid input: payment "mpp" pays Pixelmuse only\./);
+    const quote = await h.call('generate_image', { prompt: 'a cat', payment: 'mpp' });
+    expect(textOf(quote)).toMatch(/Not charged yet: \$0\.10 USD/);
   });
 
   it('without payment settings, answers with the price and how to configure MPP or a key', async () => {
