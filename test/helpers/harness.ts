@@ -69,7 +69,12 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const stripe = await startStripeEmulator();
   const [emulator, modelslab] = await Promise.all([
-    startPixelmuseEmulator({ jobDelayMs: 150, ...options.emulator }),
+    startPixelmuseEmulator({
+      jobDelayMs: 150,
+      ...options.emulator,
+      // MPP payments settle with the SPTs this Stripe minted.
+      mpp: { stripe: stripe.book, ...options.emulator?.mpp },
+    }),
     startModelslabEmulator({ stripe, ...options.modelslab }),
   ]);
   const outputDir = await mkdtemp(join(tmpdir(), 'atelier-out-'));

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStripeSptEmulator, type StripeSptEmulator } from '../../src/sandbox/stripe/spt.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 
 /**
@@ -10,11 +9,9 @@ import { startHarness, textOf, type Harness } from '../helpers/harness.js';
  */
 
 let h: Harness | undefined;
-let stripe: StripeSptEmulator | undefined;
 afterEach(async () => {
   await h?.close();
-  await stripe?.close();
-  h = stripe = undefined;
+  h = undefined;
 });
 
 const MPP_ENV = { ATELIER_STRIPE_SECRET_KEY: 'rk_test_agent123', ATELIER_MPP_PAYMENT_METHOD: 'pm_card_visa' };
@@ -22,13 +19,10 @@ const MPP_ENV = { ATELIER_STRIPE_SECRET_KEY: 'rk_test_agent123', ATELIER_MPP_PAY
 async function start(
   opts: { env?: Record<string, string>; apiKey?: string | null; elicit?: boolean | 'decline' } = {},
 ) {
-  stripe = await startStripeSptEmulator();
   h = await startHarness({
     apiKey: opts.apiKey === undefined ? null : opts.apiKey,
     modelslabCredentials: {},
     env: opts.env ?? MPP_ENV,
-    emulator: { mpp: { stripe: stripe.book } },
-    config: { stripeApiBase: stripe.url },
     capabilities: opts.elicit ? { elicitation: {} } : {},
   });
   if (opts.elicit) {
@@ -38,7 +32,7 @@ async function start(
       content: { approve: answer },
     }));
   }
-  return { h, stripe };
+  return { h, stripe: h.stripe };
 }
 
 const tokenOf = (text: string) => /confirmation_token: (ct_[A-Za-z0-9_-]+)/.exec(text)?.[1];
@@ -95,7 +89,6 @@ describe('generate_image with payment "mpp"', () => {
     expect(textOf(no)).toMatch(/^Not charged: the human declined the \$0\.10 charge/);
     expect(declined.stripe.book.tokens.size).toBe(0);
     await declined.h.close();
-    await declined.stripe.close();
 
     const accepted = await start({ elicit: true });
     const yes = await accepted.h.call('generate_image', { prompt: 'a cat', payment: 'mpp' });
@@ -113,13 +106,7 @@ describe('generate_image with payment "mpp"', () => {
   });
 
   it('payment "mpp" goes to Pixelmuse even when ModelsLab is configured, and refuses provider "modelslab"', async () => {
-    stripe = await startStripeSptEmulator();
-    h = await startHarness({
-      apiKey: null,
-      env: MPP_ENV,
-      emulator: { mpp: { stripe: stripe.book } },
-      config: { stripeApiBase: stripe.url },
-    });
+    h = await startHarness({ apiKey: null, env: MPP_ENV });
     const refused = await h.call('generate_image', {
       prompt: 'a cat',
       payment: 'mpp',

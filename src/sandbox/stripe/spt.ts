@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 /**
  * Stripe's Shared Payment Tokens, both sides (notes/pixelmuse.md §3.6): the agent mints a token limited to
@@ -273,52 +271,4 @@ function secretKeyOf(authorization: string | undefined): string | undefined {
   const basic = /^Basic\s+(\S+)$/i.exec(authorization)?.[1];
   const key = bearer ?? (basic ? Buffer.from(basic, 'base64').toString('utf8').replace(/:$/, '') : undefined);
   return key && /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/.test(key) ? key : undefined;
-}
-
-export interface StripeSptEmulator {
-  url: string;
-  book: SptBook;
-  close(): Promise<void>;
-}
-
-/** A loopback Stripe that serves only the SPT routes (until the full Stripe emulator mounts them). */
-export async function startStripeSptEmulator(book: SptBook = createSptBook()): Promise<StripeSptEmulator> {
-  const server = createServer((req, res) => {
-    void readForm(req).then((form) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const path = new URL(req.url ?? '/', 'http://stripe.invalid').pathname;
-      const answer =
-        book.route({ method: req.method ?? 'GET', path, headers, form }) ??
-        stripeError(404, 'invalid_request_error', `Unrecognized request URL (${req.method} ${path}).`);
-      res.writeHead(answer.status, {
-        'Content-Type': 'application/json',
-        'Request-Id': `req_${hex(7)}`,
-        ...answer.headers,
-      });
-      res.end(JSON.stringify(answer.body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    book,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    // Stripe requests are small forms; anything bigger is not one of them.
-    if (size > 64 * 1024) break;
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }

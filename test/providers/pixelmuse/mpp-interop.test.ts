@@ -8,11 +8,8 @@ import { silentLogger } from '../../../src/log.js';
 import { PixelmuseClient } from '../../../src/providers/pixelmuse/client.js';
 import { buildCredential, buyImage, type PaymentOffer } from '../../../src/providers/pixelmuse/mpp.js';
 import { SptMinter } from '../../../src/providers/stripe.js';
-import {
-  createSptBook,
-  startStripeSptEmulator,
-  type StripeSptEmulator,
-} from '../../../src/sandbox/stripe/spt.js';
+import { startStripeEmulator, type StripeEmulator } from '../../../src/sandbox/index.js';
+import { createSptBook } from '../../../src/sandbox/stripe/spt.js';
 
 /**
  * Our MPP client against a seller we did not write: mppx 0.11's own server (`mppx/server/core` with the
@@ -25,7 +22,7 @@ const SELLER_KEY = 'sk_test_sellerInterop123';
 const BUYER_KEY = 'rk_test_buyerInterop456';
 const PRICE_CENTS = 10;
 
-let stripeEmu: StripeSptEmulator;
+let stripeEmu: StripeEmulator;
 let seller: Server;
 let sellerUrl: string;
 let paymentIntentCalls: Array<Record<string, unknown>>;
@@ -68,7 +65,7 @@ function stripeSdk(base: string) {
 beforeEach(async () => {
   paymentIntentCalls = [];
   generated = 0;
-  stripeEmu = await startStripeSptEmulator(createSptBook());
+  stripeEmu = await startStripeEmulator({ book: createSptBook() });
   const mppx = Mppx.create({
     secretKey: 'interop-secret-key-that-is-long-enough-0123456789',
     methods: [
