@@ -97,8 +97,11 @@ beforeAll(async () => {
   // Not a method we serve: a JSON-RPC error, still a clean frame.
   child.stdin.write(request(6, 'no/such/method'));
   await Promise.all(rest);
-  // Stay connected past the next heartbeat so a progress sent after the response would be seen.
-  await new Promise((r) => setTimeout(r, Math.max(0, callSentAt + HEARTBEAT_MS + 700 - Date.now())));
+  // Stay connected past the heartbeat that would follow the first progress, so a progress sent after the
+  // response would be seen. Measured from that progress's arrival, not from a send time: under load the first
+  // progress can come late.
+  const firstProgressAt = arrivals.find((a) => a.line.includes('"notifications/progress"'))?.at ?? callSentAt;
+  await new Promise((r) => setTimeout(r, Math.max(0, firstProgressAt + HEARTBEAT_MS + 700 - Date.now())));
   stdinEndedAt = Date.now();
   child.stdin.end();
   await exited;
