@@ -37,6 +37,13 @@ export async function serve(config: Config, log: Logger): Promise<void> {
       modelslabBaseUrl: sandbox.urls.modelslab,
       stripeApiBase: sandbox.urls.stripe,
     };
+    const { spendDir } = await import('../spend/home.js');
+    const { rm } = await import('node:fs/promises');
+    stopSandbox = async () => {
+      await sandbox.close();
+      // The sandbox's ledger and keys describe emulators that are gone now.
+      await rm(spendDir(sandboxed), { recursive: true, force: true });
+    };
     // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones). ModelsLab starts
     // with the sandbox account's API key but no token: the agent signs up, verifies and logs in for real.
     services = createServices(sandboxed, log, {

@@ -135,6 +135,16 @@ describe('modelslab_fund_wallet without elicitation: quote, then the token', () 
 });
 
 describe('modelslab_fund_wallet outcomes', () => {
+  it('says how to add a card when the account has none, before quoting anything', async () => {
+    h = await startHarness();
+    const result = await h.call('modelslab_fund_wallet', { amount_usd: 25 });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(
+      /^Not configured: The ModelsLab account has no saved card\.\nNext: Call modelslab_add_payment_method/,
+    );
+    expect(fundRequests()).toHaveLength(0);
+  });
+
   it('reports a decline with its code, payment intent and next step, and records nothing', async () => {
     h = await startHarness({ config: { autoApproveUsd: 50 } });
     await addCard(DECLINES);

@@ -49,6 +49,9 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(textOf(await h.call('modelslab_manage_subscription', { action: 'resume' }))).toMatch(
       /^Resumed\. .*active/,
     );
+    const resumeAgain = await h.call('modelslab_manage_subscription', { action: 'resume' });
+    expect(resumeAgain.isError).toBe(true);
+    expect(textOf(resumeAgain)).toMatch(/invalid_state \(HTTP 409[\s\S]*not paused/);
 
     const change = textOf(
       await h.call('modelslab_manage_subscription', { action: 'change_plan', new_plan_id: 21 }),
