@@ -105,3 +105,13 @@ export function mask(secret: string): string {
   if (rest.length <= 8) return `${prefix}${'*'.repeat(Math.max(rest.length, 3))}`;
   return `${prefix}${rest.slice(0, 2)}…${rest.slice(-4)}`;
 }
+
+/** redact() on every string in a JSON-like value, except under keys `keep` names (a URI that must resolve). */
+export function redactStrings<T>(value: T, keep: (key: string) => boolean = () => false): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, keep)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, keep(k) ? v : redactStrings(v, keep)]),
+  ) as T;
+}

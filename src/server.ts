@@ -22,7 +22,7 @@ import { LazyJsonSchemaValidator } from './json-schema-validator.js';
 import type { Logger } from './log.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
-import { redact } from './redact.js';
+import { redact, redactStrings } from './redact.js';
 import type { Consent } from './spend/index.js';
 import { inputShape, selectTools } from './tool-selection.js';
 import { VERSION } from './version.js';
@@ -224,7 +224,9 @@ function serveGenerations(server: McpServer, services: ServerServices): void {
   services.generations.onRecord(() => server.sendResourceListChanged());
   server.server.setRequestHandler(ListResourcesRequestSchema, async ({ params }) => {
     try {
-      return await (await resources()).listGenerationResources(services.generations, params?.cursor);
+      // Titles, descriptions and _meta quote the provider (model names) and the prompt.
+      const page = await (await resources()).listGenerationResources(services.generations, params?.cursor);
+      return redactStrings(page, KEEP_AS_IS);
     } catch (error) {
       throw new McpError(ErrorCode.InvalidParams, formatError(error, services.log));
     }
@@ -256,8 +258,12 @@ function serveGenerations(server: McpServer, services: ServerServices): void {
 /** Success text carries provider words too (a model name, a failed sibling job's error, output URLs): redact it all. */
 function toResult(output: ToolOutput): CallToolResult {
   const blocks = typeof output === 'string' ? [{ type: 'text' as const, text: output }] : output;
-  return { content: blocks.map((b) => (b.type === 'text' ? { ...b, text: redact(b.text) } : b)) };
+  return { content: blocks.map((b) => (b.type === 'image' ? b : redactStrings(b, KEEP_AS_IS))) };
 }
+
+/** Identifiers that must resolve exactly as they are; everything else a client is sent is redacted. */
+const KEEP_AS_IS = (key: string) =>
+  key === 'uri' || key === 'type' || key === 'mimeType' || key === 'nextCursor';
 
 /** Serve over stdio until the client goes away; stdout carries nothing but JSON-RPC from here on. */
 export async function serveStdio(

@@ -40,6 +40,12 @@ describe('generate_image against a hostile upstream: redaction of everything tha
     expect(text).not.toContain('0123456789abcdef');
     expect(text).not.toContain('0f1e2d3c4b5a');
     expect(text).not.toContain('AKIAEXAMPLE');
+    // Every block, the resource link included, and the resource list that describes the saved job.
+    expect(result.content.some((c) => c.type === 'resource_link')).toBe(true);
+    expect(JSON.stringify(result.content)).not.toContain('0123456789abcdef');
+    const listed = await h.client.listResources();
+    expect(JSON.stringify(listed)).toContain('pm_live_***');
+    expect(JSON.stringify(listed)).not.toContain('0123456789abcdef');
   });
 
   it('redacts a failed sibling job in a partial batch: its error echoes a bearer key and a card', async () => {
