@@ -78,8 +78,10 @@ function stripSignedQuery(_match: string, base: string, query: string): string {
 }
 
 // 13 to 19 digits with at most two separators between any two of them: spaces of any width (no-break, thin,
-// figure), dots, underscores, dashes. Not across lines: two numbers on two lines are two numbers.
-const CARD_LIKE = /(?<!\d)\d(?:[\t\v\f \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000._-]{0,2}\d){12,18}(?!\d)/g;
+// figure), dots, underscores, dashes. Not across lines: two numbers on two lines are two numbers. Not inside
+// an id either: digits that touch a letter (pm_1234567890123b0e5) are part of a word, not a card.
+const CARD_LIKE =
+  /(?<![\dA-Za-z])\d(?:[\t\v\f \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000._-]{0,2}\d){12,18}(?![\dA-Za-z])/g;
 
 /** Luhn-valid digit runs are card numbers; other long numbers (epoch milliseconds, ids) are left alone. */
 function luhn(digits: string): boolean {

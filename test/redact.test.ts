@@ -52,6 +52,9 @@ describe('redaction', () => {
   });
 
   it('keeps ordinary text, ids and timestamps', () => {
+    expect(redact('Saved pm_1234567890123b0e528ca7 and img_4242424242424242abc')).toBe(
+      'Saved pm_1234567890123b0e528ca7 and img_4242424242424242abc',
+    );
     const text = 'job img_abc123 at 2026-11-25T18:00:00.000Z (1764093600001), request req_a1b2c3d4, 1024x576';
     expect(redact(text)).toBe(text);
   });
