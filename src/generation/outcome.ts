@@ -41,7 +41,10 @@ export function jobLabel(o: Pick<JobOutcome, 'provider' | 'id'>): string {
 export function describeCost(o: Pick<JobOutcome, 'cost' | 'replayed'>): string {
   if (o.replayed) return 'replayed, nothing new charged';
   if (!o.cost) return 'charge not reported';
-  return 'credits' in o.cost ? `${plural(o.cost.credits, 'credit')} charged` : `$${o.cost.usd} charged`;
+  // Cents at least ($0.10, not $0.1), up to 4 decimals for sub-cent ModelsLab prices ($0.0047).
+  return 'credits' in o.cost
+    ? `${plural(o.cost.credits, 'credit')} charged`
+    : `$${o.cost.usd.toFixed(4).replace(/0{1,2}$/, '')} charged`;
 }
 
 /** Longest provider text quoted in a result: enough for a reason, too short to smuggle a page of instructions. */

@@ -68,6 +68,7 @@ describe('generate_image with payment "mpp"', () => {
     const [intent] = [...stripe.book.paymentIntents.values()];
     expect(intent).toMatchObject({ amount: 40, status: 'succeeded' });
     expect(text).toContain(`Paid $0.40 with MPP (receipt ${intent!.id}`);
+    expect(text).toContain('($0.40 charged)');
     const path = /^- (\/\S+\.png) /m.exec(text)?.[1];
     expect((await readFile(path!)).subarray(1, 4).toString()).toBe('PNG');
     expect(paid.content.some((c) => c.type === 'image')).toBe(true);
