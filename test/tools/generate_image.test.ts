@@ -228,7 +228,7 @@ describe('generate_image', () => {
   it('keeps the job id when polling breaks after the job was created', async () => {
     // The server holds Prefer: wait for 1 s only, so the tool must poll, and every poll fails.
     h = await startHarness({ emulator: { jobDelayMs: 3_000, maxPreferWaitSeconds: 1 } });
-    h.emulator.inject({ method: 'GET', path: '/api/v1/images/', status: 500, times: 20 });
+    h.emulator.inject({ method: 'GET', path: '/api/v1/images/', status: 500, times: 1_000 });
     const result = await h.call('generate_image', {
       prompt: 'fragile',
       model: 'flux-schnell',
