@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { loadSharp } from './sharp.js';
 
 export interface Preview {
   /** base64, no data: prefix. */
@@ -14,7 +15,7 @@ export const DEFAULT_PREVIEW_EDGE = 768;
 export async function makePreview(bytes: Buffer, maxEdge: number, log: Logger): Promise<Preview | undefined> {
   const edge = Number.isFinite(maxEdge) && maxEdge >= 1 ? Math.floor(maxEdge) : DEFAULT_PREVIEW_EDGE;
   try {
-    const { default: sharp } = await import('sharp');
+    const sharp = await loadSharp();
     const { data, info } = await sharp(bytes)
       .rotate() // applies the EXIF orientation, so a portrait photo stays portrait
       .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })

@@ -6,6 +6,7 @@ import { EscapeError, mkdirInside } from './confine.js';
 import { slug } from './slug.js';
 import { isImage, sniff } from './sniff.js';
 import type { Target } from './target.js';
+import { loadSharp } from './sharp.js';
 
 export interface SavedImage {
   path: string;
@@ -29,7 +30,7 @@ function errno(err: unknown): string | undefined {
 /** Width and height for the formats whose header sniff() doesn't read (AVIF, HEIC). */
 async function dimensionsWithSharp(bytes: Buffer): Promise<{ width?: number; height?: number }> {
   try {
-    const { default: sharp } = await import('sharp');
+    const sharp = await loadSharp();
     const { width, height } = await sharp(bytes).metadata();
     return { width, height };
   } catch {

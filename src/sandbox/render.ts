@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { loadSharp } from '../media/sharp.js';
 
 export interface RenderRequest {
   prompt: string;
@@ -25,7 +26,7 @@ export function imageSize(aspectRatio: string): { width: number; height: number 
  * the prompt word-wrapped on top, and a sandbox label so nobody mistakes it for a paid result.
  */
 export async function renderImage(request: RenderRequest): Promise<Buffer> {
-  const { default: sharp } = await import('sharp');
+  const sharp = await loadSharp();
   const { width, height } = imageSize(request.aspectRatio);
   const digest = createHash('sha256')
     .update(`${request.prompt}\u0000${request.seed ?? ''}`)
