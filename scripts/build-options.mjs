@@ -2,7 +2,7 @@
 // which checks what the entry chunk statically imports.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { yamlEsbuildPlugin } from './yaml-plugin.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,8 +46,8 @@ const oneAjv = {
   },
 };
 
-/** `outdir` defaults to dist/. */
-export function buildOptions(outdir = join(root, 'dist')) {
+/** `outdir` defaults to dist/; `toolList` is the prebuilt tools/list table (scripts/tool-list.ts), if any. */
+export function buildOptions(outdir = join(root, 'dist'), toolList = undefined) {
   return {
     entryPoints: { cli: join(root, 'src', 'cli.ts') },
     outdir,
@@ -61,7 +61,10 @@ export function buildOptions(outdir = join(root, 'dist')) {
     // Error classes name themselves after their class (src/errors.ts); mangled names would reach users.
     keepNames: true,
     external: ['sharp', '@napi-rs/keyring'],
-    define: { __ATELIER_VERSION__: JSON.stringify(pkg.version) },
+    define: {
+      __ATELIER_VERSION__: JSON.stringify(pkg.version),
+      ...(toolList ? { __ATELIER_TOOL_LIST__: JSON.stringify(toolList) } : {}),
+    },
     banner: {
       // Some bundled CommonJS dependencies call require(); give them one.
       js: "#!/usr/bin/env node\nimport { createRequire as __atelierRequire } from 'node:module';\nconst require = __atelierRequire(import.meta.url);",
@@ -70,4 +73,21 @@ export function buildOptions(outdir = join(root, 'dist')) {
     legalComments: 'none',
     logLevel: 'warning',
   };
+}
+
+/** Bundles and runs scripts/tool-list.ts: every tool's tools/list entry, computed as the server lists it. */
+export async function buildToolList(work) {
+  const { build } = await import('esbuild');
+  const out = join(work, 'tool-list.mjs');
+  const options = buildOptions(work);
+  await build({
+    ...options,
+    entryPoints: [join(root, 'scripts', 'tool-list.ts')],
+    outdir: undefined,
+    outfile: out,
+    splitting: false,
+    minify: false,
+  });
+  const { buildToolList: run } = await import(pathToFileURL(out).href);
+  return run(work);
 }

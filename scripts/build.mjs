@@ -2,9 +2,10 @@
 // `initialize` and `tools/list` needs, plus chunks loaded by import() (undici, ajv, the sandbox, CLI commands).
 // Native modules (sharp, the keychain) stay external and are imported on first use.
 import { build } from 'esbuild';
-import { chmod, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildOptions, root } from './build-options.mjs';
+import { buildOptions, buildToolList, root } from './build-options.mjs';
 
 const entry = join(root, 'dist', 'cli.js');
 
@@ -20,6 +21,7 @@ async function newestSource() {
     'scripts/build.mjs',
     'scripts/build-options.mjs',
     'scripts/yaml-plugin.mjs',
+    'scripts/tool-list.ts',
   ]) {
     newest = Math.max(newest, (await stat(join(root, file))).mtimeMs);
   }
@@ -37,6 +39,11 @@ if (process.argv.includes('--if-needed')) {
 const started = Date.now();
 // Chunk names change with the code: stale ones would otherwise ship in the package.
 await rm(join(root, 'dist'), { recursive: true, force: true });
-await build(buildOptions());
+const work = await mkdtemp(join(tmpdir(), 'atelier-build-'));
+try {
+  await build(buildOptions(undefined, await buildToolList(work)));
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
 await chmod(entry, 0o755);
 process.stderr.write(`built dist/ in ${Date.now() - started} ms\n`);

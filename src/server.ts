@@ -7,6 +7,7 @@ import {
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
   ReadResourceRequestSchema,
   McpError,
   type CallToolResult,
@@ -24,6 +25,7 @@ import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
 import { redact, redactStrings } from './redact.js';
 import type { Consent } from './spend/index.js';
+import { prebuiltToolList } from './tool-list.js';
 import { inputShape, selectTools } from './tool-selection.js';
 import { VERSION } from './version.js';
 
@@ -63,7 +65,8 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
     },
   });
 
-  for (const tool of selectTools(tools, services.config)) {
+  const selected = selectTools(tools, services.config);
+  for (const tool of selected) {
     const registered = server.registerTool(
       tool.name,
       {
@@ -115,6 +118,10 @@ export function createServer(services: ServerServices, tools: ToolDefinition[] =
     // `taskSupport: forbidden` is what an absent `execution` means; listing it costs ~10 tokens per tool.
     registered.execution = undefined;
   }
+  // The bin answers tools/list from what the build computed through the SDK's own handler (src/tool-list.ts);
+  // source runs and custom tool lists keep that handler.
+  const prebuilt = tools === TOOLS ? prebuiltToolList(selected, services.config) : undefined;
+  if (prebuilt) server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: prebuilt() }));
 
   servePrompts(server, services);
   serveGenerations(server, services);

@@ -1,0 +1,98 @@
+// Bundled and run by scripts/build.mjs: every tool's tools/list entry, for every providers/default-provider
+// combination, as the SDK itself lists them from our registration (src/server.ts), so the prebuilt answer the bin
+// serves is byte for byte what it would compute.
+import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { createServer } from '../src/server.js';
+import { createServices } from '../src/services.js';
+import { TOOLS } from '../tools/index.js';
+import { variantKey, type ToolListTable, type ToolListVariant } from '../src/tool-list.js';
+
+const ALLOWED = new Set<string>(['providers', 'defaultProvider']);
+
+function orderings(items: readonly Provider[]): Provider[][] {
+  if (items.length === 0) return [[]];
+  return items.flatMap((first, i) =>
+    orderings(items.filter((_, j) => j !== i)).map((rest) => [first, ...rest]),
+  );
+}
+
+/** Every non-empty --providers list, in every order (a z.enum keeps the order it was given). */
+function providerLists(): Provider[][] {
+  const lists: Provider[][] = [];
+  for (let mask = 1; mask < 1 << PROVIDERS.length; mask++) {
+    lists.push(...orderings(PROVIDERS.filter((_, i) => mask & (1 << i))));
+  }
+  return lists;
+}
+
+export async function buildToolList(home: string): Promise<ToolListTable> {
+  const base = loadConfig({ toolsets: 'all' }, { ATELIER_HOME: home }, home);
+  // A tool whose input read any other setting would make the prebuilt answer wrong for some users.
+  for (const tool of TOOLS) {
+    if (typeof tool.input !== 'function') continue;
+    tool.input(
+      new Proxy(base, {
+        get(target, prop) {
+          if (typeof prop === 'string' && !ALLOWED.has(prop)) {
+            throw new Error(
+              `${tool.name}: input reads config.${prop}; src/tool-list.ts keys only ${[...ALLOWED]}`,
+            );
+          }
+          return target[prop as keyof Config];
+        },
+      }),
+    );
+  }
+  const table: ToolListTable = { entries: [], index: {} };
+  const seen = new Map<string, number>();
+  for (const providers of providerLists()) {
+    for (const defaultProvider of PROVIDERS) {
+      const variant: ToolListVariant = { providers, defaultProvider };
+      const config: Config = { ...base, ...variant };
+      const listed = await rawToolsList(config);
+      for (const entry of listed) {
+        const json = JSON.stringify(entry);
+        let i = seen.get(json);
+        if (i === undefined) {
+          i = table.entries.push(json) - 1;
+          seen.set(json, i);
+        }
+        (table.index[String(entry.name)] ??= {})[variantKey(variant)] = i;
+      }
+    }
+  }
+  return table;
+}
+
+/** The tools array exactly as the server sends it (not as a client re-parses it). */
+export async function rawToolsList(config: Config): Promise<Array<Record<string, unknown>>> {
+  const server = createServer(createServices(config, silentLogger, { env: {}, memory: {} }));
+  const [ours, theirs] = InMemoryTransport.createLinkedPair();
+  const waiting = new Map<number, (m: JSONRPCMessage) => void>();
+  theirs.onmessage = (m) => {
+    if ('id' in m && typeof m.id === 'number') waiting.get(m.id)?.(m);
+  };
+  await server.connect(ours);
+  await theirs.start();
+  const ask = (id: number, method: string, params: Record<string, unknown>) =>
+    new Promise<JSONRPCMessage>((resolve) => {
+      waiting.set(id, resolve);
+      void theirs.send({ jsonrpc: '2.0', id, method, params });
+    });
+  try {
+    await ask(1, 'initialize', {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: 'atelier-mcp-build', version: '0' },
+    });
+    const answer = (await ask(2, 'tools/list', {})) as { result?: { tools: Array<Record<string, unknown>> } };
+    if (!answer.result) throw new Error(`tools/list failed: ${JSON.stringify(answer)}`);
+    return answer.result.tools;
+  } finally {
+    await server.close();
+  }
+}

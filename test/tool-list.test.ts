@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { ToolDefinition } from '../tools/define.js';
+import { prebuiltToolList, variantKey, type ToolListTable } from '../src/tool-list.js';
+
+const tool = (name: string) => ({ name }) as ToolDefinition;
+const both = { providers: ['pixelmuse', 'modelslab'] as const, defaultProvider: 'pixelmuse' as const };
+const table: ToolListTable = {
+  entries: ['{"name":"a","x":1}', '{"name":"b"}'],
+  index: {
+    a: { [variantKey({ ...both, providers: [...both.providers] })]: 0 },
+    b: { [variantKey({ ...both, providers: [...both.providers] })]: 1 },
+  },
+};
+
+describe('prebuiltToolList', () => {
+  it('answers the selected tools in their order from the table', () => {
+    const list = prebuiltToolList([tool('b'), tool('a')], { ...both, providers: [...both.providers] }, table);
+    expect(list?.()).toEqual([{ name: 'b' }, { name: 'a', x: 1 }]);
+  });
+
+  it('leaves the answer to the SDK when a variant or a tool was not prebuilt, or in source runs', () => {
+    expect(
+      prebuiltToolList(
+        [tool('a')],
+        { providers: ['modelslab', 'pixelmuse'], defaultProvider: 'pixelmuse' },
+        table,
+      ),
+    ).toBeUndefined();
+    expect(
+      prebuiltToolList([tool('a'), tool('c')], { ...both, providers: [...both.providers] }, table),
+    ).toBeUndefined();
+    expect(prebuiltToolList([tool('a')], { ...both, providers: [...both.providers] })).toBeUndefined();
+  });
+});
