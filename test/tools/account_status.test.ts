@@ -1,3 +1,4 @@
+import { SANDBOX_MODELSLAB_KEY } from '../../src/sandbox/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
@@ -48,5 +49,14 @@ describe('account_status', () => {
     const text = textOf(await h.call('account_status'));
     expect(text).toMatch(/- Pixelmuse refused the request: authentication_error \(HTTP 401/);
     expect(text).toContain('Credential store: memory');
+  });
+
+  it('reads the ModelsLab wallet with the legacy endpoint when there is only an API key', async () => {
+    h = await startHarness({ modelslabCredentials: { modelslab_api_key: SANDBOX_MODELSLAB_KEY } });
+    const text = textOf(await h.call('account_status'));
+    expect(text).toContain('- wallet: 25.00 USD (read with the API key)');
+    const asked = h.modelslab.requests.find((r) => r.path === '/api/wallet_balance');
+    expect((asked?.body as { key?: string }).key).toBe(SANDBOX_MODELSLAB_KEY);
+    expect(text).not.toContain(SANDBOX_MODELSLAB_KEY);
   });
 });

@@ -25,7 +25,7 @@ export async function modelslabStatus(ctx: ToolContext): Promise<string[]> {
       ? `- API key (generation): ${mask(key.value)} from ${key.where}`
       : `- API key (generation): none. Next: ${MISSING_KEY_NEXT}`,
   );
-  if (!token) return lines;
+  if (!token) return [...lines, ...(await legacyWallet(ctx))];
   try {
     const [balance, subscriptions] = await Promise.all([
       ml.walletBalance(ctx.signal),
@@ -51,6 +51,24 @@ export async function modelslabStatus(ctx: ToolContext): Promise<string[]> {
     );
   }
   return lines;
+}
+
+/** With only an API key, the legacy POST /api/wallet_balance still tells the balance. */
+async function legacyWallet(ctx: ToolContext): Promise<string[]> {
+  try {
+    const { modelslabGenerationClient } = await import('./generation-client.js');
+    const client = modelslabGenerationClient(ctx);
+    const answer = await client.post('/api/wallet_balance', {}, { signal: ctx.signal }, { retryable: true });
+    const data = (answer.data ?? answer) as { balance?: unknown; currency?: unknown };
+    const balance = Number(data.balance);
+    if (answer.status === 'error' || !Number.isFinite(balance)) throw client.refusal(answer);
+    const currency = typeof data.currency === 'string' ? data.currency : 'USD';
+    return [`- wallet: ${balance.toFixed(2)} ${currency} (read with the API key)`];
+  } catch (error) {
+    return formatError(error)
+      .split('\n')
+      .map((l) => `- ${l}`);
+  }
 }
 
 function expiry(at: number | null | undefined, now: number): string {
