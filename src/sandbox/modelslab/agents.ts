@@ -1,8 +1,9 @@
 import { ApiError } from '../core/exchange.js';
 import { roundCents, TOKEN_EXPIRIES, type MlToken, type MlUser, type TokenExpiry } from './accounts.js';
 import {
-  AGENTS_PREFIX,
+  agentsRoute,
   ok,
+  userOf,
   validationError,
   type ModelslabEnv,
   type ModelslabExchange,
@@ -14,20 +15,8 @@ import {
  * with expiry and refresh, profile, API keys, usage and the wallet balance.
  */
 export function agentsRoutes({ accounts, now }: ModelslabEnv): ModelslabRoute[] {
-  const route = (
-    method: string,
-    path: string,
-    auth: ModelslabRoute['auth'],
-    limiter: ModelslabRoute['limiter'],
-    run: ModelslabRoute['run'],
-  ): ModelslabRoute => ({
-    method,
-    pattern: new RegExp(`^${AGENTS_PREFIX.replace(/\//g, '\\/')}${path}$`),
-    auth,
-    limiter,
-    run,
-  });
-  const me = (ctx: ModelslabExchange): MlUser => ctx.user as MlUser;
+  const route = agentsRoute;
+  const me = userOf;
 
   return [
     route('POST', '/auth/signup', 'none', 'agent-auth', (ctx) => {

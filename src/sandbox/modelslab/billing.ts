@@ -5,7 +5,10 @@ import type { CardRegistry, StoredCard } from '../stripe/cards.js';
 import { roundCents, type MlUser } from './accounts.js';
 import {
   AGENTS_PREFIX,
+  agentsRoute,
   ok,
+  route,
+  userOf,
   validationError,
   type ModelslabEnv,
   type ModelslabExchange,
@@ -152,20 +155,13 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       () =>
         new ApiError(422, 'idempotency_conflict', 'This Idempotency-Key was used with a different request.'),
     );
-    const route = (
-      method: string,
-      path: string,
-      auth: ModelslabRoute['auth'],
-      limiter: ModelslabRoute['limiter'],
-      run: ModelslabRoute['run'],
-    ): ModelslabRoute => ({ method, pattern: new RegExp(`^${path}$`), auth, limiter, run });
     const agents = (
       method: string,
       path: string,
       limiter: ModelslabRoute['limiter'],
       run: ModelslabRoute['run'],
-    ) => route(method, `${AGENTS_PREFIX.replace(/\//g, '\\/')}${path}`, 'token', limiter, run);
-    const me = (ctx: ModelslabExchange) => ctx.user as MlUser;
+    ) => agentsRoute(method, path, 'token', limiter, run);
+    const me = userOf;
     const methodsOf = (user: MlUser) => {
       let list = state.methods.get(user.id);
       if (!list) state.methods.set(user.id, (list = []));

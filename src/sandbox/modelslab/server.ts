@@ -54,6 +54,31 @@ export interface ModelslabServer {
 
 export const AGENTS_PREFIX = '/api/agents/v1';
 
+/** A route on the ModelsLab origin; `path` is a regular expression source, matched whole. */
+export function route(
+  method: string,
+  path: string,
+  auth: ModelslabRoute['auth'],
+  limiter: ModelslabRoute['limiter'],
+  run: ModelslabRoute['run'],
+): ModelslabRoute {
+  return { method, pattern: new RegExp(`^${path}$`), auth, limiter, run };
+}
+
+/** A route under the Agents API prefix. */
+export function agentsRoute(
+  method: string,
+  path: string,
+  auth: ModelslabRoute['auth'],
+  limiter: ModelslabRoute['limiter'],
+  run: ModelslabRoute['run'],
+): ModelslabRoute {
+  return route(method, `${AGENTS_PREFIX.replace(/\//g, '\\/')}${path}`, auth, limiter, run);
+}
+
+/** The user a token route runs for (the server resolved it before calling the route). */
+export const userOf = (ex: ModelslabExchange): MlUser => ex.user as MlUser;
+
 /** Agents API answers: `{data, error, meta.request_id}`. */
 export function ok(ex: Exchange, data: unknown, status = 200): void {
   json(ex, status, { data, error: null, meta: { request_id: ex.requestId } });
