@@ -549,9 +549,10 @@ try {
     `Fixed ${FIXED_POLL_S} s poll: a poller that asks every ${FIXED_POLL_S} s sees a job on average 1 s after it ` +
       `completes and sends 1 create + ⌈job/${FIXED_POLL_S}⌉ polls. Job rows: one fresh bin per job (so its first ` +
       `generation, sharp included), ${JOB_REPEATS} of each length, all bins up before the first job, jobs started 1 s ` +
-      `apart; the result includes the ` +
-      `emulator drawing the PNG on download, its stand-in for a CDN; API requests counted by a proxy in front of the emulator (image ` +
-      `downloads go to the emulator's CDN URL and are not counted on either side).`,
+      `apart; the emulators draw the image while the job runs, as a real provider has it on its CDN at completion ` +
+      `(their drawing speed is the render row), so the result includes the download but not the drawing; API requests ` +
+      `counted by a proxy in front of the emulator (image downloads go to the emulator's CDN URL and are not counted ` +
+      `on either side).`,
   );
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -50,6 +50,8 @@ export interface GenerationAdapter<R = unknown> {
   provider: Provider;
   /** The provider answers a repeated Idempotency-Key with the first job instead of a new one. */
   replaysIdempotencyKey: boolean;
+  /** The create answer is held until the job is done (Pixelmuse `Prefer: wait`) rather than given at once. */
+  holdsCreate: boolean;
   /**
    * Create one job. `idempotencyKey` belongs to this exact request: a repeat with the same key replays the
    * first answer instead of charging again. `waitUntil` is how long the provider may hold the answer

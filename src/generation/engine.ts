@@ -9,6 +9,7 @@ import {
 } from '../errors.js';
 import type { IdempotencyKey } from '../spend/idempotency.js';
 import { sleep } from '../http/retry.js';
+import { whenNextRequestSent } from '../http/sent.js';
 import type { Target } from '../media/index.js';
 import type { GenerationAdapter, Job, RateLimit } from './adapter.js';
 import { resumeNext, type JobOutcome } from './outcome.js';
@@ -42,13 +43,25 @@ export async function generate<R>(
   ctx.progress(
     `Submitting ${opts.count > 1 ? `${opts.count} jobs` : 'the job'} to ${label} (${opts.model}) and waiting for the image`,
   );
+  // A create answer that comes only when the job is done leaves no other idle moment to load in.
+  const stopWarming = adapter.holdsCreate ? warmOnceSent(ctx) : () => {};
   const jobs = Array.from({ length: opts.count }, async (_, index) => {
     const started = Date.now();
-    const { job, replayed } = await submit(ctx, adapter, request, { ...opts, started, index });
+    const { job, replayed, settled } = await submit(ctx, adapter, request, { ...opts, started, index });
     ctx.log.info(`${adapter.provider} job ${job.id} (${job.model}) created: ${job.status}`);
-    return finish(ctx, adapter, job, { started, deadline: opts.deadline, target: opts.target, replayed });
+    try {
+      return await finish(ctx, adapter, job, {
+        started,
+        deadline: opts.deadline,
+        target: opts.target,
+        replayed,
+      });
+    } finally {
+      // Answered only once the key is settled: the same call made right after the result is a new job.
+      await settled;
+    }
   });
-  return Promise.allSettled(jobs);
+  return Promise.allSettled(jobs).finally(stopWarming);
 }
 
 /** get_generation: pick up a job by id, wait for it up to the deadline and save its outputs. */
@@ -59,11 +72,25 @@ export async function resume(
   opts: { deadline: number; target: Target },
 ): Promise<PromiseSettledResult<JobOutcome>[]> {
   const started = Date.now();
-  const job = await adapter.lookup(id, {
-    signal: ctx.signal,
-    deadline: Math.max(opts.deadline, started + MIN_CREATE_MS),
-  });
-  return Promise.allSettled([finish(ctx, adapter, job, { started, ...opts })]);
+  const stopWarming = warmOnceSent(ctx);
+  try {
+    const job = await adapter.lookup(id, {
+      signal: ctx.signal,
+      deadline: Math.max(opts.deadline, started + MIN_CREATE_MS),
+    });
+    return await Promise.allSettled([finish(ctx, adapter, job, { started, ...opts })]);
+  } finally {
+    stopWarming();
+  }
+}
+
+/**
+ * Saving needs sharp, whose loading blocks the event loop for tens of ms (far more on a busy machine). It loads
+ * while the provider works: once the request is out, or as the wait for the next check begins. Not when the job
+ * has completed (the time a user waits for the result), nor before the request (delaying the job itself).
+ */
+function warmOnceSent(ctx: EngineContext): () => void {
+  return whenNextRequestSent(() => ctx.media.warm());
 }
 
 /**
@@ -77,7 +104,7 @@ async function submit<R>(
   adapter: GenerationAdapter<R>,
   request: R,
   opts: GenerateOptions & { started: number; index: number },
-): Promise<{ job: Job; replayed: boolean }> {
+): Promise<{ job: Job; replayed: boolean; settled: Promise<void> }> {
   if (ctx.signal.aborted) throw ctx.signal.reason;
   const key = await ctx.idempotency.acquire(`generate:${adapter.provider}`, { request, job: opts.index });
   if (key.reused)
@@ -91,10 +118,8 @@ async function submit<R>(
       waitUntil: opts.deadline - FINAL_CHECK_MS,
     })
     .then(
-      async (created) => {
-        await settle(ctx, key);
-        return created;
-      },
+      // The key is removed (a file deleted and synced) while the outputs download, not before.
+      (created) => ({ ...created, settled: settle(ctx, key) }),
       async (error: unknown) => {
         if (outcomeUnknown(error)) throw explainUnknownOutcome(error, adapter);
         await settle(ctx, key);
@@ -225,7 +250,11 @@ async function waitFor(
 ): Promise<Job> {
   let job = first;
   // Say at once what the provider said (its status and eta): the first check may be seconds away.
-  if (job.state === 'running') ctx.progress(progressLine(adapter, job), { etaSeconds: job.etaSeconds });
+  if (job.state === 'running') {
+    ctx.progress(progressLine(adapter, job), { etaSeconds: job.etaSeconds });
+    // The first check is a while off: what saving needs loads meanwhile.
+    ctx.media.warm();
+  }
   while (job.state === 'running') {
     const now = Date.now();
     const left = deadline - now;

@@ -7,6 +7,7 @@ import { loadOutput } from './load.js';
 import { chooseOutputRoot } from './output-root.js';
 import { DEFAULT_PREVIEW_EDGE, makePreview, type Preview } from './preview.js';
 import { saveImage, type SavedImage } from './save.js';
+import { loadSharp } from './sharp.js';
 import { resolveTarget, type Target } from './target.js';
 
 export type { Preview, SavedImage, Target };
@@ -22,6 +23,11 @@ export interface Media {
   save(bytes: Buffer, target: Target, opts: { fallbackName: string; source?: string }): Promise<SavedImage>;
   /** Downscaled preview (long edge <= maxEdge, default 768); undefined (and a logged warning) if the bytes can't be decoded. */
   preview(bytes: Buffer, maxEdge?: number): Promise<Preview | undefined>;
+  /**
+   * Start loading what save and preview need (sharp: a native module, tens of ms, far more on a busy machine)
+   * so that it is ready when the job completes. Never throws; a load failure shows where sharp is used.
+   */
+  warm(): void;
   /** For input_image: http(s)/data: URLs pass through; a local path (absolute, or relative to the project dir = first client root else cwd) is read (<= 10 MB, must sniff as an image) and returned as a data: URL. */
   readInput(pathOrUrl: string): Promise<string>;
 }
@@ -58,6 +64,9 @@ export function createMedia(opts: {
     },
     preview(bytes, maxEdge = DEFAULT_PREVIEW_EDGE) {
       return makePreview(bytes, maxEdge, log);
+    },
+    warm() {
+      loadSharp().catch(() => undefined);
     },
     readInput(pathOrUrl) {
       return readInputImage(pathOrUrl, () => projectDir(roots, config.cwd));

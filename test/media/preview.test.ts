@@ -22,6 +22,15 @@ describe('preview', () => {
     expect(meta).toMatchObject({ format: 'jpeg', width: 768, height: 384 });
   });
 
+  it('encodes in one fast baseline pass, not the slow progressive (mozjpeg) kind', async () => {
+    const png = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#e76f51' } })
+      .png()
+      .toBuffer();
+    const preview = await media.preview(png);
+    const meta = await sharp(Buffer.from(preview!.data, 'base64')).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', isProgressive: false });
+  });
+
   it('honours a smaller maxEdge on the long side of a portrait image', async () => {
     const png = await sharp({ create: { width: 300, height: 900, channels: 3, background: '#000' } })
       .png()

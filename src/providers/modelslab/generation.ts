@@ -165,6 +165,7 @@ export function modelslabAdapter(client: ModelslabGenerationClient): GenerationA
     provider: 'modelslab',
     // ModelsLab documents Idempotency-Key for billing mutations only, not for generation.
     replaysIdempotencyKey: false,
+    holdsCreate: false,
     async submit(request, { idempotencyKey, deadline, signal }) {
       // track_id comes back in webhooks and the job's meta: the durable key ties a lost answer to its job.
       const answer = await client.post(

@@ -23,6 +23,7 @@ export function pixelmuseAdapter(client: PixelmuseClient): GenerationAdapter<Cre
   return {
     provider: 'pixelmuse',
     replaysIdempotencyKey: true,
+    holdsCreate: true,
     async submit(body, { idempotencyKey, deadline, waitUntil, signal }) {
       const waitSeconds = Math.min(MAX_PREFER_WAIT_S, Math.floor((waitUntil - Date.now()) / 1000));
       try {

@@ -39,6 +39,8 @@ interface MlJob {
   status: 'processing' | 'success' | 'failed';
   fetches: number;
   started: number;
+  /** Drawn from creation on, so that the images exist when the job completes, as on a real provider. */
+  drawing?: Promise<Buffer[]>;
   outputs?: Buffer[];
 }
 
@@ -66,7 +68,12 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         job.status = 'failed';
         return;
       }
-      job.outputs = await Promise.all(
+      job.outputs = await (job.drawing ?? draw(job));
+      job.status = 'success';
+    };
+
+    const draw = (job: MlJob): Promise<Buffer[]> =>
+      Promise.all(
         Array.from({ length: job.samples }, (_, n) =>
           renderImage({
             prompt: job.prompt,
@@ -76,8 +83,6 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
           }),
         ),
       );
-      job.status = 'success';
-    };
 
     const answer = (ctx: ModelslabExchange, job: MlJob): void => {
       const meta = {
@@ -175,6 +180,11 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
           started: now(),
         };
         jobs.set(job.id, job);
+        if (!/\bexplode\b/i.test(prompt)) {
+          job.drawing = draw(job);
+          // A failed drawing is drawn again when the job finishes (and fails the fetch then, not here).
+          job.drawing.catch(() => (job.drawing = undefined));
+        }
         if (BY_ID.get(model)?.sync) {
           job.fetches = fetchesToFinish;
           job.started -= jobDelayMs ?? 0;
