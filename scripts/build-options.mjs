@@ -78,16 +78,14 @@ export function buildOptions(outdir = join(root, 'dist'), toolList = undefined) 
 /** Bundles and runs scripts/tool-list.ts: every tool's tools/list entry, computed as the server lists it. */
 export async function buildToolList(work) {
   const { build } = await import('esbuild');
-  const out = join(work, 'tool-list.mjs');
-  const options = buildOptions(work);
+  const options = buildOptions(join(work, 'tool-list'));
+  // Split like the bin: esbuild orders a module that is imported both statically and by import() wrongly in a
+  // single file (zod's classes would be used before they are defined).
   await build({
     ...options,
-    entryPoints: [join(root, 'scripts', 'tool-list.ts')],
-    outdir: undefined,
-    outfile: out,
-    splitting: false,
+    entryPoints: { 'tool-list': join(root, 'scripts', 'tool-list.ts') },
     minify: false,
   });
-  const { buildToolList: run } = await import(pathToFileURL(out).href);
+  const { buildToolList: run } = await import(pathToFileURL(join(work, 'tool-list', 'tool-list.js')).href);
   return run(work);
 }

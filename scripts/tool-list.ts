@@ -1,12 +1,12 @@
 // Bundled and run by scripts/build.mjs: every tool's tools/list entry, for every providers/default-provider
-// combination, as the SDK itself lists them from our registration (src/server.ts), so the prebuilt answer the bin
-// serves is byte for byte what it would compute.
+// combination, as the server computes them from the source (src/server.ts, src/tool-schema.ts), so the prebuilt
+// answer the bin serves is byte for byte what it would compute; and the summary of each tool that selecting them needs.
 import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { createServer } from '../src/server.js';
+import { createServer, setupWith } from '../src/server.js';
 import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
 import { variantKey, type ToolListTable, type ToolListVariant } from '../src/tool-list.js';
@@ -47,7 +47,16 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
       }),
     );
   }
-  const table: ToolListTable = { entries: [], index: {} };
+  const table: ToolListTable = {
+    tools: TOOLS.map((t) => ({
+      name: t.name,
+      toolset: t.toolset,
+      providers: t.providers,
+      annotations: { readOnlyHint: t.annotations.readOnlyHint },
+    })),
+    entries: [],
+    index: {},
+  };
   const seen = new Map<string, number>();
   for (const providers of providerLists()) {
     for (const defaultProvider of PROVIDERS) {
@@ -70,7 +79,9 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
 
 /** The tools array exactly as the server sends it (not as a client re-parses it). */
 export async function rawToolsList(config: Config): Promise<Array<Record<string, unknown>>> {
-  const server = createServer(createServices(config, silentLogger, { env: {}, memory: {} }));
+  const server = createServer(
+    setupWith(createServices(config, silentLogger, { env: {}, memory: {} }), TOOLS),
+  );
   const [ours, theirs] = InMemoryTransport.createLinkedPair();
   const waiting = new Map<number, (m: JSONRPCMessage) => void>();
   theirs.onmessage = (m) => {

@@ -1,7 +1,5 @@
 import { parseCommand } from './cli/args.js';
-import { login, logout, prompts, serve, status, tools } from './cli/commands.js';
-import { loginModelslab, logoutModelslab } from './cli/modelslab.js';
-import { helpText } from './cli/help.js';
+import { serve } from './cli/serve.js';
 import { loadConfig } from './config.js';
 import { formatError } from './error-format.js';
 import { UserInputError } from './errors.js';
@@ -16,12 +14,16 @@ const print = (line: string): void => {
 async function main(argv: string[]): Promise<void> {
   const parsed = parseCommand(argv);
   if (parsed.command === 'version') return print(VERSION);
-  if (parsed.command === 'help') return print(helpText());
+  if (parsed.command === 'help') return print((await import('./cli/help.js')).helpText());
   const config = loadConfig(parsed.flags);
   const log = createLogger(config.logLevel);
+  if (parsed.command === 'serve') return serve(config, log);
+  // The other commands load only when used: the bin starts as a server far more often.
+  const [{ login, logout, prompts, status, tools }, { loginModelslab, logoutModelslab }] = await Promise.all([
+    import('./cli/commands.js'),
+    import('./cli/modelslab.js'),
+  ]);
   switch (parsed.command) {
-    case 'serve':
-      return serve(config, log);
     case 'tools':
       return tools(config, log, print);
     case 'prompts':

@@ -108,6 +108,10 @@ export function mask(secret: string): string {
   return `${prefix}${rest.slice(0, 2)}…${rest.slice(-4)}`;
 }
 
+/** Keys of MCP results whose values must resolve exactly as they are; every other string a client is sent is redacted. */
+export const KEEP_AS_IS = (key: string): boolean =>
+  key === 'uri' || key === 'type' || key === 'mimeType' || key === 'nextCursor';
+
 /** redact() on every string in a JSON-like value, except under keys `keep` names (a URI that must resolve). */
 export function redactStrings<T>(value: T, keep: (key: string) => boolean = () => false): T {
   if (typeof value === 'string') return redact(value) as T;

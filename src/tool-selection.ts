@@ -1,13 +1,12 @@
-import type * as z from 'zod';
-import type { ToolDefinition } from '../tools/define.js';
+import type { ToolSummary } from '../tools/define.js';
 import type { Config } from './config.js';
 import { UserInputError } from './errors.js';
 
 /** Toolsets, --read-only (derived from readOnlyHint, never a second list) and --providers. */
-export function selectTools(
-  tools: ToolDefinition[],
+export function selectTools<T extends ToolSummary>(
+  tools: readonly T[],
   config: Pick<Config, 'toolsets' | 'readOnly' | 'providers'>,
-): ToolDefinition[] {
+): T[] {
   const selected = tools.filter(
     (t) =>
       config.toolsets.includes(t.toolset) &&
@@ -25,8 +24,4 @@ export function selectTools(
     );
   }
   return selected;
-}
-
-export function inputShape(tool: ToolDefinition, config: Config): z.ZodRawShape {
-  return typeof tool.input === 'function' ? tool.input(config) : tool.input;
 }

@@ -4,8 +4,9 @@ import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sd
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
-import { createServer } from '../src/server.js';
+import { createServer, setupWith } from '../src/server.js';
 import { createServices } from '../src/services.js';
+import { TOOLS } from '../tools/index.js';
 
 // ajv loads lazily (src/json-schema-validator.ts): elicitation answers must still be checked against the schema.
 describe('elicitation answers', () => {
@@ -14,7 +15,7 @@ describe('elicitation answers', () => {
 
   async function serverAnswering(answer: ElicitResult) {
     const server = createServer(
-      createServices(loadConfig({}, {}, '/tmp'), silentLogger, { env: {}, memory: {} }),
+      setupWith(createServices(loadConfig({}, {}, '/tmp'), silentLogger, { env: {}, memory: {} }), TOOLS),
     );
     const client = new Client(
       { name: 'elicit-test', version: '1.0.0' },
@@ -41,7 +42,7 @@ describe('elicitation answers', () => {
 
   it('accepts an answer that matches the requested schema', async () => {
     const server = await serverAnswering({ action: 'accept', content: { confirm: true } });
-    await expect(server.server.elicitInput(params)).resolves.toEqual({
+    await expect(server.elicitInput(params)).resolves.toEqual({
       action: 'accept',
       content: { confirm: true },
     });
@@ -49,6 +50,6 @@ describe('elicitation answers', () => {
 
   it('rejects an answer that does not match it', async () => {
     const server = await serverAnswering({ action: 'accept', content: { confirm: 'yes please' } });
-    await expect(server.server.elicitInput(params)).rejects.toThrow(/does not match requested schema/);
+    await expect(server.elicitInput(params)).rejects.toThrow(/does not match requested schema/);
   });
 });

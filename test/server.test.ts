@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
-import { listToolsAsClient } from '../src/server.js';
+import { listToolsAsClient } from '../src/tools-as-client.js';
 import { createServices } from '../src/services.js';
 import { selectTools } from '../src/tool-selection.js';
 import { TOOLS } from '../tools/index.js';

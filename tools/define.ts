@@ -25,6 +25,14 @@ export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   run(args: z.infer<z.ZodObject<S>>, ctx: ToolContext): Promise<ToolOutput>;
 }
 
+/**
+ * What selecting and listing a tool needs, without its schema or handler: the bin has these from the build
+ * (src/tool-list.ts) and loads the tool modules only after `initialize` is answered.
+ */
+export type ToolSummary = Pick<ToolDefinition, 'name' | 'toolset' | 'providers'> & {
+  annotations: Pick<ToolAnnotations, 'readOnlyHint'>;
+};
+
 /** Identity: exists so that each tool file is type-checked against the contract. */
 export function defineTool<S extends z.ZodRawShape>(tool: ToolDefinition<S>): ToolDefinition<S> {
   return tool;

@@ -6,64 +6,10 @@ import { mask } from '../redact.js';
 import type { Logger } from '../log.js';
 import { PixelmuseClient } from '../providers/pixelmuse/client.js';
 import { createServices } from '../services.js';
-import { createServer, listToolsAsClient, serveStdio } from '../server.js';
-import { selectTools } from '../tool-selection.js';
+import { listToolsAsClient } from '../tools-as-client.js';
 import { readSecret } from './read-secret.js';
 
 type Print = (line: string) => void;
-
-export async function serve(config: Config, log: Logger): Promise<void> {
-  selectTools(TOOLS, config); // fails fast, before the sandbox starts, when the flags leave no tool
-  let services;
-  let stopSandbox = async () => {};
-  if (config.sandbox) {
-    // Loaded only here: the emulators (and sharp, which they draw with) cost nothing on a normal start.
-    const {
-      startSandbox,
-      SANDBOX_PIXELMUSE_KEY,
-      SANDBOX_STRIPE_KEY,
-      SANDBOX_PAYMENT_METHOD,
-      SANDBOX_MODELSLAB_KEY,
-    } = await import('../sandbox/index.js');
-    const sandbox = await startSandbox();
-    stopSandbox = () => sandbox.close();
-    log.info(
-      `sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}, ModelsLab emulator on ${sandbox.urls.modelslab}; ` +
-        'no real key or network is used',
-    );
-    const sandboxed = {
-      ...config,
-      pixelmuseBaseUrl: sandbox.urls.pixelmuse,
-      modelslabBaseUrl: sandbox.urls.modelslab,
-      stripeApiBase: sandbox.urls.stripe,
-    };
-    const { spendDir } = await import('../spend/home.js');
-    const { rm } = await import('node:fs/promises');
-    stopSandbox = async () => {
-      await sandbox.close();
-      // The sandbox's ledger and keys describe emulators that are gone now.
-      await rm(spendDir(sandboxed), { recursive: true, force: true });
-    };
-    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones). ModelsLab starts
-    // with the sandbox account's API key but no token: the agent signs up, verifies and logs in for real.
-    services = createServices(sandboxed, log, {
-      env: {
-        ATELIER_STRIPE_SECRET_KEY: SANDBOX_STRIPE_KEY,
-        ATELIER_MPP_PAYMENT_METHOD: SANDBOX_PAYMENT_METHOD,
-      },
-      memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY, modelslab_api_key: SANDBOX_MODELSLAB_KEY },
-    });
-  } else {
-    services = createServices(config, log);
-  }
-  await serveStdio(createServer(services), log, async () => {
-    await stopSandbox();
-    process.exit(0);
-  });
-  log.info(
-    `ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`,
-  );
-}
 
 export async function tools(config: Config, log: Logger, print: Print): Promise<void> {
   const listed = await listToolsAsClient(createServices(config, log, { env: {}, memory: {} }));

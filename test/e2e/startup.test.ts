@@ -4,20 +4,32 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOptions } from '../../scripts/build-options.mjs';
+import { buildOptions, buildToolList } from '../../scripts/build-options.mjs';
 import { cleanEnv, ROOT } from '../helpers/spawn.js';
 
 // Born lazy: nothing that only a tool call needs is evaluated before `initialize` is answered. These are the
-// modules that cost start-up time (or memory) and that no answer to initialize or tools/list needs.
+// modules that cost start-up time (or memory) and that no answer to initialize or tools/list needs. A new tool
+// file, provider client or media helper falls under one of these patterns without anyone adding it here.
 const HEAVY: Array<[string, RegExp]> = [
   ['undici', /node_modules\/undici\//],
   ['ajv', /node_modules\/(?:.+\/)?ajv(?:-formats)?\//],
   ['sharp', /node_modules\/(?:@img\/)?sharp/],
   ['@napi-rs/keyring', /node_modules\/@napi-rs\/keyring/],
   ['the sandbox', /^src\/sandbox\//],
+  ['tool modules', /^tools\/(?!define\.ts$)/],
+  ['the HTTP client', /^src\/http\/(?!undici\.ts$)/],
+  ['provider clients', /^src\/providers\//],
+  ['media', /^src\/media\//],
+  ['spend', /^src\/spend\//],
+  ['credentials', /^src\/credentials\//],
+  ['zod to JSON Schema', /^src\/tool-schema\.ts$/],
+  ['node:crypto', /^node:crypto$/],
 ];
 const heavyIn = (paths: Iterable<string>) =>
   [...new Set([...paths].flatMap((p) => HEAVY.filter(([, re]) => re.test(p)).map(([name]) => name)))].sort();
+const ALL_HEAVY = HEAVY.map(([name]) => name).sort();
+/** What the bin can load later: sharp and the keychain are external packages, everything else is bundled. */
+const LOADED_LATER = ALL_HEAVY.filter((name) => name !== 'sharp' && name !== '@napi-rs/keyring');
 
 let dir: string;
 let meta: Metafile;
@@ -25,13 +37,19 @@ let entry: string;
 
 /** The inputs bundled into an output file, or the file itself when it is outside the bundle (an external). */
 const inputsOf = (file: string) => Object.keys(meta.outputs[file]?.inputs ?? { [file]: 0 });
+/** Every input of the bundle, and every external module (node:crypto…) some output imports. */
+const everything = () => [
+  ...Object.keys(meta.inputs),
+  ...Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)),
+];
 
 beforeAll(async () => {
   // Inside the repo so that the externals (sharp, the keychain) resolve from its node_modules.
   await mkdir(join(ROOT, 'node_modules', '.cache'), { recursive: true });
   dir = await mkdtemp(join(ROOT, 'node_modules', '.cache', 'atelier-startup-'));
   const result = await build({
-    ...buildOptions(join(dir, 'dist')),
+    // With the tools/list table, as scripts/build.mjs builds the bin: it is what lets the bin list tools unloaded.
+    ...buildOptions(join(dir, 'dist'), await buildToolList(dir)),
     absWorkingDir: ROOT,
     metafile: true,
     logLevel: 'error',
@@ -54,12 +72,12 @@ describe('start-up of the bundled bin', () => {
         if (imp.kind !== 'import-statement' || reached.has(imp.path)) continue;
         reached.add(imp.path);
         if (meta.outputs[imp.path]) queue.push(imp.path);
-        else reached.add(`node_modules/${imp.path}/`); // a static import of an external package
+        else reached.add(imp.path.startsWith('node:') ? imp.path : `node_modules/${imp.path}/`); // an external
       }
     }
     expect(heavyIn([...reached].flatMap(inputsOf))).toEqual([]);
-    // ...and they are still bundled (or external) for the calls that need them, so the test proves something.
-    expect(heavyIn(Object.keys(meta.inputs))).toEqual(['ajv', 'the sandbox', 'undici']);
+    // ...and the bundle still has them (or imports them) for the calls that need them, so the test proves something.
+    expect(heavyIn(everything())).toEqual(LOADED_LATER);
   });
 
   it('bundles one ajv, and the lazily loaded validator still rejects an answer that breaks its schema', async () => {
@@ -82,7 +100,7 @@ describe('start-up of the bundled bin', () => {
   });
 
   it(
-    'loads none of them before answering initialize and tools/list, then warms up undici',
+    'loads none of them before answering initialize and tools/list, then warms up what a call needs',
     { timeout: 60_000 },
     async () => {
       const log = join(dir, 'loaded.txt');
@@ -131,8 +149,13 @@ describe('start-up of the bundled bin', () => {
 
         send(child, { jsonrpc: '2.0', method: 'notifications/initialized' });
         // A deadline, not a timing assertion: loading takes ~0.1 s, far longer on a busy machine.
-        for (let i = 0; i < 400 && !(await loadedInputs()).includes('undici'); i++) await sleep(50);
-        expect(await loadedInputs()).toContain('undici');
+        const warmed = ['media', 'provider clients', 'spend', 'the HTTP client', 'tool modules', 'undici'];
+        const isWarm = async () => {
+          const loaded = await loadedInputs();
+          return warmed.every((name) => loaded.includes(name));
+        };
+        for (let i = 0; i < 400 && !(await isWarm()); i++) await sleep(50);
+        expect(await loadedInputs()).toEqual(expect.arrayContaining(warmed));
       } finally {
         child.kill();
       }

@@ -20,9 +20,10 @@ import {
   type PixelmuseEmulatorOptions,
   type StripeEmulator,
 } from '../../src/sandbox/index.js';
-import { createServer } from '../../src/server.js';
+import { createServer, setupWith } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
 import { startLossyProxy, type LossyProxy } from './lossy-proxy.js';
+import { TOOLS } from '../../tools/index.js';
 
 export interface HarnessOptions {
   emulator?: PixelmuseEmulatorOptions;
@@ -104,7 +105,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }),
     },
   });
-  const server = createServer(services);
+  const server = createServer(setupWith(services, TOOLS));
   const client = new Client(
     { name: 'atelier-test', version: '1.0.0' },
     { capabilities: { ...(options.roots ? { roots: {} } : {}), ...options.capabilities } },

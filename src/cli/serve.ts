@@ -1,0 +1,93 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { createServer, serveStdio, type ServerParts, type ServerSetup } from '../server.js';
+import { builtToolTable } from '../tool-list.js';
+import { selectTools } from '../tool-selection.js';
+
+// The MCP server command. Imported statically by the bin, unlike the other commands: keep what it imports at the
+// top to what answering `initialize` and `tools/list` needs (test/e2e/startup.test.ts checks).
+
+const loadTools = async () => (await import('../../tools/index.js')).TOOLS;
+
+export async function serve(config: Config, log: Logger): Promise<void> {
+  // The bin knows its tools from the build; a source run loads them.
+  const table = builtToolTable();
+  const tools = table?.tools ?? (await loadTools());
+  selectTools(tools, config); // fails fast, before the sandbox starts, when the flags leave no tool
+  let setup: ServerSetup;
+  let stopSandbox = async () => {};
+  if (config.sandbox) {
+    const sandboxed = await startSandbox(config, log);
+    stopSandbox = sandboxed.stop;
+    setup = { config: sandboxed.config, log, tools, table, load: sandboxed.load };
+  } else {
+    setup = {
+      config,
+      log,
+      tools,
+      table,
+      load: async () => {
+        const [loaded, { createServices }] = await Promise.all([loadTools(), import('../services.js')]);
+        return { tools: loaded, services: createServices(config, log) };
+      },
+    };
+  }
+  await serveStdio(createServer(setup), log, async () => {
+    await stopSandbox();
+    process.exit(0);
+  });
+  log.info(
+    `ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`,
+  );
+}
+
+/** --sandbox: the emulators on loopback, and services pointed at them (loaded only here, with sharp). */
+async function startSandbox(
+  config: Config,
+  log: Logger,
+): Promise<{ config: Config; stop: () => Promise<void>; load: () => Promise<ServerParts> }> {
+  const [sandboxModule, { createServices }, { spendDir }, { rm }] = await Promise.all([
+    import('../sandbox/index.js'),
+    import('../services.js'),
+    import('../spend/home.js'),
+    import('node:fs/promises'),
+  ]);
+  const {
+    startSandbox,
+    SANDBOX_PIXELMUSE_KEY,
+    SANDBOX_STRIPE_KEY,
+    SANDBOX_PAYMENT_METHOD,
+    SANDBOX_MODELSLAB_KEY,
+  } = sandboxModule;
+  const sandbox = await startSandbox();
+  log.info(
+    `sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}, ModelsLab emulator on ${sandbox.urls.modelslab}; ` +
+      'no real key or network is used',
+  );
+  const sandboxed = {
+    ...config,
+    pixelmuseBaseUrl: sandbox.urls.pixelmuse,
+    modelslabBaseUrl: sandbox.urls.modelslab,
+    stripeApiBase: sandbox.urls.stripe,
+  };
+  return {
+    config: sandboxed,
+    async stop() {
+      await sandbox.close();
+      // The sandbox's ledger and keys describe emulators that are gone now.
+      await rm(spendDir(sandboxed), { recursive: true, force: true });
+    },
+    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones). ModelsLab starts
+    // with the sandbox account's API key but no token: the agent signs up, verifies and logs in for real.
+    load: async () => ({
+      tools: await loadTools(),
+      services: createServices(sandboxed, log, {
+        env: {
+          ATELIER_STRIPE_SECRET_KEY: SANDBOX_STRIPE_KEY,
+          ATELIER_MPP_PAYMENT_METHOD: SANDBOX_PAYMENT_METHOD,
+        },
+        memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY, modelslab_api_key: SANDBOX_MODELSLAB_KEY },
+      }),
+    }),
+  };
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  CallToolRequest,
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ToolDefinition } from '../tools/define.js';
+import type { ServerServices, ToolContext, ToolOutput } from './context.js';
+import { formatError } from './error-format.js';
+import { UserInputError } from './errors.js';
+import { createMedia } from './media/index.js';
+import { createProgressReporter } from './progress.js';
+import { KEEP_AS_IS, redact, redactStrings } from './redact.js';
+import type { Consent } from './spend/index.js';
+import { argumentChecker } from './tool-schema.js';
+
+// tools/call, loaded with the tools after `initialize` is answered (src/server.ts): checks the arguments, gives the
+// handler its narrow context (never the SDK) and turns what it returns or throws into the result.
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export type ToolRunner = (params: CallToolRequest['params'], extra: Extra) => Promise<CallToolResult>;
+
+export function createToolRunner(
+  server: Server,
+  services: ServerServices,
+  tools: ToolDefinition[],
+): ToolRunner {
+  const { config, log } = services;
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const check = argumentChecker(config);
+  const media = createMedia({
+    config,
+    log,
+    roots: async () => {
+      if (!server.getClientCapabilities()?.roots) return [];
+      const { roots } = await server.listRoots();
+      return roots.map((r) => r.uri);
+    },
+  });
+  const fail = (error: unknown): CallToolResult => ({
+    isError: true,
+    content: [{ type: 'text', text: formatError(error, log) }],
+  });
+
+  return async (params, extra) => {
+    const tool = byName.get(params.name);
+    if (!tool) {
+      return fail(
+        new UserInputError(`No tool named ${params.name} on this server.`, {
+          next: 'Call a tool that tools/list shows; --toolsets, --providers and --read-only decide which are offered.',
+        }),
+      );
+    }
+    const checked = check(tool, params.arguments);
+    if (!checked.ok) {
+      return fail(
+        new UserInputError(`Invalid arguments for ${tool.name}:\n${checked.problem}`, {
+          next: `Call ${tool.name} again with arguments that match its input schema in tools/list.`,
+        }),
+      );
+    }
+    const token = extra._meta?.progressToken;
+    const progress = createProgressReporter(
+      token === undefined
+        ? undefined
+        : {
+            signal: extra.signal,
+            send: (p) =>
+              extra.sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken: token, ...p, message: redact(p.message) },
+              }),
+          },
+    );
+    const confirm = createConsent(server, extra.requestId, extra.signal);
+    const ctx: ToolContext = {
+      ...services,
+      media,
+      signal: extra.signal,
+      progress: (m, opts) => progress.report(m, opts?.etaSeconds),
+      confirm,
+      spend: services.spendBook.withConsent(confirm),
+    };
+    const started = Date.now();
+    try {
+      const output = await tool.run(checked.args as never, ctx);
+      log.debug(`${tool.name} ok in ${Date.now() - started} ms`);
+      return toResult(output);
+    } catch (error) {
+      log.info(`${tool.name} failed in ${Date.now() - started} ms: ${(error as Error)?.message ?? error}`);
+      return fail(error);
+    } finally {
+      progress.stop();
+    }
+  };
+}
+
+/**
+ * Elicitation, tied to the tool call that needs it. A client that declares `elicitation` (an empty object
+ * means form) gets a form; `elicitation.url` also lets us hand it a payment page to open.
+ */
+function createConsent(server: Server, requestId: string | number, signal: AbortSignal): Consent {
+  const capability = () =>
+    server.getClientCapabilities()?.elicitation as { form?: object; url?: object } | undefined;
+  const options = { relatedRequestId: requestId, signal, timeout: CONSENT_TIMEOUT_MS };
+  return {
+    canAsk: () => {
+      const c = capability();
+      return c !== undefined && (c.form !== undefined || c.url === undefined);
+    },
+    async ask(message) {
+      const result = await server.elicitInput(
+        {
+          mode: 'form',
+          message: redact(message),
+          requestedSchema: {
+            type: 'object',
+            properties: {
+              approve: { type: 'boolean', title: 'Approve this charge', default: false },
+            },
+            required: ['approve'],
+          },
+        },
+        options,
+      );
+      // Accepting the form without ticking the box is not consent.
+      if (result.action === 'accept') return result.content?.approve === true ? 'accept' : 'decline';
+      return result.action;
+    },
+    canOpenUrl: () => capability()?.url !== undefined,
+    async openUrl(message, url) {
+      const result = await server.elicitInput(
+        { mode: 'url', message: redact(message), url, elicitationId: randomUUID() },
+        options,
+      );
+      return result.action;
+    },
+  };
+}
+
+/** A human reading a charge and deciding may take a while; the SDK's 60 s default would cut them off. */
+const CONSENT_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** Success text carries provider words too (a model name, a failed sibling job's error, output URLs): redact it all. */
+function toResult(output: ToolOutput): CallToolResult {
+  const blocks = typeof output === 'string' ? [{ type: 'text' as const, text: output }] : output;
+  return { content: blocks.map((b) => (b.type === 'image' ? b : redactStrings(b, KEEP_AS_IS))) };
+}

@@ -1,0 +1,47 @@
+import * as z from 'zod';
+import type { ToolDefinition } from '../tools/define.js';
+import type { Config } from './config.js';
+
+// A tool's input as zod (to validate a call) and as JSON Schema (what tools/list shows). Loaded with the first
+// call or the first computed tools/list, never before `initialize` is answered: the bin lists tools from the
+// build's table (src/tool-list.ts), which scripts/tool-list.ts computes with this module.
+
+export function inputShape(tool: ToolDefinition, config: Config): z.ZodRawShape {
+  return typeof tool.input === 'function' ? tool.input(config) : tool.input;
+}
+
+/** What tools/list says of one tool, as a client receives it. */
+export function toolListEntry(tool: ToolDefinition, config: Config): Record<string, unknown> {
+  // The client pays for tools/list on every turn: `$schema` (draft-07 is the default anyway) would add ~13
+  // tokens to every tool.
+  const { $schema: _, ...inputSchema } = z.toJSONSchema(z.object(inputShape(tool, config)), {
+    target: 'draft-7',
+    io: 'input',
+  });
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema,
+    annotations: { title: tool.title, ...tool.annotations },
+  };
+}
+
+/**
+ * Checks a call's arguments against the tool's schema: the parsed arguments, or a message naming each bad
+ * parameter. A schema is built on its tool's first call, once per server.
+ */
+export function argumentChecker(config: Config) {
+  const schemas = new Map<string, z.ZodObject>();
+  return (
+    tool: ToolDefinition,
+    args: unknown,
+  ): { ok: true; args: Record<string, unknown> } | { ok: false; problem: string } => {
+    let schema = schemas.get(tool.name);
+    if (!schema) schemas.set(tool.name, (schema = z.object(inputShape(tool, config))));
+    const parsed = schema.safeParse(args ?? {});
+    return parsed.success
+      ? { ok: true, args: parsed.data }
+      : { ok: false, problem: z.prettifyError(parsed.error) };
+  };
+}
