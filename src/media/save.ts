@@ -6,7 +6,7 @@ import { EscapeError, mkdirInside } from './confine.js';
 import { slug } from './slug.js';
 import { isImage, sniff } from './sniff.js';
 import type { Target } from './target.js';
-import { loadSharp } from './sharp.js';
+import { withSharp } from './sharp.js';
 
 export interface SavedImage {
   path: string;
@@ -30,8 +30,7 @@ function errno(err: unknown): string | undefined {
 /** Width and height for the formats whose header sniff() doesn't read (AVIF, HEIC). */
 async function dimensionsWithSharp(bytes: Buffer): Promise<{ width?: number; height?: number }> {
   try {
-    const sharp = await loadSharp();
-    const { width, height } = await sharp(bytes).metadata();
+    const { width, height } = await withSharp((sharp) => sharp(bytes).metadata());
     return { width, height };
   } catch {
     return {};

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { loadSharp } from '../media/sharp.js';
+import { withSharp } from '../media/sharp.js';
 
 export interface RenderRequest {
   prompt: string;
@@ -26,7 +26,6 @@ export function imageSize(aspectRatio: string): { width: number; height: number 
  * the prompt word-wrapped on top, and a sandbox label so nobody mistakes it for a paid result.
  */
 export async function renderImage(request: RenderRequest): Promise<Buffer> {
-  const sharp = await loadSharp();
   const { width, height } = imageSize(request.aspectRatio);
   const digest = createHash('sha256')
     .update(`${request.prompt}\u0000${request.seed ?? ''}`)
@@ -76,12 +75,12 @@ export async function renderImage(request: RenderRequest): Promise<Buffer> {
     `text-anchor="end">${escapeXml(`atelier-mcp sandbox · ${request.model}`)}</text>` +
     `</svg>`;
 
-  return (
+  return withSharp((sharp) =>
     sharp({ create: { width, height, channels: 3, background: base } })
       .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
       // Speed over size: a sandbox image lives for one test or one demo (level 3 is ~40% faster than 6).
       .png({ compressionLevel: 3 })
-      .toBuffer()
+      .toBuffer(),
   );
 }
 
