@@ -63,7 +63,7 @@ export function buildOptions(outdir = join(root, 'dist'), toolList = undefined) 
     external: ['sharp', '@napi-rs/keyring'],
     define: {
       __ATELIER_VERSION__: JSON.stringify(pkg.version),
-      ...(toolList ? { __ATELIER_TOOL_LIST__: JSON.stringify(toolList) } : {}),
+      ...(toolList ? { __ATELIER_TOOL_LIST__: JSON.stringify(JSON.stringify(toolList)) } : {}),
     },
     banner: {
       // Some bundled CommonJS dependencies call require(); give them one.

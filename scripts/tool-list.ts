@@ -5,7 +5,7 @@ import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config
 import { silentLogger } from '../src/log.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { createServer, setupWith } from '../src/server.js';
 import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
@@ -48,6 +48,13 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
     );
   }
   const table: ToolListTable = {
+    initialize: {
+      versions: [
+        LATEST_PROTOCOL_VERSION,
+        ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v !== LATEST_PROTOCOL_VERSION),
+      ],
+      result: {},
+    },
     tools: TOOLS.map((t) => ({
       name: t.name,
       toolset: t.toolset,
@@ -62,7 +69,13 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
     for (const defaultProvider of PROVIDERS) {
       const variant: ToolListVariant = { providers, defaultProvider };
       const config: Config = { ...base, ...variant };
-      const listed = await rawToolsList(config);
+      const { initialize, tools: listed } = await rawAnswers(config);
+      const { protocolVersion: _, ...result } = initialize;
+      // No setting may change the initialize answer: the bin sends one for every configuration.
+      if (Object.keys(table.initialize.result).length === 0) table.initialize.result = result;
+      else if (JSON.stringify(result) !== JSON.stringify(table.initialize.result)) {
+        throw new Error(`the initialize answer depends on the config: ${JSON.stringify(variant)}`);
+      }
       for (const entry of listed) {
         const json = JSON.stringify(entry);
         let i = seen.get(json);
@@ -79,6 +92,14 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
 
 /** The tools array exactly as the server sends it (not as a client re-parses it). */
 export async function rawToolsList(config: Config): Promise<Array<Record<string, unknown>>> {
+  return (await rawAnswers(config)).tools;
+}
+
+/** The server's answers to initialize and tools/list, exactly as it sends them. */
+export async function rawAnswers(config: Config): Promise<{
+  initialize: Record<string, unknown>;
+  tools: Array<Record<string, unknown>>;
+}> {
   const server = createServer(
     setupWith(createServices(config, silentLogger, { env: {}, memory: {} }), TOOLS),
   );
@@ -95,14 +116,16 @@ export async function rawToolsList(config: Config): Promise<Array<Record<string,
       void theirs.send({ jsonrpc: '2.0', id, method, params });
     });
   try {
-    await ask(1, 'initialize', {
+    const initialize = (await ask(1, 'initialize', {
       protocolVersion: LATEST_PROTOCOL_VERSION,
       capabilities: {},
       clientInfo: { name: 'atelier-mcp-build', version: '0' },
-    });
+    })) as { result?: Record<string, unknown> };
     const answer = (await ask(2, 'tools/list', {})) as { result?: { tools: Array<Record<string, unknown>> } };
-    if (!answer.result) throw new Error(`tools/list failed: ${JSON.stringify(answer)}`);
-    return answer.result.tools;
+    if (!initialize.result || !answer.result) {
+      throw new Error(`initialize or tools/list failed: ${JSON.stringify([initialize, answer])}`);
+    }
+    return { initialize: initialize.result, tools: answer.result.tools };
   } finally {
     await server.close();
   }

@@ -20,7 +20,7 @@ import { loadUndici } from './http/undici.js';
 import { LazyJsonSchemaValidator } from './json-schema-validator.js';
 import type { Logger } from './log.js';
 import { KEEP_AS_IS, redactStrings } from './redact.js';
-import { StdioTransport } from './stdio-transport.js';
+import type { StdioTransport } from './stdio-transport.js';
 import type { ToolRunner } from './tool-call.js';
 import { prebuiltToolList, type ToolListTable } from './tool-list.js';
 import { selectTools } from './tool-selection.js';
@@ -222,8 +222,12 @@ function serveGenerations(server: Server, { log }: ServerSetup, parts: () => Pro
 }
 
 /** Serve over stdio until the client goes away; stdout carries nothing but JSON-RPC from here on. */
-export async function serveStdio(server: Server, log: Logger, onClose: () => Promise<void>): Promise<void> {
-  const transport = new StdioTransport();
+export async function serveStdio(
+  server: Server,
+  transport: StdioTransport,
+  log: Logger,
+  onClose: () => Promise<void>,
+): Promise<void> {
   let closing = false;
   const close = async () => {
     if (closing) return;
@@ -234,7 +238,9 @@ export async function serveStdio(server: Server, log: Logger, onClose: () => Pro
   // Transport and protocol errors (an oversize or malformed message, a broken pipe) end nothing but are logged.
   server.onerror = (error) => log.warn(`transport: ${error.message}`);
   transport.onclose = () => void close();
-  process.stdin.once('end', () => void close());
+  // stdin may have ended while the server was loading (transport.listen() started reading it).
+  if (process.stdin.readableEnded) void close();
+  else process.stdin.once('end', () => void close());
   process.once('SIGINT', () => void close());
   process.once('SIGTERM', () => void close());
   await server.connect(transport);

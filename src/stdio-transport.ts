@@ -1,5 +1,5 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /**
  * The largest JSON-RPC message read from stdin: a 10 MB reference image inline as a data: URI is about
@@ -22,6 +22,10 @@ interface Oversize {
  * itself, which ended the whole server (exit 0, nothing logged) and every call in flight. Here such a
  * message is skipped up to its newline while only its two ends are kept, its request (when its id can be
  * read) gets a JSON-RPC error of its own, and the server goes on.
+ *
+ * It can also read before the SDK is loaded (listen()): messages wait for start(), and `initialize` and `tools/list`
+ * may be answered at once (src/early-answers.ts). The SDK server still gets those requests; its answers are
+ * compared with the ones sent and dropped, and a difference is reported through onerror.
  */
 export class StdioTransport implements Transport {
   onclose?: () => void;
@@ -31,6 +35,15 @@ export class StdioTransport implements Transport {
   private chunks: Buffer[] = [];
   private size = 0;
   private oversize: Oversize | undefined;
+  private listening = false;
+  /** Messages read before start(), as parsed JSON: the SDK's schema checks them on delivery. */
+  private held: unknown[] | undefined = [];
+  private firstSeen: (() => void) | undefined;
+  private readonly first = new Promise<void>((resolve) => (this.firstSeen = resolve));
+  private early: ((message: unknown) => JSONRPCMessage | undefined) | undefined;
+  /** Requests answered before start(): id -> the result sent, as JSON. */
+  private readonly answered = new Map<string | number, string>();
+  private parse: ((value: unknown) => JSONRPCMessage) | undefined;
 
   constructor(
     private readonly stdin: NodeJS.ReadableStream = process.stdin,
@@ -38,11 +51,31 @@ export class StdioTransport implements Transport {
     readonly maxMessageBytes = MAX_MESSAGE_BYTES,
   ) {}
 
+  /**
+   * Starts reading stdin; what arrives waits for start(). `early` sees each message read until then and may answer
+   * it at once (src/early-answers.ts). Resolves once a first message arrived or stdin ended.
+   */
+  listen(early?: (message: unknown) => JSONRPCMessage | undefined): Promise<void> {
+    this.early = early;
+    if (!this.listening) {
+      this.listening = true;
+      this.stdin.on('data', this.onData);
+      this.stdin.on('error', this.onStreamError);
+      this.stdin.once('end', () => this.firstSeen?.());
+      // A client that went away makes writes fail with EPIPE: an unhandled 'error' would end the process.
+      this.stdout.on('error', this.onStreamError);
+    }
+    return this.first;
+  }
+
   async start(): Promise<void> {
-    this.stdin.on('data', this.onData);
-    this.stdin.on('error', this.onStreamError);
-    // A client that went away makes writes fail with EPIPE: an unhandled 'error' would end the process.
-    this.stdout.on('error', this.onStreamError);
+    // Loaded with the SDK server that calls start(): nothing to wait for then.
+    const { JSONRPCMessageSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    this.parse = (value) => JSONRPCMessageSchema.parse(value);
+    void this.listen();
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const value of held) this.deliver(value);
   }
 
   async close(): Promise<void> {
@@ -50,6 +83,7 @@ export class StdioTransport implements Transport {
     this.stdin.off('error', this.onStreamError);
     this.stdout.off('error', this.onStreamError);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
+    this.listening = false;
     this.chunks = [];
     this.size = 0;
     this.oversize = undefined;
@@ -57,6 +91,29 @@ export class StdioTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    if (
+      'id' in message &&
+      message.id !== undefined &&
+      ('result' in message || 'error' in message) &&
+      this.answered.has(message.id)
+    ) {
+      const sent = this.answered.get(message.id);
+      this.answered.delete(message.id);
+      const own = 'result' in message ? JSON.stringify(message.result) : undefined;
+      if (own !== sent) {
+        this.onerror?.(
+          new Error(
+            `the answer sent early to request ${JSON.stringify(message.id)} differs from the SDK's: ` +
+              `${sent} against ${own ?? JSON.stringify(message)}`,
+          ),
+        );
+      }
+      return Promise.resolve();
+    }
+    return this.write(message);
+  }
+
+  private write(message: JSONRPCMessage): Promise<void> {
     return new Promise((resolve) => {
       if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
       else this.stdout.once('drain', resolve);
@@ -112,9 +169,30 @@ export class StdioTransport implements Transport {
     this.chunks = [];
     this.size = 0;
     if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (!this.held) return this.deliver(value);
+    this.answerEarly(value);
+    this.held.push(value);
+    this.firstSeen?.();
+  }
+
+  private answerEarly(value: unknown): void {
+    const answer = this.early?.(value);
+    if (!answer || !('id' in answer) || !('result' in answer)) return;
+    this.answered.set(answer.id, JSON.stringify(answer.result));
+    void this.write(answer);
+  }
+
+  private deliver(value: unknown): void {
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = this.parse!(value);
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
       return;

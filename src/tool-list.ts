@@ -1,23 +1,28 @@
 import type { ToolSummary } from '../tools/define.js';
 import type { Config } from './config.js';
+import type { InitializeAnswer } from './early-answers.js';
 
 /**
  * What scripts/build.mjs computes of the tools so that the bin neither loads the tool modules nor converts their
  * zod schemas to JSON Schema before `initialize` and `tools/list` are answered: a summary of every tool (enough
- * to select them), and the tools/list answers. `entries` holds each distinct answer as JSON;
+ * to select them), the tools/list answers, and the initialize answer (src/early-answers.ts). `entries` holds each distinct answer as JSON;
  * `index[tool][variant]` points into it.
  */
 export interface ToolListTable {
+  initialize: InitializeAnswer;
   tools: ToolSummary[];
   entries: string[];
   index: Record<string, Record<string, number>>;
 }
 
-declare const __ATELIER_TOOL_LIST__: ToolListTable | undefined;
+/** The table as JSON: one string literal parses faster than the object literal it would otherwise be. */
+declare const __ATELIER_TOOL_LIST__: string | undefined;
 
 /** The build's table; undefined when running from source. */
 export function builtToolTable(): ToolListTable | undefined {
-  return typeof __ATELIER_TOOL_LIST__ === 'object' ? __ATELIER_TOOL_LIST__ : undefined;
+  return typeof __ATELIER_TOOL_LIST__ === 'string'
+    ? (JSON.parse(__ATELIER_TOOL_LIST__) as ToolListTable)
+    : undefined;
 }
 
 /** The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more). */

@@ -76,6 +76,51 @@ describe('StdioTransport', () => {
     expect(t.errors).toEqual(['write EPIPE']);
   });
 
+  it("holds what it reads before start(), answers early what `early` answers, and drops the SDK's same answer", async () => {
+    const t = pair(1024);
+    const first = t.transport.listen((m) =>
+      (m as { method?: string }).method === 'initialize'
+        ? { jsonrpc: '2.0', id: 1, result: { v: 1 } }
+        : undefined,
+    );
+    t.stdin.write(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n',
+    );
+    await first;
+    await tick();
+    // Answered at once; nothing delivered before start().
+    expect(t.replies()).toEqual([{ jsonrpc: '2.0', id: 1, result: { v: 1 } }]);
+    expect(t.messages).toEqual([]);
+    await t.transport.start();
+    expect(t.messages).toEqual([
+      { jsonrpc: '2.0', id: 1, method: 'initialize' },
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+    ]);
+    // The SDK's own answers: the one already sent is dropped, the other goes out.
+    await t.transport.send({ jsonrpc: '2.0', id: 1, result: { v: 1 } });
+    await t.transport.send({ jsonrpc: '2.0', id: 2, result: {} });
+    await tick();
+    expect(t.replies()).toEqual([
+      { jsonrpc: '2.0', id: 1, result: { v: 1 } },
+      { jsonrpc: '2.0', id: 2, result: {} },
+    ]);
+    expect(t.errors).toEqual([]);
+  });
+
+  it('reports an SDK answer that differs from the one sent early, and still sends only one', async () => {
+    const t = pair(1024);
+    void t.transport.listen(() => ({ jsonrpc: '2.0', id: 1, result: { v: 1 } }));
+    t.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize"}\n');
+    await tick();
+    await t.transport.start();
+    await t.transport.send({ jsonrpc: '2.0', id: 1, result: { v: 2 } });
+    await tick();
+    expect(t.replies()).toEqual([{ jsonrpc: '2.0', id: 1, result: { v: 1 } }]);
+    expect(t.errors).toEqual([
+      expect.stringMatching(/answer sent early to request 1 differs from the SDK's/),
+    ]);
+  });
+
   it('reports a malformed line and goes on', async () => {
     const t = pair(1024);
     await t.transport.start();

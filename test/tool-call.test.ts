@@ -114,6 +114,7 @@ describe('tools/call', () => {
     const entry = { name: 'resize_test', title: 'from the table', inputSchema: { type: 'object' } };
     const { client, logs } = await connect({
       table: {
+        initialize: { versions: [], result: {} },
         tools: [],
         entries: [JSON.stringify(entry)],
         index: { resize_test: { [variantKey(config)]: 0 } },

@@ -4,6 +4,7 @@ import { prebuiltToolList, variantKey, type ToolListTable } from '../src/tool-li
 const tool = (name: string) => ({ name });
 const both = { providers: ['pixelmuse', 'modelslab'] as const, defaultProvider: 'pixelmuse' as const };
 const table: ToolListTable = {
+  initialize: { versions: [], result: {} },
   tools: [],
   entries: ['{"name":"a","x":1}', '{"name":"b"}'],
   index: {

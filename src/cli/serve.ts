@@ -1,11 +1,14 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { createServer, serveStdio, type ServerParts, type ServerSetup } from '../server.js';
-import { builtToolTable } from '../tool-list.js';
+import { earlyAnswers } from '../early-answers.js';
+import type { ServerParts, ServerSetup } from '../server.js';
+import { StdioTransport } from '../stdio-transport.js';
+import { builtToolTable, prebuiltToolList } from '../tool-list.js';
 import { selectTools } from '../tool-selection.js';
 
-// The MCP server command. Imported statically by the bin, unlike the other commands: keep what it imports at the
-// top to what answering `initialize` and `tools/list` needs (test/e2e/startup.test.ts checks).
+// The MCP server command. Imported statically by the bin, unlike the other commands: what it imports at the top
+// must stay small, and the MCP SDK loads only after the client's `initialize` is answered
+// (test/e2e/startup.test.ts checks).
 
 const loadTools = async () => (await import('../../tools/index.js')).TOOLS;
 
@@ -13,7 +16,11 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   // The bin knows its tools from the build; a source run loads them.
   const table = builtToolTable();
   const tools = table?.tools ?? (await loadTools());
-  selectTools(tools, config); // fails fast, before the sandbox starts, when the flags leave no tool
+  const selected = selectTools(tools, config); // fails fast, before the sandbox starts, when no tool is left
+  // stdin is read from here on: the bin answers `initialize` and `tools/list` from the build's table while the
+  // SDK loads.
+  const transport = new StdioTransport();
+  await transport.listen(table && earlyAnswers(table.initialize, prebuiltToolList(selected, config, table)));
   let setup: ServerSetup;
   let stopSandbox = async () => {};
   if (config.sandbox) {
@@ -32,7 +39,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
       },
     };
   }
-  await serveStdio(createServer(setup), log, async () => {
+  const { createServer, serveStdio } = await import('../server.js');
+  await serveStdio(createServer(setup), transport, log, async () => {
     await stopSandbox();
     process.exit(0);
   });

@@ -1,23 +1,31 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawToolsList } from '../../scripts/tool-list.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { rawAnswers } from '../../scripts/tool-list.js';
 import { loadConfig } from '../../src/config.js';
-import { BIN, cleanEnv, requireBuiltBin } from '../helpers/spawn.js';
+import { BIN, cleanEnv, requireBuiltBin, ROOT } from '../helpers/spawn.js';
 
-// The bin answers tools/list from a table the build computed (src/tool-list.ts). What a client receives must be
-// what the SDK's own handler sends from the source, byte for byte, in every configuration.
+// The bin answers initialize and tools/list from a table the build computed (src/tool-list.ts), before the MCP SDK
+// has loaded (src/early-answers.ts). What a client receives must be what the source server sends, byte for byte,
+// in every configuration; and once loaded, the SDK server inside the bin must agree (else it logs a warning).
 
-/** The raw tools/list line the bin writes on stdout, re-serialized only to cut out the tools array. */
-async function binToolsList(args: string[], env: Record<string, string>): Promise<string> {
+/** The raw answers the bin writes on stdout, re-serialized only to cut out their parts, and its stderr. */
+async function binAnswers(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ initialize: string; tools: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: cleanEnv(env),
-    stdio: ['pipe', 'pipe', 'ignore'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
+  let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const line = (id: number) =>
     new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -37,16 +45,30 @@ async function binToolsList(args: string[], env: Record<string, string>): Promis
     jsonrpc: '2.0',
     id: 1,
     method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    params: {
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    },
   });
-  await line(1);
+  const initialize = await line(1);
   send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
   const answer = await line(2);
+  // Only the SDK answers ping, after the requests before it: the SDK's initialize and tools/list are compared by then.
+  send({ jsonrpc: '2.0', id: 3, method: 'ping' });
+  await line(3);
   child.kill();
-  // The line is JSON.stringify of the message: re-serializing a part of it keeps every byte and key order.
-  return JSON.stringify((JSON.parse(answer) as { result: { tools: unknown } }).result.tools);
+  // A line is JSON.stringify of the message: re-serializing a part of it keeps every byte and key order.
+  return {
+    initialize: JSON.stringify((JSON.parse(initialize) as { result: unknown }).result),
+    tools: JSON.stringify((JSON.parse(answer) as { result: { tools: unknown } }).result.tools),
+    stderr,
+  };
 }
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 let home: string;
 beforeAll(async () => {
@@ -55,7 +77,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(home, { recursive: true, force: true }));
 
-describe('tools/list of the built bin', () => {
+describe('initialize and tools/list of the built bin', () => {
   it.each<{ name: string; args: string[]; env: Record<string, string> }>([
     { name: 'defaults', args: [], env: {} },
     {
@@ -77,7 +99,12 @@ describe('tools/list of the built bin', () => {
       if (flag === '--read-only') flags.readOnly = true;
       else flags[flag.slice(2)] = args[++i] as string;
     }
-    const expected = JSON.stringify(await rawToolsList(loadConfig(flags, fullEnv, home)));
-    expect(await binToolsList(args, fullEnv)).toBe(expected);
+    const expected = await rawAnswers(loadConfig(flags, fullEnv, home));
+    const bin = await binAnswers(args, fullEnv);
+    expect(bin.tools).toBe(JSON.stringify(expected.tools));
+    // A source run calls itself 0.0.0-dev; the bin carries package.json's version.
+    const serverInfo = { ...(expected.initialize.serverInfo as object), version: PACKAGE_VERSION };
+    expect(bin.initialize).toBe(JSON.stringify({ ...expected.initialize, serverInfo }));
+    expect(bin.stderr).not.toMatch(/differs|warn/);
   });
 });
