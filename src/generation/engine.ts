@@ -224,12 +224,20 @@ async function finish(
       case 'canceled':
         return { ...base, state: job.state, error: job.error };
       case 'succeeded': {
-        const { saved, urls, skipped } = await save(ctx, adapter, job, opts.target);
+        const { saved, firstBytes, urls, skipped } = await save(ctx, adapter, job, opts.target);
         if (skipped > 0)
           base.notes.push(
             `${job.outputs.length} outputs; the first ${MAX_OUTPUTS_PER_JOB} were saved and ${skipped} skipped (at most ${MAX_OUTPUTS_PER_JOB} per job).`,
           );
-        return { ...base, state: 'succeeded', saved, urls, elapsedMs: Date.now() - opts.started, seenDoneAt };
+        return {
+          ...base,
+          state: 'succeeded',
+          saved,
+          firstBytes,
+          urls,
+          elapsedMs: Date.now() - opts.started,
+          seenDoneAt,
+        };
       }
     }
   } catch (error) {
@@ -308,7 +316,7 @@ async function save(
   adapter: GenerationAdapter,
   job: Job,
   target: Target,
-): Promise<{ saved: JobOutcome['saved']; urls: string[]; skipped: number }> {
+): Promise<Pick<JobOutcome, 'saved' | 'firstBytes' | 'urls'> & { skipped: number }> {
   if (job.outputs.length === 0) {
     throw new ProviderError({
       provider: adapter.provider,
@@ -319,13 +327,16 @@ async function save(
   const kept = job.outputs.slice(0, MAX_OUTPUTS_PER_JOB);
   ctx.progress(`Saving ${kept.length} output(s) of job ${job.id}`);
   const saved = [];
+  let firstBytes: Buffer | undefined;
   for (const ref of kept) {
     const bytes = await ctx.media.load(ref, { signal: ctx.signal, provider: adapter.provider });
+    firstBytes ??= bytes;
     const source = ref.startsWith('data:') ? undefined : ref;
     saved.push(await ctx.media.save(bytes, target, { fallbackName: job.prompt || job.id, source }));
   }
   return {
     saved,
+    firstBytes,
     urls: kept.filter((o) => !o.startsWith('data:')),
     skipped: job.outputs.length - kept.length,
   };

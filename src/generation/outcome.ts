@@ -12,6 +12,11 @@ export interface JobOutcome {
   prompt?: string;
   state: 'succeeded' | 'running' | 'failed' | 'canceled';
   saved: SavedImage[];
+  /**
+   * The bytes of saved[0] (set whenever something was saved), for the preview: reading the file back made one
+   * more copy of every image wait for the garbage collector, which raised the main malloc heap's high-water.
+   */
+  firstBytes?: Buffer;
   /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files; future links while running. */
   urls: string[];
   cost?: Cost;

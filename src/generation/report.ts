@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
 import { formatError } from '../error-format.js';
@@ -51,9 +50,10 @@ export async function reportOutcomes(
   for (const error of rejected) lines.push(`FAILED: ${formatError(error)}`, '');
 
   const blocks: ContentBlock[] = [];
-  const first = outcomes.flatMap((o) => o.saved)[0];
-  if (first && options.preview) {
-    const preview = await options.media.preview(await readFile(first.path));
+  const shown = outcomes.find((o) => o.saved.length > 0);
+  const first = shown?.saved[0];
+  if (shown?.firstBytes && first && options.preview) {
+    const preview = await options.media.preview(shown.firstBytes);
     if (preview) {
       lines.push(
         `Preview of ${basename(first.path)} below (${preview.width}×${preview.height} JPEG; the file is full size).`,
