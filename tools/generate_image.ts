@@ -113,6 +113,7 @@ export default defineTool({
         deadline,
         target,
         model,
+        preview: args.preview ?? true,
       });
     } else {
       const unsupported = (['width', 'height', 'seed'] as const).filter((k) => args[k] !== undefined);
@@ -157,7 +158,13 @@ export default defineTool({
           next: 'Call again without confirmation_token: credits of the configured key need no confirmation.',
         });
       }
-      settled = await generate(ctx, adapter, body, { count, deadline, target, model });
+      settled = await generate(ctx, adapter, body, {
+        count,
+        deadline,
+        target,
+        model,
+        preview: args.preview ?? true,
+      });
     }
     return reportOutcomes(settled, {
       media: ctx.media,

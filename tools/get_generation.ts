@@ -29,11 +29,9 @@ export default defineTool({
       import('../src/generation/report.js'),
     ]);
     const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
-    const settled = await resume(ctx, await adapterFor(args.provider, ctx), args.id, { deadline, target });
-    return reportOutcomes(settled, {
-      media: ctx.media,
-      generations: ctx.generations,
-      preview: args.preview ?? true,
-    });
+    const preview = args.preview ?? true;
+    const adapter = await adapterFor(args.provider, ctx);
+    const settled = await resume(ctx, adapter, args.id, { deadline, target, preview });
+    return reportOutcomes(settled, { media: ctx.media, generations: ctx.generations, preview });
   },
 });

@@ -30,6 +30,8 @@ export interface GenerateOptions {
   target: Target;
   /** For progress and the log. */
   model: string;
+  /** The result shows a preview: make it from the first job's first output while that output is saved. */
+  preview?: boolean;
 }
 
 /** Submit `count` jobs (each its own idempotency key), wait for them up to the deadline and save their outputs. */
@@ -55,6 +57,7 @@ export async function generate<R>(
         deadline: opts.deadline,
         target: opts.target,
         replayed,
+        preview: opts.preview === true && index === 0,
       });
     } finally {
       // Answered only once the key is settled: the same call made right after the result is a new job.
@@ -69,7 +72,7 @@ export async function resume(
   ctx: EngineContext,
   adapter: GenerationAdapter,
   id: string,
-  opts: { deadline: number; target: Target },
+  opts: { deadline: number; target: Target; preview?: boolean },
 ): Promise<PromiseSettledResult<JobOutcome>[]> {
   const started = Date.now();
   const stopWarming = warmOnceSent(ctx);
@@ -197,7 +200,7 @@ async function finish(
   ctx: EngineContext,
   adapter: GenerationAdapter,
   first: Job,
-  opts: { started: number; deadline: number; target: Target; replayed?: boolean },
+  opts: { started: number; deadline: number; target: Target; replayed?: boolean; preview?: boolean },
 ): Promise<JobOutcome> {
   const { provider } = adapter;
   const { id } = first;
@@ -224,7 +227,7 @@ async function finish(
       case 'canceled':
         return { ...base, state: job.state, error: job.error };
       case 'succeeded': {
-        const { saved, firstBytes, urls, skipped } = await save(ctx, adapter, job, opts.target);
+        const { saved, firstBytes, urls, skipped, preview } = await save(ctx, adapter, job, opts);
         if (skipped > 0)
           base.notes.push(
             `${job.outputs.length} outputs; the first ${MAX_OUTPUTS_PER_JOB} were saved and ${skipped} skipped (at most ${MAX_OUTPUTS_PER_JOB} per job).`,
@@ -233,8 +236,8 @@ async function finish(
           ...base,
           state: 'succeeded',
           saved,
-          firstBytes,
           urls,
+          ...(preview ? { preview } : { firstBytes }),
           elapsedMs: Date.now() - opts.started,
           seenDoneAt,
         };
@@ -315,8 +318,8 @@ async function save(
   ctx: EngineContext,
   adapter: GenerationAdapter,
   job: Job,
-  target: Target,
-): Promise<Pick<JobOutcome, 'saved' | 'firstBytes' | 'urls'> & { skipped: number }> {
+  { target, preview }: { target: Target; preview?: boolean },
+): Promise<Pick<JobOutcome, 'saved' | 'firstBytes' | 'urls' | 'preview'> & { skipped: number }> {
   if (job.outputs.length === 0) {
     throw new ProviderError({
       provider: adapter.provider,
@@ -328,9 +331,12 @@ async function save(
   ctx.progress(`Saving ${kept.length} output(s) of job ${job.id}`);
   const saved = [];
   let firstBytes: Buffer | undefined;
+  let previewing: JobOutcome['preview'];
   for (const ref of kept) {
     const bytes = await ctx.media.load(ref, { signal: ctx.signal, provider: adapter.provider });
     firstBytes ??= bytes;
+    // Encoding the preview (CPU) overlaps writing and syncing the file (disk); it never rejects.
+    if (preview && !previewing) previewing = ctx.media.preview(bytes);
     const source = ref.startsWith('data:') ? undefined : ref;
     saved.push(await ctx.media.save(bytes, target, { fallbackName: job.prompt || job.id, source }));
   }
@@ -339,6 +345,7 @@ async function save(
     firstBytes,
     urls: kept.filter((o) => !o.startsWith('data:')),
     skipped: job.outputs.length - kept.length,
+    ...(previewing ? { preview: previewing } : {}),
   };
 }
 

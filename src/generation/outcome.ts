@@ -1,6 +1,6 @@
 import type { Provider } from '../config.js';
 import { PROVIDER_LABEL } from '../errors.js';
-import type { SavedImage } from '../media/index.js';
+import type { Preview, SavedImage } from '../media/index.js';
 import type { Cost } from './adapter.js';
 
 /** One provider job as the tools report it, whatever the provider. */
@@ -13,8 +13,9 @@ export interface JobOutcome {
   state: 'succeeded' | 'running' | 'failed' | 'canceled';
   saved: SavedImage[];
   /**
-   * The bytes of saved[0] (set whenever something was saved), for the preview: reading the file back made one
-   * more copy of every image wait for the garbage collector, which raised the main malloc heap's high-water.
+   * The bytes of saved[0] (set whenever something was saved and `preview` is not), for the preview: reading the
+   * file back made one more copy of every image wait for the garbage collector, which raised the main malloc
+   * heap's high-water.
    */
   firstBytes?: Buffer;
   /** Remote output URLs (not data: URIs), worth giving to the agent as well as the files; future links while running. */
@@ -29,6 +30,8 @@ export interface JobOutcome {
   elapsedMs: number;
   /** Epoch ms at which we saw the job terminal (for the completion-to-result figure). */
   seenDoneAt?: number;
+  /** The preview of `saved[0]`, started while it was saved (GenerateOptions.preview); undefined if undecodable. */
+  preview?: Promise<Preview | undefined>;
 }
 
 export function resumeNext(provider: Provider, id: string): string {

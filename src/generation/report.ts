@@ -28,6 +28,14 @@ export async function reportOutcomes(
   if (!outcomes.some((o) => o.state === 'succeeded' || o.state === 'running'))
     throw batchFailure(outcomes, rejected);
 
+  // The preview (CPU) is made while the records are written (disk); the engine may have started it already.
+  const shown = outcomes.find((o) => o.saved.length > 0);
+  const first = shown?.saved[0];
+  const previewing =
+    first && options.preview
+      ? (shown.preview ?? (shown.firstBytes ? options.media.preview(shown.firstBytes) : undefined))
+      : undefined;
+
   const lines: string[] = [];
   const links: ContentBlock[] = [];
   for (const outcome of outcomes) {
@@ -50,10 +58,8 @@ export async function reportOutcomes(
   for (const error of rejected) lines.push(`FAILED: ${formatError(error)}`, '');
 
   const blocks: ContentBlock[] = [];
-  const shown = outcomes.find((o) => o.saved.length > 0);
-  const first = shown?.saved[0];
-  if (shown?.firstBytes && first && options.preview) {
-    const preview = await options.media.preview(shown.firstBytes);
+  if (first && previewing) {
+    const preview = await previewing;
     if (preview) {
       lines.push(
         `Preview of ${basename(first.path)} below (${preview.width}×${preview.height} JPEG; the file is full size).`,

@@ -66,12 +66,14 @@ function run<R>(
   adapter: GenerationAdapter<R>,
   request: R,
   target: Awaited<ReturnType<typeof engineContext>>['target'],
+  preview = false,
 ) {
   const running = generate(ctx, adapter, request, {
     count: 1,
     deadline: Date.now() + 120_000,
     target,
     model: 'm',
+    preview,
   });
   // A test that ends while the job runs aborts it; the abort must not surface as an unhandled rejection.
   running.catch(() => undefined);
@@ -158,5 +160,43 @@ describe('generation engine: work done while the job runs', () => {
     events.push('answered');
     expect(outcome).toMatchObject({ status: 'fulfilled', value: { state: 'succeeded' } });
     expect(events).toEqual(['settling after the download began', 'settled', 'answered']);
+  });
+
+  it('makes the preview while the first output is being saved, and only when the result shows one', async () => {
+    const emu = await startPixelmuseEmulator({ jobDelayMs: 50 });
+    cleanups.push(() => emu.close());
+    const { ctx, target } = await engineContext();
+    const previewed = vi.spyOn(ctx.media, 'preview');
+    const save = ctx.media.save.bind(ctx.media);
+    const events: string[] = [];
+    const saving = vi.spyOn(ctx.media, 'save').mockImplementation(async (...args) => {
+      // Waits for the preview, which would start only after the save if the two took turns.
+      await vi.waitFor(() => expect(previewed).toHaveBeenCalled(), { timeout: 10_000 }).catch(() => {});
+      events.push(previewed.mock.calls.length > 0 ? 'saving, preview begun' : 'saving, no preview yet');
+      return save(...args);
+    });
+
+    const [outcome] = await run(
+      ctx,
+      pixelmuse(emu.url),
+      { prompt: 'a lighthouse', model: 'flux-schnell' },
+      target,
+      true,
+    );
+    expect(events).toEqual(['saving, preview begun']);
+    if (outcome?.status !== 'fulfilled') throw new Error('the generation failed');
+    expect(await outcome.value.preview).toMatchObject({ mimeType: 'image/jpeg', width: 768, height: 768 });
+
+    saving.mockRestore();
+    previewed.mockClear();
+    const [without] = await run(
+      ctx,
+      pixelmuse(emu.url),
+      { prompt: 'a harbour', model: 'flux-schnell' },
+      target,
+    );
+    expect(without).toMatchObject({ status: 'fulfilled', value: { state: 'succeeded' } });
+    expect(without?.status === 'fulfilled' && without.value).not.toHaveProperty('preview');
+    expect(previewed).not.toHaveBeenCalled();
   });
 });

@@ -121,6 +121,7 @@ export async function generateWithMpp(
     deadline: opts.deadline,
     target: opts.target,
     model: body.model,
+    preview: opts.preview,
   });
   const report = await reportOutcomes(settled, {
     media: ctx.media,
