@@ -38,6 +38,7 @@ const GENERATIONS = QUICK ? 50 : 200;
 const MEMORY_SEQUENTIAL = 10;
 const MEMORY_WARM = QUICK ? 20 : 40;
 const FIXED_POLL_S = 2;
+const JOB_STAGGER_MS = 4_000 / 3;
 
 /**
  * Every provider the sandbox emulates, one entry each: the emulator module and how to start it with jobs that take
@@ -356,11 +357,13 @@ async function benchJobs() {
     note(`${provider.name}: ${JOB_SECONDS.join(', ')} s jobs x ${JOB_REPEATS}, in parallel`);
     const plan = JOB_SECONDS.flatMap((s) => Array.from({ length: JOB_REPEATS }, (_, i) => [s, i]));
     // Every bin is up (and idle, as while a model picks a tool) before the first job starts; the jobs then start
-    // 1 s apart, so that no two finish at the same moment and compete for the cores.
+    // JOB_STAGGER_MS apart, so that no job finishes while another finishes or starts (a fresh bin's first call
+    // and the emulator drawing its image): a job of whole seconds started at k x 4/3 s ends half-way between
+    // two starts.
     const benches = [];
     for (const [s, i] of plan) benches.push(await jobBench(provider, s, i));
     await sleep(1_000);
-    const runs = await Promise.all(benches.map((b, k) => sleep(k * 1_000).then(() => b.run())));
+    const runs = await Promise.all(benches.map((b, k) => sleep(k * JOB_STAGGER_MS).then(() => b.run())));
     await Promise.all(benches.map((b) => b.close()));
     JOB_SECONDS.forEach((seconds, k) => {
       const mine = runs.slice(k * JOB_REPEATS, (k + 1) * JOB_REPEATS);
@@ -561,8 +564,8 @@ try {
   out(
     `Fixed ${FIXED_POLL_S} s poll: a poller that asks every ${FIXED_POLL_S} s sees a job on average 1 s after it ` +
       `completes and sends 1 create + ⌈job/${FIXED_POLL_S}⌉ polls. Job rows: one fresh bin per job (so its first ` +
-      `generation, sharp included), ${JOB_REPEATS} of each length, all bins up before the first job, jobs started 1 s ` +
-      `apart; the emulators draw the image while the job runs, as a real provider has it on its CDN at completion ` +
+      `generation, sharp included), ${JOB_REPEATS} of each length, all bins up before the first job, jobs started 4/3 s ` +
+      `apart (each ends half-way between two starts); the emulators draw the image while the job runs, as a real provider has it on its CDN at completion ` +
       `(their drawing speed is the render row), so the result includes the download but not the drawing; API requests ` +
       `counted by a proxy in front of the emulator (image downloads go to the emulator's CDN URL and are not counted ` +
       `on either side).`,
