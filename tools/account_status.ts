@@ -1,8 +1,10 @@
-import { mask } from '../src/redact.js';
 import { formatError } from '../src/error-format.js';
-import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/errors.js';
-import { describeMpp } from '../src/providers/mpp-settings.js';
 import { plural } from '../src/generation/outcome.js';
+import { modelslabStatus } from '../src/providers/modelslab/status.js';
+import { describeMpp } from '../src/providers/mpp-settings.js';
+import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/errors.js';
+import { mask } from '../src/redact.js';
+import { todayLine } from '../src/spend/report.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -23,7 +25,6 @@ export default defineTool({
     ]);
     const lines: string[] = [];
     if (ctx.config.providers.includes('modelslab')) {
-      const { modelslabStatus } = await import('../src/providers/modelslab/status.js');
       lines.push(...(await modelslabStatus(ctx)), '');
     }
     if (ctx.config.providers.includes('pixelmuse')) {
@@ -67,7 +68,6 @@ export default defineTool({
       }
       lines.push(...describeMpp(ctx.mpp));
     }
-    const { todayLine } = await import('../src/spend/report.js');
     lines.push('', todayLine(await ctx.spend.today()));
     if (stores.mode === 'memory') {
       lines.push('', 'Credential store: memory (nothing is read from or written to the keychain or disk).');

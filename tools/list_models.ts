@@ -3,7 +3,12 @@ import type { Provider } from '../src/config.js';
 import type { ToolContext } from '../src/context.js';
 import { formatError } from '../src/error-format.js';
 import { plural } from '../src/generation/outcome.js';
-import type { ModelFilters } from '../src/providers/modelslab/models.js';
+import { MODEL_FAMILY } from '../src/providers/modelslab/generation.js';
+import {
+  getModelslabModel,
+  listModelslabModels,
+  type ModelFilters,
+} from '../src/providers/modelslab/models.js';
 import { defineTool } from './define.js';
 import { provider } from './params.js';
 
@@ -80,10 +85,6 @@ async function pixelmuseModels(search: string | undefined, ctx: ToolContext): Pr
 }
 
 async function modelslabModels(args: ModelFilters & { model?: string }, ctx: ToolContext): Promise<string> {
-  const [{ listModelslabModels, getModelslabModel }, { MODEL_FAMILY }] = await Promise.all([
-    import('../src/providers/modelslab/models.js'),
-    import('../src/providers/modelslab/generation.js'),
-  ]);
   const family = (id: string) => MODEL_FAMILY[id] ?? 'v6';
   if (args.model) {
     const m = await getModelslabModel(ctx, args.model);

@@ -1,5 +1,8 @@
 import * as z from 'zod';
-import type { PaymentMethodInfo } from '../src/providers/modelslab/billing.js';
+import { UserInputError } from '../src/errors.js';
+import { ModelslabBilling, type PaymentMethodInfo } from '../src/providers/modelslab/billing.js';
+import { cardLabel } from '../src/providers/modelslab/payments.js';
+import { StripeClient } from '../src/providers/stripe.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -29,16 +32,12 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ card, payment_method_id, make_default = true }, ctx) {
-    const { UserInputError } = await import('../src/errors.js');
     if ((card === undefined) === (payment_method_id === undefined)) {
       throw new UserInputError('Give either card or payment_method_id, not both and not neither.');
     }
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel } = await import('../src/providers/modelslab/payments.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     let pm: { id: string } | undefined = payment_method_id ? { id: payment_method_id } : undefined;
     if (card) {
-      const { StripeClient } = await import('../src/providers/stripe.js');
       const stripe = new StripeClient({ baseUrl: ctx.config.stripeApiBase, log: ctx.log });
       pm = await stripe.createCardPaymentMethod(await billing.publishableKey(ctx.signal), card, ctx.signal);
     }

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { UserInputError } from '../src/errors.js';
+import { mask } from '../src/redact.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -18,8 +20,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async run({ action = 'list', name, notes, store = true, id }, ctx) {
-    const { UserInputError } = await import('../src/errors.js');
-    const { mask } = await import('../src/redact.js');
     if (action === 'create') {
       if (!name) throw new UserInputError('create needs a name.', { next: 'Call again with name.' });
       const key = await ctx.modelslab.createApiKey({ name, notes }, ctx.signal);

@@ -1,4 +1,7 @@
 import * as z from 'zod';
+import { sleep } from '../src/http/retry.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -25,9 +28,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ purpose, session_id, wait_seconds = 0 }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { sleep } = await import('../src/http/retry.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const deadline = Date.now() + wait_seconds * 1000;
     let delayMs = 2_000;

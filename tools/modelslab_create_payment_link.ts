@@ -1,6 +1,10 @@
 import * as z from 'zod';
-import { plan_id } from './params.js';
+import { UserInputError } from '../src/errors.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { findPlan } from '../src/providers/modelslab/payments.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
+import { plan_id } from './params.js';
 
 export default defineTool({
   name: 'modelslab_create_payment_link',
@@ -17,10 +21,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ purpose, amount_usd, plan_id }, ctx) {
-    const { UserInputError } = await import('../src/errors.js');
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { findPlan } = await import('../src/providers/modelslab/payments.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     let amount: number;
     let what: string;

@@ -1,6 +1,9 @@
 import * as z from 'zod';
-import { confirmation_token, payment_method_id } from './params.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { cardLabel, chosenCard, chargeCard, spendText } from '../src/providers/modelslab/payments.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
+import { confirmation_token, payment_method_id } from './params.js';
 
 export default defineTool({
   name: 'modelslab_fund_wallet',
@@ -17,10 +20,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ amount_usd, payment_method_id, confirmation_token }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, chargeCard, spendText } =
-      await import('../src/providers/modelslab/payments.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const card = await chosenCard(billing, payment_method_id, ctx.signal);
     const amount = Math.round(amount_usd * 100) / 100;

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -14,8 +16,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ category }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { usd } = await import('../src/spend/index.js');
     const answer = await new ModelslabBilling(ctx.modelslab).plans(ctx.signal);
     const plans = answer.subscription_plans
       .filter((p) => !category || p.category === category)

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { describeSession } from '../src/providers/modelslab/session.js';
 import { defineTool } from './define.js';
 import { email, password } from './params.js';
 
@@ -17,7 +18,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ email, password, token_expiry }, ctx) {
-    const { describeSession } = await import('../src/providers/modelslab/session.js');
     const saved = await ctx.modelslab.login({ email, password, token_expiry }, ctx.signal);
     return describeSession(saved).join('\n');
   },

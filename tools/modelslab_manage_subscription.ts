@@ -1,6 +1,16 @@
 import * as z from 'zod';
-import { confirmation_token, payment_method_id } from './params.js';
+import { UserInputError } from '../src/errors.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import {
+  cardLabel,
+  chosenCard,
+  findPlan,
+  chargeCard,
+  spendText,
+} from '../src/providers/modelslab/payments.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
+import { confirmation_token, payment_method_id } from './params.js';
 
 export default defineTool({
   name: 'modelslab_manage_subscription',
@@ -19,11 +29,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async run({ action, subscription_id, new_plan_id, payment_method_id, confirmation_token }, ctx) {
-    const { UserInputError } = await import('../src/errors.js');
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, findPlan, chargeCard, spendText } =
-      await import('../src/providers/modelslab/payments.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const id = subscription_id ?? (await onlySubscription());
     const describe = (s: Record<string, unknown>) =>

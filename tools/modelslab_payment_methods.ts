@@ -1,4 +1,7 @@
 import * as z from 'zod';
+import { UserInputError } from '../src/errors.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { cardLabel, NO_CARD_NEXT } from '../src/providers/modelslab/payments.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -19,13 +22,10 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run({ action = 'list', payment_method_id }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, NO_CARD_NEXT } = await import('../src/providers/modelslab/payments.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     let done = '';
     if (action !== 'list') {
       if (!payment_method_id) {
-        const { UserInputError } = await import('../src/errors.js');
         throw new UserInputError(`${action} needs payment_method_id.`, {
           next: 'Call with action "list" to see the ids.',
         });

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -17,8 +19,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ payment_intent_id }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { usd } = await import('../src/spend/index.js');
     const data = await new ModelslabBilling(ctx.modelslab).paymentStatus(payment_intent_id, ctx.signal);
     const status = String(data.status ?? 'unknown');
     const amount = Number(data.amount);

@@ -1,3 +1,4 @@
+import { sandboxCodeLine } from '../src/providers/modelslab/session.js';
 import { defineTool } from './define.js';
 import { email } from './params.js';
 
@@ -12,7 +13,6 @@ export default defineTool({
   input: { email },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ email }, ctx) {
-    const { sandboxCodeLine } = await import('../src/providers/modelslab/session.js');
     const result = await ctx.modelslab.resendVerification(email, ctx.signal);
     return [
       `If ${email} has an unverified ModelsLab account, a new verification email is on its way.`,

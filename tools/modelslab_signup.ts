@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { sandboxCodeLine } from '../src/providers/modelslab/session.js';
 import { defineTool } from './define.js';
 import { email, password } from './params.js';
 
@@ -17,7 +18,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ email, password, name }, ctx) {
-    const { sandboxCodeLine } = await import('../src/providers/modelslab/session.js');
     const result = await ctx.modelslab.signup({ email, password, name }, ctx.signal);
     return [
       `ModelsLab account created for ${result.user?.email ?? email} (not verified yet).`,

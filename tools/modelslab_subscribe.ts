@@ -1,5 +1,14 @@
-import { confirmation_token, payment_method_id, plan_id } from './params.js';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import {
+  cardLabel,
+  chosenCard,
+  findPlan,
+  chargeCard,
+  spendText,
+} from '../src/providers/modelslab/payments.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
+import { confirmation_token, payment_method_id, plan_id } from './params.js';
 
 export default defineTool({
   name: 'modelslab_subscribe',
@@ -12,10 +21,6 @@ export default defineTool({
   input: { plan_id, payment_method_id, confirmation_token },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ plan_id, payment_method_id, confirmation_token }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { cardLabel, chosenCard, findPlan, chargeCard, spendText } =
-      await import('../src/providers/modelslab/payments.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const [plan, card] = await Promise.all([
       findPlan(billing, plan_id, ctx.signal),

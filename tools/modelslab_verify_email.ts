@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { describeSession } from '../src/providers/modelslab/session.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -14,7 +15,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ verification_code }, ctx) {
-    const { describeSession } = await import('../src/providers/modelslab/session.js');
     const saved = await ctx.modelslab.verifyEmail(verification_code, ctx.signal);
     return [
       'Email verified.',

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
+import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -16,8 +18,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ type, limit = 20, offset = 0 }, ctx) {
-    const { ModelslabBilling } = await import('../src/providers/modelslab/billing.js');
-    const { usd } = await import('../src/spend/index.js');
     const billing = new ModelslabBilling(ctx.modelslab);
     const [balance, history] = await Promise.all([
       ctx.modelslab.walletBalance(ctx.signal),

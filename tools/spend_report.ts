@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { renderSpendReport } from '../src/spend/report.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -15,7 +16,6 @@ export default defineTool({
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ days = 30, provider }, ctx) {
-    const { renderSpendReport } = await import('../src/spend/report.js');
     const [entries, today] = await Promise.all([ctx.spend.entries(), ctx.spend.today()]);
     return renderSpendReport(entries, today, { days, provider });
   },

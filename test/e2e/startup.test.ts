@@ -60,7 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('start-up of the bundled bin', () => {
@@ -161,7 +161,12 @@ describe('start-up of the bundled bin', () => {
         for (let i = 0; i < 400 && !(await isWarm()); i++) await sleep(50);
         expect(await loadedInputs()).toEqual(expect.arrayContaining(warmed));
       } finally {
-        child.kill();
+        // Gone before afterAll removes its directory.
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill();
+          await exited;
+        }
       }
     },
   );

@@ -2,6 +2,7 @@ import type { ToolContext } from '../../context.js';
 import { formatError } from '../../error-format.js';
 import { mask } from '../../redact.js';
 import { MISSING_KEY_NEXT, MISSING_TOKEN_NEXT } from './errors.js';
+import { modelslabGenerationClient } from './generation-client.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -56,7 +57,6 @@ export async function modelslabStatus(ctx: ToolContext): Promise<string[]> {
 /** With only an API key, the legacy POST /api/wallet_balance still tells the balance. */
 async function legacyWallet(ctx: ToolContext): Promise<string[]> {
   try {
-    const { modelslabGenerationClient } = await import('./generation-client.js');
     const client = modelslabGenerationClient(ctx);
     const answer = await client.post('/api/wallet_balance', {}, { signal: ctx.signal }, { retryable: true });
     const data = (answer.data ?? answer) as { balance?: unknown; currency?: unknown };
