@@ -1,5 +1,11 @@
 import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
+import { adapterFor } from '../src/generation/adapters.js';
+import { chooseProvider } from '../src/generation/choose-provider.js';
+import { generate } from '../src/generation/engine.js';
+import { reportOutcomes } from '../src/generation/report.js';
+import { buildModelslabRequest } from '../src/providers/modelslab/generation.js';
+import { generateWithMpp } from '../src/providers/pixelmuse/pay-per-image.js';
 import type { Provider } from '../src/config.js';
 import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
@@ -81,12 +87,6 @@ export default defineTool({
     const target = await ctx.media.target({ outputDir: args.output_dir, filename: args.filename });
     const imageInput = args.input_image ? await ctx.media.readInput(args.input_image) : undefined;
     const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
-    const [{ generate }, { adapterFor }, { chooseProvider }, { reportOutcomes }] = await Promise.all([
-      import('../src/generation/engine.js'),
-      import('../src/generation/adapters.js'),
-      import('../src/generation/choose-provider.js'),
-      import('../src/generation/report.js'),
-    ]);
     if (args.payment === 'mpp' && args.provider === 'modelslab') {
       throw new UserInputError('payment "mpp" pays Pixelmuse only.', {
         next: 'Drop provider (or use "pixelmuse") to pay per image with MPP, or drop payment for ModelsLab.',
@@ -102,7 +102,6 @@ export default defineTool({
     const adapter = await adapterFor(chosen, ctx);
     let settled;
     if (chosen === 'modelslab') {
-      const { buildModelslabRequest } = await import('../src/providers/modelslab/generation.js');
       const model = args.model ?? DEFAULT_MODELSLAB_MODEL;
       if ((args.width === undefined) !== (args.height === undefined))
         throw new UserInputError('width and height go together.', { next: 'Pass both, or aspect_ratio.' });
@@ -142,7 +141,6 @@ export default defineTool({
         args.payment === 'mpp' ||
         (args.payment === undefined && !(await ctx.credentials.get('pixelmuse_api_key')))
       ) {
-        const { generateWithMpp } = await import('../src/providers/pixelmuse/pay-per-image.js');
         const { confirmation_token: token, ...consented } = args;
         return generateWithMpp(ctx, body, {
           args: consented,

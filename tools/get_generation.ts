@@ -1,4 +1,7 @@
 import type { Provider } from '../src/config.js';
+import { adapterFor } from '../src/generation/adapters.js';
+import { resume } from '../src/generation/engine.js';
+import { reportOutcomes } from '../src/generation/report.js';
 import { defineTool } from './define.js';
 import { filename, id, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
@@ -23,11 +26,6 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, ctx) {
     const target = await ctx.media.target({ outputDir: args.output_dir, filename: args.filename });
-    const [{ resume }, { adapterFor }, { reportOutcomes }] = await Promise.all([
-      import('../src/generation/engine.js'),
-      import('../src/generation/adapters.js'),
-      import('../src/generation/report.js'),
-    ]);
     const deadline = Date.now() + (args.max_wait_seconds ?? DEFAULT_MAX_WAIT_S) * 1000;
     const preview = args.preview ?? true;
     const adapter = await adapterFor(args.provider, ctx);
