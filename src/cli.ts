@@ -11,6 +11,14 @@ const print = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** `atelier-mcp tools | head` closes the pipe early: stop quietly, as other CLIs do, rather than crash. */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const parsed = parseCommand(argv);
   if (parsed.command === 'version') return print(VERSION);
@@ -18,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig(parsed.flags);
   const log = createLogger(config.logLevel);
   if (parsed.command === 'serve') return serve(config, log);
+  quietOnClosedPipe();
   // The other commands load only when used: the bin starts as a server far more often.
   const [{ login, logout, prompts, status, tools }, { loginModelslab, logoutModelslab }] = await Promise.all([
     import('./cli/commands.js'),

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import {
   startPixelmuseEmulator,
   type PixelmuseEmulator,
 } from '../../src/sandbox/index.js';
-import { cleanEnv, requireBuiltBin, ROOT, runCli, type RunResult } from '../helpers/spawn.js';
+import { BIN, cleanEnv, requireBuiltBin, ROOT, runCli, type RunResult } from '../helpers/spawn.js';
 import { PUBLIC_TOOL_NAMES as ALL_TOOLS } from '../helpers/public-api.js';
 
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -117,6 +118,21 @@ describe('atelier-mcp tools', () => {
     expect(total).not.toBeNull();
     const sum = listed.reduce((n, m) => n + Number(m[4]), 0);
     expect(Math.abs(Number(total![1]) - sum)).toBeLessThan(sum * 0.05);
+  });
+
+  it('stops quietly when the reader of its output goes away (tools | head -1)', async () => {
+    await freshHome();
+    const child = spawn(process.execPath, [BIN, 'tools'], {
+      env: cleanEnv({ ATELIER_CREDENTIAL_STORE: 'file', ATELIER_HOME: home }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // Like head -1: read the first chunk, then close the pipe while the bin is still writing.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 
   it('--read-only lists only the read-only tools', async () => {
