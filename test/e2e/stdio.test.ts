@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
@@ -60,6 +61,29 @@ describe('the built bin over stdio (--sandbox)', () => {
     expect(link?.uri).toMatch(/^atelier:\/\/generations\/pixelmuse-/);
     const { contents } = await bin.client.readResource({ uri: link!.uri });
     expect(Buffer.from((contents[0] as { blob: string }).blob, 'base64')).toEqual(await readFile(path!));
+  });
+
+  it("takes the client's capabilities from initialize although it answers before the SDK loads: the root", async () => {
+    // No --output-dir: the server asks the client for its roots, which it may only do if the SDK server saw the
+    // client declare them in the initialize the bin answered early (src/early-answers.ts).
+    const project = await realpath(await mkdtemp(join(tmpdir(), 'atelier-root-')));
+    const session = await connectBin({
+      args: [BIN, '--sandbox'],
+      env: cleanEnv({ ATELIER_LOG_LEVEL: 'debug' }),
+      roots: [pathToFileURL(project).href],
+    });
+    try {
+      const result = (await session.client.callTool({
+        name: 'generate_image',
+        arguments: { prompt: 'a kite', model: 'imagen-3', preview: false },
+      })) as CallToolResult;
+      expect(result.isError, textOf(result)).toBeFalsy();
+      expect(savedPaths(result)).toEqual([join(project, 'generated', 'a-kite.png')]);
+      expect(session.stderr.join('\n')).not.toMatch(/differs/);
+    } finally {
+      await session.close();
+      await rm(project, { recursive: true, force: true });
+    }
   });
 
   it('waits for an async model, reporting progress on the token the client sent', async () => {

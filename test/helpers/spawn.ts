@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'dist', 'cli.js');
@@ -37,6 +38,8 @@ export interface ConnectOptions {
   cwd?: string;
   /** Request timeout for initialize (npx may install first). */
   timeoutMs?: number;
+  /** Client roots (file:// URIs): the client then declares the roots capability and answers roots/list. */
+  roots?: string[];
 }
 
 /** Spawns an MCP server over stdio with the SDK client, as Claude Code or Cursor would. */
@@ -55,7 +58,14 @@ export async function connectBin(options: ConnectOptions): Promise<BinSession> {
     partial = lines.pop() ?? '';
     stderr.push(...lines);
   });
-  const client = new Client({ name: 'atelier-e2e', version: '1.0.0' });
+  const client = new Client(
+    { name: 'atelier-e2e', version: '1.0.0' },
+    { capabilities: options.roots ? { roots: {} } : {} },
+  );
+  if (options.roots) {
+    const roots = options.roots.map((uri) => ({ uri }));
+    client.setRequestHandler(ListRootsRequestSchema, () => ({ roots }));
+  }
   try {
     await client.connect(transport, options.timeoutMs ? { timeout: options.timeoutMs } : undefined);
   } catch (error) {
