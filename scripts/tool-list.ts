@@ -65,6 +65,7 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
     index: {},
   };
   const seen = new Map<string, number>();
+  const answers = new Set<string>();
   for (const providers of providerLists()) {
     for (const defaultProvider of PROVIDERS) {
       const variant: ToolListVariant = { providers, defaultProvider };
@@ -72,10 +73,11 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
       const { initialize, tools: listed } = await rawAnswers(config);
       const { protocolVersion: _, ...result } = initialize;
       // No setting may change the initialize answer: the bin sends one for every configuration.
-      if (Object.keys(table.initialize.result).length === 0) table.initialize.result = result;
-      else if (JSON.stringify(result) !== JSON.stringify(table.initialize.result)) {
+      answers.add(JSON.stringify(result));
+      if (answers.size > 1) {
         throw new Error(`the initialize answer depends on the config: ${JSON.stringify(variant)}`);
       }
+      table.initialize.result = result;
       for (const entry of listed) {
         const json = JSON.stringify(entry);
         let i = seen.get(json);

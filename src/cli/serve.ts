@@ -24,7 +24,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   let setup: ServerSetup;
   let stopSandbox = async () => {};
   if (config.sandbox) {
-    const sandboxed = await startSandbox(config, log);
+    const sandboxed = await sandboxSetup(config, log);
     stopSandbox = sandboxed.stop;
     setup = { config: sandboxed.config, log, tools, table, load: sandboxed.load };
   } else {
@@ -50,7 +50,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
 }
 
 /** --sandbox: the emulators on loopback, and services pointed at them (loaded only here, with sharp). */
-async function startSandbox(
+async function sandboxSetup(
   config: Config,
   log: Logger,
 ): Promise<{ config: Config; stop: () => Promise<void>; load: () => Promise<ServerParts> }> {

@@ -54,26 +54,21 @@ export interface ModelslabServer {
 
 export const AGENTS_PREFIX = '/api/agents/v1';
 
-/** A route on the ModelsLab origin; `path` is a regular expression source, matched whole. */
-export function route(
-  method: string,
-  path: string,
+/** Who may call a route, which limiter it counts against, and what it does. */
+type RouteHandling = [
   auth: ModelslabRoute['auth'],
   limiter: ModelslabRoute['limiter'],
   run: ModelslabRoute['run'],
-): ModelslabRoute {
+];
+
+/** A route on the ModelsLab origin; `path` is a regular expression source, matched whole. */
+export function route(method: string, path: string, ...[auth, limiter, run]: RouteHandling): ModelslabRoute {
   return { method, pattern: new RegExp(`^${path}$`), auth, limiter, run };
 }
 
 /** A route under the Agents API prefix. */
-export function agentsRoute(
-  method: string,
-  path: string,
-  auth: ModelslabRoute['auth'],
-  limiter: ModelslabRoute['limiter'],
-  run: ModelslabRoute['run'],
-): ModelslabRoute {
-  return route(method, `${AGENTS_PREFIX.replace(/\//g, '\\/')}${path}`, auth, limiter, run);
+export function agentsRoute(method: string, path: string, ...rest: RouteHandling): ModelslabRoute {
+  return route(method, `${AGENTS_PREFIX.replace(/\//g, '\\/')}${path}`, ...rest);
 }
 
 /** The user a token route runs for (the server resolved it before calling the route). */
