@@ -6,7 +6,6 @@ import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
 import type { SptSettings } from './providers/mpp-settings.js';
-import type { IdempotencyStore } from './spend/idempotency.js';
 import type { Consent, Spend, SpendBook } from './spend/index.js';
 
 export type ContentBlock =
@@ -42,13 +41,9 @@ export interface ToolContext {
   generations: Generations;
   log: Logger;
   /**
-   * Durable Idempotency-Keys (src/spend/idempotency.ts): acquire before sending a request whose outcome could
-   * be lost, settle once the outcome is known; an identical request meanwhile (retry, restart) replays.
-   */
-  idempotency: IdempotencyStore;
-  /**
-   * The one door for money (src/spend/): consent, caps, idempotency and the ledger. Tools describe the
-   * charge and how to send it; `ctx.spend.charge` answers with a quote or the result.
+   * The one door for money and for requests that must not happen twice (src/spend/): consent, caps, durable
+   * Idempotency-Keys and the ledger. Tools describe the charge and how to send it; `ctx.spend.charge` answers
+   * with a quote or the result, `ctx.spend.once` sends a card change or a job's create request at most once.
    */
   spend: Spend;
   /** Reaching the human through the client (elicitation), when it can: a form to approve, a URL to open. */

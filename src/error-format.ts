@@ -1,10 +1,12 @@
 import {
   ConfigurationError,
   NetworkError,
+  OutcomeUnknownError,
   PROVIDER_LABEL,
   ProviderError,
   type ProviderName,
   SpendRefusedError,
+  SpendStateError,
   UnexpectedError,
   UserInputError,
 } from './errors.js';
@@ -45,6 +47,12 @@ export function formatError(error: unknown, log?: Logger): string {
     lines.push(`Invalid input: ${error.message}`, ...error.facts);
     next = error.next;
   } else if (error instanceof SpendRefusedError) {
+    lines.push(`Not charged: ${error.message}`, ...error.facts);
+    next = error.next;
+  } else if (error instanceof OutcomeUnknownError) {
+    lines.push(`OUTCOME UNKNOWN: ${error.message}`, ...error.facts);
+    next = error.next;
+  } else if (error instanceof SpendStateError) {
     lines.push(`Not charged: ${error.message}`, ...error.facts);
     next = error.next;
   } else if (error instanceof ConfigurationError) {

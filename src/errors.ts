@@ -109,6 +109,25 @@ export class UserInputError extends AtelierError {}
 /** Our own money rules said no (a cap, a confirmation token that does not fit). Nothing was sent or charged. */
 export class SpendRefusedError extends AtelierError {}
 
+/**
+ * A paid or once-only request may have reached the provider and nobody knows what it did: a lost answer, a
+ * 5xx, an answer that does not confirm the charge. src/spend/ keeps its key and holds its amount until a replay
+ * or a status check settles it; nothing new is sent for it meanwhile.
+ */
+export class OutcomeUnknownError extends AtelierError {}
+
+/**
+ * A file that money depends on (the ledger, a held charge, a quote) cannot be read. Charges fail closed until a
+ * human repairs it: the message names the file (and line).
+ */
+export class SpendStateError extends AtelierError {
+  readonly path: string;
+  constructor(path: string, message: string, details: ErrorDetails = {}) {
+    super(message, details);
+    this.path = path;
+  }
+}
+
 /** Something the user must set up first: a credential, an env var, a store. */
 export class ConfigurationError extends AtelierError {
   constructor(message: string, details: ErrorDetails & { next: string }) {

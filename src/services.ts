@@ -8,8 +8,6 @@ import type { Logger } from './log.js';
 import { ModelslabClient } from './providers/modelslab/agents.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
 import { readSptSettings } from './providers/mpp-settings.js';
-import { openIdempotencyStore } from './spend/idempotency.js';
-import { spendDir } from './spend/home.js';
 import { openSpendBook } from './spend/index.js';
 
 /** Everything a server (or a CLI command) needs, built from the config once. */
@@ -30,8 +28,7 @@ export function createServices(
     onUnauthorized: () => pixelmuseKey.drop(),
   });
   const modelslab = new ModelslabClient({ baseUrl: config.modelslabBaseUrl, credentials, log });
-  const idempotency = openIdempotencyStore(join(spendDir(config), 'idempotency'));
-  const spendBook = openSpendBook(config, log, idempotency);
+  const spendBook = openSpendBook(config, log);
   const mpp = readSptSettings(options.env ?? process.env, config.stripeApiBase);
   if (mpp.warning) log.warn(mpp.warning);
   if (mpp.problem) log.warn(`MPP payment is not configured: ${mpp.problem}`);
@@ -40,5 +37,5 @@ export function createServices(
     log,
     ...(config.sandbox ? {} : { file: join(config.home, 'generations.jsonl') }),
   });
-  return { config, log, credentials, pixelmuse, modelslab, idempotency, spendBook, mpp, generations };
+  return { config, log, credentials, pixelmuse, modelslab, spendBook, mpp, generations };
 }

@@ -41,12 +41,11 @@ export default defineTool({
       const stripe = new StripeClient({ baseUrl: ctx.config.stripeApiBase, log: ctx.log });
       pm = await stripe.createCardPaymentMethod(await billing.publishableKey(ctx.signal), card, ctx.signal);
     }
-    const key = await ctx.idempotency.acquire('modelslab.payment_methods.attach', {
-      pm: pm!.id,
-      make_default,
+    await ctx.spend.once({
+      operation: 'modelslab.payment_methods.attach',
+      args: { pm: pm!.id, make_default },
+      send: (key) => billing.attachPaymentMethod(pm!.id, make_default, key, ctx.signal),
     });
-    await billing.attachPaymentMethod(pm!.id, make_default, key.key, ctx.signal);
-    await key.settle();
     const saved: PaymentMethodInfo =
       (await billing.paymentMethods(ctx.signal)).find((m) => m.id === pm!.id) ?? pm!;
     return [

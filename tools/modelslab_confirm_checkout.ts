@@ -49,13 +49,11 @@ export default defineTool({
       ].join('\n');
     }
     const data = answer.data;
-    const amount = Number(data.amount);
-    const { entry, added } = await ctx.spend.record({
+    const { entry, added } = await ctx.spend.recordCheckout({
+      sessionId: session_id,
       provider: 'modelslab',
       operation: `modelslab.checkout.${purpose}`,
-      amount: Number.isFinite(amount) ? amount : 0,
-      currency: 'USD',
-      reference: session_id,
+      reportedUsd: data.amount,
       replay: data.already_confirmed === true,
       description:
         purpose === 'fund'

@@ -43,9 +43,12 @@ export default defineTool({
     }
     // The human pays by hand, which is their consent; the caps still bound what this server sets up.
     await ctx.spend.checkCaps(amount);
-    const key = await ctx.idempotency.acquire('modelslab.billing.payment_link', body);
-    const link = await billing.paymentLink(body, key.key, ctx.signal);
-    await key.settle();
+    const { value: link } = await ctx.spend.once({
+      operation: 'modelslab.billing.payment_link',
+      args: body,
+      send: (key) => billing.paymentLink(body, key, ctx.signal),
+    });
+    await ctx.spend.rememberLink({ sessionId: link.session_id, provider: 'modelslab', amountUsd: amount, what });
     const opened = ctx.confirm.canOpenUrl()
       ? await ctx.confirm
           .openUrl(`Pay ${usd(amount)} on Stripe: ${what}.`, link.payment_url)

@@ -38,9 +38,11 @@ export default defineTool({
 
     if (action === 'status') return describe(await billing.subscriptionStatus(id, ctx.signal));
     if (action === 'pause' || action === 'resume') {
-      const key = await ctx.idempotency.acquire(`modelslab.subscriptions.${action}`, { id });
-      const data = await billing.setPaused(id, action === 'pause', key.key, ctx.signal);
-      await key.settle();
+      const { value: data } = await ctx.spend.once({
+        operation: `modelslab.subscriptions.${action}`,
+        args: { id },
+        send: (key) => billing.setPaused(id, action === 'pause', key, ctx.signal),
+      });
       const sub =
         (data.subscription as Record<string, unknown> | undefined) ??
         (await billing.subscriptionStatus(id, ctx.signal));

@@ -30,13 +30,14 @@ export default defineTool({
           next: 'Call with action "list" to see the ids.',
         });
       }
-      const key = await ctx.idempotency.acquire(`modelslab.payment_methods.${action}`, {
-        pm: payment_method_id,
+      await ctx.spend.once({
+        operation: `modelslab.payment_methods.${action}`,
+        args: { pm: payment_method_id },
+        send: (key) =>
+          action === 'set_default'
+            ? billing.setDefaultPaymentMethod(payment_method_id, key, ctx.signal)
+            : billing.removePaymentMethod(payment_method_id, key, ctx.signal),
       });
-      if (action === 'set_default')
-        await billing.setDefaultPaymentMethod(payment_method_id, key.key, ctx.signal);
-      else await billing.removePaymentMethod(payment_method_id, key.key, ctx.signal);
-      await key.settle();
       done =
         action === 'remove'
           ? `Removed ${payment_method_id}.`

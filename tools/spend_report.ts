@@ -9,14 +9,16 @@ export default defineTool({
   title: 'Spend report',
   description:
     "Local ledger of what atelier-mcp charged: totals per UTC day and provider, each charge's reference, " +
-    "today's spend against the caps. Free; offline.",
+    "today's spend against the caps, charges held (in flight, outcome unknown, 3-D Secure). Free; offline.",
   input: {
     days: z.number().int().min(1).max(366).optional().describe('UTC days back (default 30).'),
     provider: z.enum(['modelslab', 'pixelmuse']).optional().describe('Only this one.'),
   },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run({ days = 30, provider }, ctx) {
-    const [entries, today] = await Promise.all([ctx.spend.entries(), ctx.spend.today()]);
-    return renderSpendReport(entries, today, { days, provider });
+    const overview = await ctx.spend.overview();
+    // An unreadable ledger blocks charges; the report still shows what can be read, and why.
+    const today = overview.problems.length ? undefined : await ctx.spend.today();
+    return renderSpendReport(overview, today, { days, provider });
   },
 });

@@ -3,18 +3,17 @@ import {
   AtelierError,
   annotate,
   DeadlineError,
-  NetworkError,
   PROVIDER_LABEL,
   ProviderError,
 } from '../errors.js';
-import type { IdempotencyKey } from '../spend/idempotency.js';
+import { isUnknownOutcome } from '../spend/outcome.js';
 import { sleep } from '../http/retry.js';
 import { whenNextRequestSent } from '../http/sent.js';
 import type { Target } from '../media/index.js';
 import type { GenerationAdapter, Job, RateLimit } from './adapter.js';
 import { resumeNext, type JobOutcome } from './outcome.js';
 
-export type EngineContext = Pick<ToolContext, 'media' | 'signal' | 'progress' | 'log' | 'idempotency'>;
+export type EngineContext = Pick<ToolContext, 'media' | 'signal' | 'progress' | 'log' | 'spend'>;
 
 /** More outputs than this from one job are not saved (a broken or hostile upstream could send hundreds). */
 export const MAX_OUTPUTS_PER_JOB = 8;
@@ -109,24 +108,28 @@ async function submit<R>(
   opts: GenerateOptions & { started: number; index: number },
 ): Promise<{ job: Job; replayed: boolean; settled: Promise<void> }> {
   if (ctx.signal.aborted) throw ctx.signal.reason;
-  const key = await ctx.idempotency.acquire(`generate:${adapter.provider}`, { request, job: opts.index });
-  if (key.reused)
-    ctx.log.info(
-      `${adapter.provider}: an identical create request had an unknown outcome; resending its Idempotency-Key`,
-    );
-  const pending = adapter
-    .submit(request, {
-      idempotencyKey: key.key,
-      deadline: Math.max(opts.deadline, opts.started + MIN_CREATE_MS),
-      waitUntil: opts.deadline - FINAL_CHECK_MS,
+  const pending = ctx.spend
+    .once({
+      operation: `generate:${adapter.provider}`,
+      args: { request, job: opts.index },
+      send: (idempotencyKey) =>
+        adapter.submit(request, {
+          idempotencyKey,
+          deadline: Math.max(opts.deadline, opts.started + MIN_CREATE_MS),
+          waitUntil: opts.deadline - FINAL_CHECK_MS,
+        }),
     })
     .then(
       // The key is removed (a file deleted and synced) while the outputs download, not before.
-      (created) => ({ ...created, settled: settle(ctx, key) }),
-      async (error: unknown) => {
-        if (outcomeUnknown(error)) throw explainUnknownOutcome(error, adapter);
-        await settle(ctx, key);
-        throw error;
+      ({ value, replayed, settled }) => {
+        if (replayed)
+          ctx.log.info(
+            `${adapter.provider}: an identical create request had an unknown outcome; its Idempotency-Key was resent`,
+          );
+        return { ...value, settled };
+      },
+      (error: unknown) => {
+        throw isUnknownOutcome(error) ? explainUnknownOutcome(error, adapter) : error;
       },
     );
   return new Promise((resolve, reject) => {
@@ -154,29 +157,6 @@ async function submit<R>(
       },
     );
   });
-}
-
-async function settle(ctx: EngineContext, key: IdempotencyKey): Promise<void> {
-  // A key left behind only makes an identical later call replay; never worth failing a paid job over.
-  await key
-    .settle()
-    .catch((error: unknown) => ctx.log.warn(`could not settle an idempotency key: ${String(error)}`));
-}
-
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
-const BROKEN_ANSWER = new Set(['truncated_response', 'response_too_large', 'unexpected_response']);
-
-/** The request may have reached the provider and nobody knows what it did: no answer, a gateway error, a broken 2xx. */
-function outcomeUnknown(error: unknown): boolean {
-  if (error instanceof DeadlineError) return error.mayHaveReached;
-  if (error instanceof NetworkError)
-    return !NOT_SENT.has((error.cause as { code?: string } | undefined)?.code ?? '');
-  if (error instanceof ProviderError) {
-    // A 2xx is unknown only when its body could not be read; ModelsLab's 200 with status "error" is a refusal.
-    if (error.status !== undefined && error.status < 300) return BROKEN_ANSWER.has(error.code ?? '');
-    return error.status === undefined || error.status >= 500;
-  }
-  return !(error instanceof AtelierError);
 }
 
 function explainUnknownOutcome(error: unknown, adapter: GenerationAdapter): unknown {

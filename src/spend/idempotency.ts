@@ -1,55 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createDurably, readIfExists, removeDurably, replaceDurably } from './durable.js';
+import { SpendStateError } from '../errors.js';
+import { listDir, readIfExists, removeDurably, replaceDurably } from './durable.js';
 
 /**
- * Idempotency keys that outlive the process. A request whose outcome is unknown (a timeout, a reset, a
- * crash between sending and reading the answer) must be sent again with the same key, so that the
- * provider replays it instead of charging or generating twice. The key is therefore chosen from the
- * operation and its canonical arguments and written to disk before the request leaves; it is reused by
- * any identical request (a retry, a client's retry, the same call after a restart) until the outcome is
- * known and the key is settled. After that the same arguments are a new operation with a new key.
+ * Requests that must not happen twice, as files that outlive the process: a charge, a card change, a job's
+ * create request. A request whose outcome is unknown (a timeout, a reset, a crash between sending and reading
+ * the answer) must go out again with the same Idempotency-Key, so that the provider replays it instead of
+ * charging or generating twice. The key is chosen from the operation and its canonical arguments and written
+ * down before the request leaves; it stays until the outcome is known. A charge's file also holds the amount
+ * approved (held against the day cap while the file exists) and whatever must be resent exactly (MPP's
+ * credential). src/spend/index.ts reads and writes these files only under the spend lock.
  */
 
-export interface IdempotencyKey {
+export interface Attempt {
   /** The value for the Idempotency-Key header. */
-  readonly key: string;
-  /** An earlier identical request never learnt its outcome: the provider will replay it, not repeat it. */
-  readonly reused: boolean;
-  readonly createdAt: Date;
-  /** The outcome is known (success or a definite refusal): forget the key. Idempotent. */
-  settle(): Promise<void>;
-}
-
-export interface PendingKey {
-  key: string;
-  operation: string;
-  createdAt: Date;
-}
-
-export interface IdempotencyStore {
-  /** The key for this request: the unsettled one of an identical earlier request, else a new one. Durable on return. */
-  acquire(operation: string, args: unknown): Promise<IdempotencyKey>;
-  /** The unsettled key of an identical earlier request, if any (for telling the human a charge is pending). */
-  pending(operation: string, args: unknown): Promise<PendingKey | undefined>;
-}
-
-export interface IdempotencyOptions {
-  /**
-   * How long an unsettled key is reused. Providers keep replays for about a day (Stripe: 24 h); after that
-   * resending the old key would not protect anything, and the arguments are treated as a new request.
-   */
-  windowMs?: number;
-  now?: () => number;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-interface StoredKey {
   key: string;
   operation: string;
   args_sha256: string;
   created_at: string;
+  /** The process sending it right now; absent once no one is (its answer was lost, or it never left). */
+  owner?: string;
+  /** A charge: the USD micro-dollars approved, held against the day cap while this file exists. */
+  amount_micros?: number;
+  provider?: string;
+  description?: string;
+  /** Why its outcome is unknown, once an answer was lost. */
+  unknown?: string;
+  /** What a payment method must resend exactly (MPP: the credential), written before the request that uses it. */
+  memo?: Record<string, unknown>;
 }
 
 /** JSON with keys sorted at every depth and undefined dropped: equal arguments give equal text. */
@@ -77,7 +56,7 @@ export function argsDigest(operation: string, args: unknown): string {
 }
 
 /** A readable, header-safe key: the operation, then randomness (arguments stay out of headers and logs). */
-function newKey(operation: string): string {
+export function newKey(operation: string): string {
   const slug =
     operation
       .replace(/[^A-Za-z0-9]+/g, '-')
@@ -86,78 +65,62 @@ function newKey(operation: string): string {
   return `atelier-${slug}-${randomBytes(12).toString('hex')}`;
 }
 
-/** Keys live in `<dir>/<digest>.json`, one file per operation + arguments, so identical requests meet. */
-export function openIdempotencyStore(dir: string, options: IdempotencyOptions = {}): IdempotencyStore {
-  const windowMs = options.windowMs ?? DAY_MS;
-  const now = options.now ?? Date.now;
-  // Requests for the same slot in this process take turns; other processes are kept apart by link()'s atomicity.
-  const turns = new Map<string, Promise<unknown>>();
-  const inTurn = <T>(slot: string, work: () => Promise<T>): Promise<T> => {
-    const previous = turns.get(slot) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    turns.set(slot, tail);
-    void tail.then(() => {
-      if (turns.get(slot) === tail) turns.delete(slot);
-    });
-    return next;
-  };
+export interface AttemptStore {
+  /** The attempt for these arguments; undefined when there is none. Throws when its file cannot be read. */
+  read(digest: string): Promise<Attempt | undefined>;
+  list(): Promise<Attempt[]>;
+  write(attempt: Attempt): Promise<void>;
+  /** Forget the attempt, only if it is still the one with this key. */
+  remove(digest: string, key: string): Promise<void>;
+}
 
-  const read = async (path: string): Promise<StoredKey | undefined> => {
+/** Attempts live in `<dir>/<digest>.json`, one file per operation + arguments, so identical requests meet. */
+export function openAttemptStore(dir: string): AttemptStore {
+  const pathOf = (digest: string) => join(dir, `${digest}.json`);
+  const read = async (path: string): Promise<Attempt | undefined> => {
     const text = await readIfExists(path);
     if (text === undefined) return undefined;
+    let stored: Partial<Attempt> | undefined;
     try {
-      const stored = JSON.parse(text) as StoredKey;
-      return typeof stored.key === 'string' ? stored : undefined;
+      stored = JSON.parse(text) as Partial<Attempt>;
     } catch {
-      // A torn file cannot come from createDurably; treat anything unreadable as absent rather than block money.
-      return undefined;
+      stored = undefined;
     }
+    if (
+      typeof stored?.key !== 'string' ||
+      typeof stored.created_at !== 'string' ||
+      Number.isNaN(Date.parse(stored.created_at)) ||
+      (stored.amount_micros !== undefined && !Number.isSafeInteger(stored.amount_micros))
+    ) {
+      // The earlier request's key and outcome are lost with it: sending again could pay twice.
+      throw new SpendStateError(
+        path,
+        `The record of an earlier request (${path}) cannot be read, so its outcome is unknown; nothing was sent.`,
+        {
+          next:
+            'Check the provider for that charge (modelslab_wallet transactions, modelslab_payment_status, or the ' +
+            'Stripe dashboard for MPP). Once you know it did not go through, or have recorded it, delete that ' +
+            'file and call again.',
+        },
+      );
+    }
+    return stored as Attempt;
   };
-  const live = (stored: StoredKey | undefined): stored is StoredKey =>
-    stored !== undefined && now() - Date.parse(stored.created_at) < windowMs;
-
-  const handle = (path: string, stored: StoredKey, reused: boolean): IdempotencyKey => ({
-    key: stored.key,
-    reused,
-    createdAt: new Date(stored.created_at),
-    settle: () =>
-      inTurn(path, async () => {
-        // Only this key: an identical request started after settling has a key of its own.
-        if ((await read(path))?.key === stored.key) await removeDurably(path);
-      }),
-  });
-
   return {
-    acquire(operation, args) {
-      const digest = argsDigest(operation, args);
-      const path = join(dir, `${digest}.json`);
-      return inTurn(path, async () => {
-        for (let attempt = 0; ; attempt++) {
-          const existing = await read(path);
-          if (live(existing)) return handle(path, existing, true);
-          const fresh: StoredKey = {
-            key: newKey(operation),
-            operation,
-            args_sha256: digest,
-            created_at: new Date(now()).toISOString(),
-          };
-          const text = JSON.stringify(fresh);
-          if (existing === undefined && attempt === 0) {
-            if (await createDurably(path, text)) return handle(path, fresh, false);
-            continue; // another process created it first: use theirs
-          }
-          // Past the window (the old key protects nothing any more), or unreadable twice over.
-          await replaceDurably(path, text);
-          return handle(path, fresh, false);
-        }
-      });
+    read: (digest) => read(pathOf(digest)),
+    async list() {
+      const out: Attempt[] = [];
+      for (const name of await listDir(dir)) {
+        if (!name.endsWith('.json')) continue;
+        const attempt = await read(join(dir, name));
+        if (attempt) out.push(attempt);
+      }
+      return out;
     },
-    async pending(operation, args) {
-      const stored = await read(join(dir, `${argsDigest(operation, args)}.json`));
-      return live(stored)
-        ? { key: stored.key, operation: stored.operation, createdAt: new Date(stored.created_at) }
-        : undefined;
+    write: (attempt) => replaceDurably(pathOf(attempt.args_sha256), JSON.stringify(attempt)),
+    async remove(digest, key) {
+      const path = pathOf(digest);
+      if ((await read(path).catch(() => undefined))?.key === key) await removeDurably(path);
     },
   };
 }

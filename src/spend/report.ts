@@ -1,19 +1,38 @@
-import type { LedgerEntry, SpendToday } from './index.js';
-import { usd } from './index.js';
+import type { SpendOverview, SpendToday } from './index.js';
 import { utcDay } from './ledger.js';
+import { usd } from './money.js';
 
 const LISTED = 20;
 
 export function renderSpendReport(
-  all: LedgerEntry[],
-  today: SpendToday,
-  filter: { days: number; provider?: string },
+  overview: SpendOverview,
+  today: SpendToday | undefined,
+  filter: { days: number; provider?: string; now?: Date },
 ): string {
-  const since = new Date(Date.parse(`${today.day}T00:00:00Z`) - (filter.days - 1) * 86_400_000);
-  const entries = all.filter(
+  const day = today?.day ?? utcDay(filter.now ?? new Date());
+  const since = new Date(Date.parse(`${day}T00:00:00Z`) - (filter.days - 1) * 86_400_000);
+  const entries = overview.entries.filter(
     (e) => new Date(e.time) >= since && (filter.provider === undefined || e.provider === filter.provider),
   );
-  const lines = [todayLine(today)];
+  const lines = today
+    ? [todayLine(today)]
+    : [
+        'CHARGES ARE BLOCKED: the ledger has lines that cannot be read, so today\'s spend is unknown:',
+        ...overview.problems.slice(0, 10).map((p) => `- ${p}`),
+        'Next: repair or remove those lines (check each charge with the provider first); the readable ones follow.',
+      ];
+  if (overview.held.length > 0) {
+    lines.push('', 'Held against the daily cap until settled:');
+    for (const h of overview.held) {
+      lines.push(
+        `- ${usd(h.amountUsd)} ${h.state} since ${h.since}: ${h.description}${h.reference ? ` (${h.reference})` : ''}`,
+      );
+    }
+    if (overview.held.some((h) => h.state === 'outcome unknown'))
+      lines.push(
+        'An outcome is settled by making the same call again (it resends the same Idempotency-Key, so the provider answers instead of charging twice).',
+      );
+  }
   if (entries.length === 0) {
     lines.push(
       `No charges in the last ${filter.days} day(s)${filter.provider ? ` for ${filter.provider}` : ''}.`,
@@ -41,7 +60,8 @@ export function renderSpendReport(
   for (const e of newest) {
     lines.push(
       `- ${e.time} ${e.provider} ${e.operation} ${money(e.amount, e.currency)} ${e.reference}` +
-        `${e.replay ? ' (idempotent replay: one charge, not a second)' : ''}${e.description ? `: ${e.description}` : ''}`,
+        `${e.replay ? ' (idempotent replay: one charge, not a second)' : ''}${e.outcome === 'unknown' ? ' (outcome never known: counted as spent)' : ''}` +
+        `${e.reported_amount !== undefined ? ` (the provider reported ${JSON.stringify(e.reported_amount).slice(0, 24)})` : ''}${e.description ? `: ${e.description}` : ''}`,
     );
   }
   return lines.join('\n');

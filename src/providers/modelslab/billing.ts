@@ -1,4 +1,4 @@
-import { ProviderError } from '../../errors.js';
+import { OutcomeUnknownError, ProviderError } from '../../errors.js';
 import type { AgentsResponse, ModelslabClient } from './agents.js';
 
 /**
@@ -285,7 +285,8 @@ export class ModelslabBilling {
     } catch (error) {
       throw explainDecline(error);
     }
-    const data = res.data ?? {};
+    const data: Record<string, unknown> =
+      res.data !== null && typeof res.data === 'object' && !Array.isArray(res.data) ? res.data : {};
     const payment = data.payment as { status?: unknown; payment_intent_id?: unknown } | undefined;
     if (res.status === 202 || payment?.status === 'requires_action') {
       return {
@@ -295,6 +296,13 @@ export class ModelslabBilling {
         replay: res.replay,
       };
     }
+    if (!confirmsCharge(res)) {
+      // A redirect, an HTML page or an envelope without data says nothing about the card: it may have been charged.
+      throw new OutcomeUnknownError(
+        `ModelsLab answered ${method} ${path} with HTTP ${res.status} and ${describeBody(res.data)}, which does not confirm the charge.`,
+        { facts: res.requestId ? [`Request id: ${res.requestId}.`] : [] },
+      );
+    }
     const pi = data.payment_intent_id ?? payment?.payment_intent_id;
     return {
       kind: 'charged',
@@ -303,6 +311,26 @@ export class ModelslabBilling {
       replay: res.replay,
     };
   }
+}
+
+/**
+ * Only a 200/201 whose JSON envelope carries a data object (and no error, no failed payment) confirms a charge;
+ * the documents show no other success shape.
+ */
+function confirmsCharge(res: AgentsResponse<Record<string, unknown>>): boolean {
+  if (res.status !== 200 && res.status !== 201) return false;
+  const data = res.data as unknown;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return false;
+  const d = data as Record<string, unknown>;
+  const payment = d.payment as { status?: unknown } | undefined;
+  return d.status !== 'error' && d.status !== 'failed' && (payment?.status ?? 'succeeded') === 'succeeded';
+}
+
+function describeBody(data: unknown): string {
+  if (data === undefined) return 'no body';
+  if (data === null) return 'data: null';
+  if (typeof data === 'string') return `a non-JSON body (${data.length} characters)`;
+  return `an answer without a data object`;
 }
 
 /** 402 payment_declined: the decline code and the PaymentIntent are what a human needs to act on it. */

@@ -1,4 +1,5 @@
-import { ConfigurationError, UserInputError } from '../../errors.js';
+import { ConfigurationError, ProviderError, UserInputError } from '../../errors.js';
+import { positivePrice } from '../../spend/money.js';
 import type { ChargeOutcome, ChargeRequest, Spend, SpendResult } from '../../spend/index.js';
 import { usd } from '../../spend/index.js';
 import type { ChargeAnswer, ModelslabBilling, PaymentMethodInfo, PlanInfo } from './billing.js';
@@ -30,20 +31,16 @@ export async function chosenCard(
   return card;
 }
 
-/** A ModelsLab charge answer as src/spend/ records it. */
-function outcomeOf(
-  answer: ChargeAnswer,
-  amountUsd: number,
-  fallbackReference: string,
-): ChargeOutcome<ChargeAnswer> {
+/** A ModelsLab charge answer as src/spend/ books it: the amount booked is the approved one, never the answer's. */
+function outcomeOf(answer: ChargeAnswer, fallbackReference: string): ChargeOutcome<ChargeAnswer> {
   if (answer.kind === 'requires_action') {
-    return { charged: false, reference: answer.paymentIntentId || fallbackReference, value: answer };
+    return { kind: 'action_required', reference: answer.paymentIntentId || fallbackReference, value: answer };
   }
-  const charged = Number(answer.data.amount);
+  const reported = answer.data.amount;
   return {
-    charged: true,
+    kind: 'confirmed',
     reference: answer.paymentIntentId ?? fallbackReference,
-    amountUsd: Number.isFinite(charged) && charged > 0 ? charged : amountUsd,
+    ...(reported !== undefined ? { reportedUsd: typeof reported === 'number' ? reported : Number(reported) } : {}),
     replay: answer.replay,
     value: answer,
   };
@@ -98,7 +95,16 @@ export async function findPlan(
       next: 'Call modelslab_list_plans for the plan ids.',
     });
   }
-  return plan;
+  const price = positivePrice(plan.price);
+  if (price === undefined) {
+    throw new ProviderError({
+      provider: 'modelslab',
+      code: 'unexpected_response',
+      message: `ModelsLab lists plan ${planId} at ${JSON.stringify(plan.price).slice(0, 40)}, which is not a price; nothing was sent.`,
+      next: 'Call modelslab_list_plans again later, or pick another plan.',
+    });
+  }
+  return { ...plan, price };
 }
 
 /** A ModelsLab card charge through src/spend/: the parts every money-moving ModelsLab tool shares. */
@@ -115,6 +121,6 @@ export function chargeCard(
     provider: 'modelslab',
     paymentMethod: cardLabel(card),
     // A charge answer without a PaymentIntent id still needs a reference the ledger can show.
-    send: async (key) => outcomeOf(await send(key), req.amountUsd, `${req.operation}-${key.slice(-12)}`),
+    send: async (key) => outcomeOf(await send(key), `${req.operation}-${key.slice(-12)}`),
   });
 }

@@ -1,4 +1,5 @@
-import { annotate, ProviderError } from '../../errors.js';
+import { annotate, OutcomeUnknownError, ProviderError } from '../../errors.js';
+import { nothingSent } from '../../spend/outcome.js';
 import type { PixelmuseClient } from './client.js';
 import type { CreateImageRequest, ModelPricing, MppImageObject } from './types.js';
 
@@ -345,13 +346,24 @@ export function explainPaymentFailure(error: ProviderError): ProviderError {
   return error;
 }
 
+/** A paid request that went out: what must be resent exactly if its answer is lost. */
+export interface SentPayment {
+  payment: { header: string; value: string };
+  /** How many times the paid request has been sent. */
+  sends: number;
+}
+
 export interface MppPurchaseOptions {
   idempotencyKey: string;
   signal?: AbortSignal;
   /** /api/v1/pricing's models, when the caller has them already. */
   pricing?: ModelPricing[];
-  /** Consent, caps and the ledger's pending entry: throw to stop before anything is paid. */
-  approve(offer: PaymentOffer): Promise<void>;
+  /** The most the human approved, in minor units: a challenge asking more is refused before anything is minted. */
+  approvedMinor: number;
+  /** The credential of an earlier paid request for this same purchase whose answer was lost. */
+  earlier?: SentPayment;
+  /** Keep the credential durably before the paid request leaves (src/spend/ does, with the charge's key). */
+  remember(sent: SentPayment): Promise<void>;
   /** A Shared Payment Token limited to this offer (amount, currency, expiry, seller). */
   mint(offer: PaymentOffer, signal?: AbortSignal): Promise<string>;
   now?: () => number;
@@ -371,9 +383,8 @@ export type MppPurchase =
       requestId: string | undefined;
     }
   | {
-      /** Paid, then the generation failed: Pixelmuse refunds it automatically (500/504 or a failed 201). */
+      /** Paid, then the generation failed and said so (a 201 with status failed): Pixelmuse refunds it. */
       kind: 'refunded';
-      offer: PaymentOffer;
       reference: string | undefined;
       error: ProviderError;
     };
@@ -405,39 +416,94 @@ export function buyImage(
 ): Promise<MppPurchase> {
   return slot(async () => {
     const request = { idempotencyKey: opts.idempotencyKey, signal: opts.signal };
+    if (opts.earlier) return resend(opts.earlier);
     let challenge: ProviderError;
     try {
       const replay = await pixelmuse.generateWithPayment(body, request);
       // Only an earlier paid request with this idempotency key answers 2xx without a credential.
       return paid(replay, undefined, true);
     } catch (error) {
-      if (!(error instanceof ProviderError) || error.status !== 402) throw error;
+      // Nothing was paid yet: the credential goes only with the second request.
+      if (!(error instanceof ProviderError) || error.status !== 402) throw nothingSent(error);
       challenge = error;
     }
-    const offer = chooseOffer(challenge, { baseUrl: pixelmuse.baseUrl, now: opts.now?.() });
-    checkPrice(offer, body.model, opts.pricing ?? (await pixelmuse.getPricing(opts.signal)).models);
-    await opts.approve(offer);
+    let offer: PaymentOffer;
+    try {
+      offer = chooseOffer(challenge, { baseUrl: pixelmuse.baseUrl, now: opts.now?.() });
+      checkPrice(offer, body.model, opts.pricing ?? (await pixelmuse.getPricing(opts.signal)).models);
+    } catch (error) {
+      throw nothingSent(error);
+    }
+    // The consent covers the approved price; a challenge asking more is not what the human approved.
+    if (offer.amountMinor > opts.approvedMinor) {
+      throw nothingSent(
+        new ProviderError({
+          provider: 'pixelmuse',
+          code: 'price_changed',
+          message: `Pixelmuse now asks ${formatAmount(offer.amountMinor, offer.currency)}, more than the ${formatAmount(opts.approvedMinor, offer.currency)} approved.`,
+          facts: ['Nothing was paid.'],
+          next: 'Call generate_image again without confirmation_token for a new quote.',
+        }),
+      );
+    }
     const spt = await opts.mint(offer, opts.signal).catch((error: unknown) => {
-      throw annotate(error, {
-        facts: ['No Shared Payment Token was issued, so nothing was paid.'],
-        next: 'Check ATELIER_STRIPE_SECRET_KEY and the card ATELIER_MPP_PAYMENT_METHOD names, then call again.',
-      });
+      throw nothingSent(
+        annotate(error, {
+          facts: ['No Shared Payment Token was issued, so nothing was paid.'],
+          next: 'Check ATELIER_STRIPE_SECRET_KEY and the card ATELIER_MPP_PAYMENT_METHOD names, then call again.',
+        }),
+      );
     });
-    const payment = buildCredential(offer, spt);
+    const sent: SentPayment = { payment: buildCredential(offer, spt), sends: 1 };
+    await opts.remember(sent);
     let res;
     try {
-      res = await pixelmuse.generateWithPayment(body, { ...request, payment });
+      res = await pixelmuse.generateWithPayment(body, { ...request, payment: sent.payment });
     } catch (error) {
       if (error instanceof ProviderError && error.status === 402) throw explainPaymentFailure(error);
-      if (error instanceof ProviderError && (error.status === 500 || error.status === 504))
-        return refunded(offer, error, bodyReference(error.body));
       throw annotate(error, {
         facts: [
           `The payment of ${formatAmount(offer.amountMinor, offer.currency)} was sent and its outcome is unknown.`,
         ],
-        next: 'Call generate_image again with the same arguments: it replays the same request and cannot pay twice.',
       });
     }
+    return settle(res, offer);
+  });
+
+  /** The answer to a paid request was lost: send the very same credential once more, never a new one. */
+  async function resend(earlier: SentPayment): Promise<MppPurchase> {
+    if (earlier.sends >= 2) {
+      throw new OutcomeUnknownError(
+        'The paid MPP request was already sent twice without an answer that settles it; it is not sent again.',
+        {
+          next:
+            'Check the Stripe dashboard of ATELIER_STRIPE_SECRET_KEY for a PaymentIntent of this amount; spend_report ' +
+            'shows the amount held against the cap meanwhile. Generate again with other arguments for a new purchase.',
+        },
+      );
+    }
+    await opts.remember({ ...earlier, sends: earlier.sends + 1 });
+    let res;
+    try {
+      res = await pixelmuse.generateWithPayment(body, {
+        idempotencyKey: opts.idempotencyKey,
+        signal: opts.signal,
+        payment: earlier.payment,
+      });
+    } catch (error) {
+      // A credential refused on its second trip (used, unknown challenge) may be refused because the first paid.
+      if (error instanceof ProviderError && error.status === 402) {
+        throw new OutcomeUnknownError(
+          'Pixelmuse refused the resent payment credential, which may mean the first one was taken.',
+          { facts: [`Pixelmuse said: ${error.message.slice(0, 200)}`], cause: error },
+        );
+      }
+      throw error;
+    }
+    return settle(res, undefined);
+  }
+
+  function settle(res: Awaited<ReturnType<PixelmuseClient['generateWithPayment']>>, offer: PaymentOffer | undefined): MppPurchase {
     if (res.body.status === 'failed') {
       const error = new ProviderError({
         provider: 'pixelmuse',
@@ -448,10 +514,10 @@ export function buyImage(
         facts: res.body.error ? [`Pixelmuse said: ${res.body.error.slice(0, 300)}`] : [],
         body: res.body,
       });
-      return refunded(offer, error, res.body.payment_intent_id);
+      return refunded(error, res.body.payment_intent_id, offer);
     }
-    return paid(res, offer, false);
-  });
+    return paid(res, offer, offer === undefined);
+  }
 
   function paid(
     res: Awaited<ReturnType<PixelmuseClient['generateWithPayment']>>,
@@ -472,16 +538,12 @@ export function buyImage(
   }
 }
 
-function refunded(offer: PaymentOffer, error: ProviderError, reference: string | undefined): MppPurchase {
+function refunded(error: ProviderError, reference: string | undefined, offer: PaymentOffer | undefined): MppPurchase {
   error.facts.push(
-    `The payment of ${formatAmount(offer.amountMinor, offer.currency)}${reference ? ` (${reference})` : ''} ` +
+    `The payment${offer ? ` of ${formatAmount(offer.amountMinor, offer.currency)}` : ''}${reference ? ` (${reference})` : ''} ` +
       'is refunded automatically by Pixelmuse when a paid generation fails.',
   );
   error.next ??= 'Call generate_image again (it asks for a new payment), or try another model.';
-  return { kind: 'refunded', offer, reference, error };
+  return { kind: 'refunded', reference, error };
 }
 
-function bodyReference(body: unknown): string | undefined {
-  const id = (body as { payment_intent_id?: unknown } | undefined)?.payment_intent_id;
-  return typeof id === 'string' ? id : undefined;
-}

@@ -3,11 +3,11 @@ import { ConfigurationError, ProviderError, UserInputError } from '../../errors.
 import { generate } from '../../generation/engine.js';
 import { reportOutcomes } from '../../generation/report.js';
 import type { Target } from '../../media/index.js';
-import { usd } from '../../spend/index.js';
+import { positivePrice, usd } from '../../spend/money.js';
 import { MPP_SETUP_NEXT } from '../mpp-settings.js';
 import { SptMinter } from '../stripe.js';
 import { pixelmuseAdapter, toJob } from './generation.js';
-import { buyImage, formatAmount, type MppPurchase } from './mpp.js';
+import { buyImage, formatAmount, type MppPurchase, type SentPayment } from './mpp.js';
 import type { CreateImageRequest } from './types.js';
 
 export const MPP_OPERATION = 'pixelmuse.mpp.generate';
@@ -42,7 +42,16 @@ export async function generateWithMpp(
       next: 'Call get_pricing for the models and prices, then call again with one of them.',
     });
   }
-  const price = formatAmount(listed.price_cents, 'usd');
+  const priceCents = positivePrice(listed.price_cents);
+  if (priceCents === undefined) {
+    throw new ProviderError({
+      provider: 'pixelmuse',
+      code: 'unexpected_response',
+      message: `Pixelmuse lists ${body.model} at ${JSON.stringify(listed.price_cents).slice(0, 40)} cents, which is not a price; nothing was paid.`,
+      next: 'Call get_pricing again later, or use a Pixelmuse key (payment: "account").',
+    });
+  }
+  const price = formatAmount(priceCents, 'usd');
   const { settings, problem } = ctx.mpp;
   if (!settings) {
     throw new ConfigurationError(
@@ -51,7 +60,7 @@ export async function generateWithMpp(
     );
   }
   const minter = new SptMinter(settings, ctx.log);
-  const amountUsd = listed.price_cents / 100;
+  const amountUsd = priceCents / 100;
   const result = await ctx.spend.charge<MppPurchase>({
     provider: 'pixelmuse',
     operation: MPP_OPERATION,
@@ -61,44 +70,23 @@ export async function generateWithMpp(
     what: `one ${body.model} image from Pixelmuse, paid per image with MPP (no account)`,
     paymentMethod: `${settings.paymentMethod} through a Stripe Shared Payment Token limited to ${price}`,
     confirmationToken: opts.confirmationToken,
-    async send(idempotencyKey) {
+    async send(idempotencyKey, attempt) {
       ctx.progress(`Paying Pixelmuse ${price} with MPP for ${body.model}`);
       const bought = await buyImage(ctx.pixelmuse, body, {
         idempotencyKey,
         pricing: pricing.models,
-        approve: async (offer) => {
-          // The consent covers the quoted price; a challenge asking more is not what the human approved.
-          if (offer.amountMinor > listed.price_cents)
-            throw new ProviderError({
-              provider: 'pixelmuse',
-              code: 'price_changed',
-              message: `Pixelmuse now asks ${formatAmount(offer.amountMinor, offer.currency)}, more than the ${price} approved.`,
-              facts: ['Nothing was paid.'],
-              next: 'Call generate_image again without confirmation_token for a new quote.',
-            });
-        },
+        approvedMinor: attempt.approvedUsd * 100,
+        earlier: sentPayment(attempt.memo),
+        remember: (sent) => attempt.remember({ ...sent }),
         mint: (offer, signal) => minter.mint(offer, signal),
       });
-      const reference = bought.reference ?? `mpp:${idempotencyKey}`;
-      if (bought.kind === 'refunded') {
-        // Recorded before the charge line (which uses the same reference): the ledger nets the day to zero.
-        await ctx.spend.record({
-          provider: 'pixelmuse',
-          operation: 'pixelmuse.mpp.refund',
-          amount: -amountUsd,
-          currency: 'USD',
-          reference,
-          replay: false,
-          description: `refunded by Pixelmuse: the paid ${body.model} generation failed (HTTP ${bought.error.status ?? 201})`,
-        });
-      }
-      const paidUsd =
-        bought.kind === 'paid' && bought.amountMinor !== undefined ? bought.amountMinor / 100 : amountUsd;
+      const reference = bought.reference ?? `mpp:${idempotencyKey.slice(-12)}`;
+      if (bought.kind === 'refunded') return { kind: 'refunded', reference, value: bought };
       return {
-        charged: true,
+        kind: 'confirmed',
         reference,
-        amountUsd: paidUsd,
-        replay: bought.kind === 'paid' && bought.replayed,
+        ...(bought.amountMinor !== undefined ? { reportedUsd: bought.amountMinor / 100 } : {}),
+        replay: bought.replayed,
         value: bought,
       };
     },
@@ -108,7 +96,7 @@ export async function generateWithMpp(
   const { outcome } = result;
   const bought = outcome.value;
   if (bought.kind === 'refunded') throw bought.error;
-  const paidUsd = outcome.charged ? outcome.amountUsd : amountUsd;
+  const paidUsd = result.entry?.amount ?? amountUsd;
   const receipt = bought.reference ? `receipt ${bought.reference}` : 'no receipt returned';
   const job = { ...toJob(bought.image), cost: { usd: paidUsd } };
   // The image is already made (MPP answers synchronously): the engine only saves it and keeps its id.
@@ -132,4 +120,11 @@ export async function generateWithMpp(
     `Paid ${usd(paidUsd)} with MPP (${receipt}; ${result.consent}); ` + `it is in the ledger (spend_report).`;
   const [first, ...rest] = report;
   return first?.type === 'text' ? [{ type: 'text', text: `${first.text}\n${paidLine}` }, ...rest] : report;
+}
+
+/** The credential an earlier send of this purchase kept with its charge (src/spend/), if any. */
+function sentPayment(memo: Record<string, unknown> | undefined): SentPayment | undefined {
+  const payment = memo?.payment as { header?: unknown; value?: unknown } | undefined;
+  if (typeof payment?.header !== 'string' || typeof payment.value !== 'string') return undefined;
+  return { payment: { header: payment.header, value: payment.value }, sends: Number(memo?.sends) || 1 };
 }
