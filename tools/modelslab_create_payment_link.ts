@@ -48,7 +48,12 @@ export default defineTool({
       args: body,
       send: (key) => billing.paymentLink(body, key, ctx.signal),
     });
-    await ctx.spend.rememberLink({ sessionId: link.session_id, provider: 'modelslab', amountUsd: amount, what });
+    await ctx.spend.rememberLink({
+      sessionId: link.session_id,
+      provider: 'modelslab',
+      amountUsd: amount,
+      what,
+    });
     const opened = ctx.confirm.canOpenUrl()
       ? await ctx.confirm
           .openUrl(`Pay ${usd(amount)} on Stripe: ${what}.`, link.payment_url)

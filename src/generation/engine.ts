@@ -1,11 +1,5 @@
 import type { ToolContext } from '../context.js';
-import {
-  AtelierError,
-  annotate,
-  DeadlineError,
-  PROVIDER_LABEL,
-  ProviderError,
-} from '../errors.js';
+import { AtelierError, annotate, DeadlineError, PROVIDER_LABEL, ProviderError } from '../errors.js';
 import { isUnknownOutcome } from '../spend/outcome.js';
 import { sleep } from '../http/retry.js';
 import { whenNextRequestSent } from '../http/sent.js';

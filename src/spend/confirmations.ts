@@ -21,8 +21,8 @@ export interface Confirmation {
   expires_at: string;
   /** Set, durably, before the charge is sent: the token cannot confirm anything else. */
   used_at?: string;
-  /** The Idempotency-Key the charge went out with: a retry resends exactly it, never a new one. */
-  key?: string;
+  /** sha256 of the Idempotency-Key the charge went out with: a retry resends exactly that key, never a new one. */
+  key_sha256?: string;
   /** The provider's reference once the charge is booked. */
   reference?: string;
   /** The provider refused the confirmed charge (its code): the token is spent. */

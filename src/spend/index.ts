@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { annotate, OutcomeUnknownError, SpendRefusedError, SpendStateError, UserInputError } from '../errors.js';
+import {
+  annotate,
+  OutcomeUnknownError,
+  SpendRefusedError,
+  SpendStateError,
+  UserInputError,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 import { openConfirmations, type Confirmation } from './confirmations.js';
 import { listDir, readIfExists, removeDurably, replaceDurably } from './durable.js';
@@ -143,7 +149,12 @@ export interface Spend {
   today(): Promise<SpendToday>;
   overview(): Promise<SpendOverview>;
   /** A payment link a human will pay: its amount is what the ledger books when the checkout is confirmed. */
-  rememberLink(link: { sessionId: string; provider: 'modelslab'; amountUsd: number; what: string }): Promise<void>;
+  rememberLink(link: {
+    sessionId: string;
+    provider: 'modelslab';
+    amountUsd: number;
+    what: string;
+  }): Promise<void>;
   /** A human paid a checkout link: one ledger line per session, at the link's amount. */
   recordCheckout(checkout: {
     sessionId: string;
@@ -221,10 +232,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   /** What stands against today's cap, in micro-dollars; `except`: the attempt a replay will resend. */
   const tally = async (except?: string) => {
     const day = utcDay(new Date(now()));
-    const [entries, waiting, open] = await Promise.all([ledger.entries(), pendingPayments(), attempts.list()]);
+    const [entries, waiting, open] = await Promise.all([
+      ledger.entries(),
+      pendingPayments(),
+      attempts.list(),
+    ]);
     const booked = new Set(entries.map((e) => e.key_sha256));
     let spent = 0;
-    for (const e of entries) if (utcDay(e.time) === day && e.currency.toUpperCase() === 'USD') spent += micros(e.amount);
+    for (const e of entries)
+      if (utcDay(e.time) === day && e.currency.toUpperCase() === 'USD') spent += micros(e.amount);
     let held = 0;
     for (const p of waiting) if (young(p.created_at)) held += micros(p.amount);
     for (const a of open) {
@@ -262,7 +278,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         `${usd(amountUsd)} would pass the daily cap ATELIER_MAX_USD_PER_DAY (${usd(config.maxUsdPerDay)}): ` +
           `${usd(fromMicros(spent))} spent today (UTC)${held > 0 ? `, ${usd(fromMicros(held))} held by payments in progress or with an unknown outcome` : ''}, ` +
           `${usd(fromMicros(Math.max(left, 0)))} left.`,
-        { next: "Try a smaller amount or wait for the next UTC day; spend_report lists today's charges and holds." },
+        {
+          next: "Try a smaller amount or wait for the next UTC day; spend_report lists today's charges and holds.",
+        },
       );
     }
     return asToday(figures);
@@ -326,7 +344,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     const owner = formatOwner(await currentOwner());
     const found = await attempts.read(digest);
     // A token that already sent a charge may only resend that charge's own key.
-    const existing = expectKey === undefined || found?.key === expectKey ? found : undefined;
+    const existing =
+      expectKey === undefined || (found && keyDigest(found.key) === expectKey) ? found : undefined;
     if (existing && (young(existing.created_at) || expectKey !== undefined)) {
       const sender = parseOwner(existing.owner);
       // Two identical job requests at once share one key (the provider answers both with one job); a charge waits.
@@ -368,7 +387,10 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       const current = await attempts.read(attempt.args_sha256).catch(() => undefined);
       if (current?.key !== attempt.key) return;
       const { owner: _, ...rest } = current;
-      await attempts.write({ ...rest, unknown: error instanceof Error ? error.message.slice(0, 300) : String(error) });
+      await attempts.write({
+        ...rest,
+        unknown: error instanceof Error ? error.message.slice(0, 300) : String(error),
+      });
     });
 
   const withConsent = (consent: Consent): Spend => {
@@ -383,34 +405,41 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       token?: { value: string; record: Confirmation },
     ): Promise<SpendResult<T>> =>
       inTurn(digest, async () => {
-        const started = await lock.run(async (): Promise<SpendResult<T> | { attempt: Attempt; reused: boolean }> => {
-          await closeStale();
-          let record = token ? await confirmations.read(token.value) : undefined;
-          if (token) {
-            if (!record) throw unknownToken(req.tool);
-            const early = await earlierOutcome(req, token.value, record);
-            if (early) return early;
-          }
-          await refuseOverCaps(req.amountUsd, digest);
-          const claimed = await claim(
-            digest,
-            {
-              operation: req.operation,
-              amount_micros: micros(req.amountUsd),
-              provider: req.provider,
-              description: req.what,
-            },
-            { expectKey: record?.key },
-          );
-          if (token && record && !record.key) {
-            record = { ...record, used_at: new Date(now()).toISOString(), key: claimed.attempt.key };
-            await confirmations.update(token.value, record);
-          }
-          return claimed;
-        });
+        const started = await lock.run(
+          async (): Promise<SpendResult<T> | { attempt: Attempt; reused: boolean }> => {
+            await closeStale();
+            let record = token ? await confirmations.read(token.value) : undefined;
+            if (token) {
+              if (!record) throw unknownToken(req.tool);
+              const early = await earlierOutcome(req, token.value, record);
+              if (early) return early;
+            }
+            await refuseOverCaps(req.amountUsd, digest);
+            const claimed = await claim(
+              digest,
+              {
+                operation: req.operation,
+                amount_micros: micros(req.amountUsd),
+                provider: req.provider,
+                description: req.what,
+              },
+              { expectKey: record?.key_sha256 },
+            );
+            if (token && record && !record.key_sha256) {
+              record = {
+                ...record,
+                used_at: new Date(now()).toISOString(),
+                key_sha256: keyDigest(claimed.attempt.key),
+              };
+              await confirmations.update(token.value, record);
+            }
+            return claimed;
+          },
+        );
         if ('status' in started) return started;
         const { attempt, reused } = started;
-        if (reused) log.info(`${req.operation}: resending with the key of an earlier unsettled request (replay)`);
+        if (reused)
+          log.info(`${req.operation}: resending with the key of an earlier unsettled request (replay)`);
         let outcome: ChargeOutcome<T>;
         try {
           outcome = await req.send(attempt.key, {
@@ -465,8 +494,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       }
       const reference =
         record.reference ??
-        (record.key
-          ? (await ledger.entries()).find((e) => e.key_sha256 === keyDigest(record.key!))?.reference
+        (record.key_sha256
+          ? (await ledger.entries()).find((e) => e.key_sha256 === record.key_sha256)?.reference
           : undefined);
       if (reference) {
         const entries = await ledger.entries();
@@ -489,10 +518,13 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       }
       // A token used but never answered (the server died mid-request) may finish its charge after its ten
       // minutes: the same key goes out, so the provider replays rather than charges again.
-      if (!record.key && Date.parse(record.expires_at) <= now()) {
-        throw new SpendRefusedError('This confirmation_token has expired (tokens last 10 minutes); nothing was charged.', {
-          next: again,
-        });
+      if (!record.key_sha256 && Date.parse(record.expires_at) <= now()) {
+        throw new SpendRefusedError(
+          'This confirmation_token has expired (tokens last 10 minutes); nothing was charged.',
+          {
+            next: again,
+          },
+        );
       }
       if (micros(req.amountUsd) > record.amount_micros) {
         const t = await refuseOverCaps(req.amountUsd, argsDigest(req.operation, req.args));
@@ -505,7 +537,11 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       return undefined;
     };
 
-    const quote = async <T>(req: ChargeRequest<T>, t: SpendToday, headline?: string): Promise<SpendResult<T>> => {
+    const quote = async <T>(
+      req: ChargeRequest<T>,
+      t: SpendToday,
+      headline?: string,
+    ): Promise<SpendResult<T>> => {
       const digest = argsDigest(req.operation, req.args);
       const { token, expiresAt } = await confirmations.issue(req.operation, digest, {
         usd: req.amountUsd,
@@ -539,7 +575,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         if (!(req.amountUsd > 0) || !Number.isFinite(req.amountUsd) || micros(req.amountUsd) <= 0) {
           throw new UserInputError(
             `The price is not a positive amount of USD (${String(req.amountUsd)}); nothing was sent.`,
-            { next: 'Check the price with get_pricing or modelslab_list_plans; report the provider answer if it persists.' },
+            {
+              next: 'Check the price with get_pricing or modelslab_list_plans; report the provider answer if it persists.',
+            },
           );
         }
         const digest = argsDigest(req.operation, req.args);
@@ -551,7 +589,11 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         }
         const t = await lock.run(() => refuseOverCaps(req.amountUsd, digest));
         if (autoApprove > 0 && micros(req.amountUsd) <= autoApprove) {
-          return execute(req, digest, `auto-approved (at or under ATELIER_AUTO_APPROVE_USD ${usd(config.autoApproveUsd)})`);
+          return execute(
+            req,
+            digest,
+            `auto-approved (at or under ATELIER_AUTO_APPROVE_USD ${usd(config.autoApproveUsd)})`,
+          );
         }
         if (consent.canAsk()) {
           const message = [
@@ -640,14 +682,21 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           join(linksDir, `${safeName(checkout.sessionId)}.json`),
           (l) => Number.isSafeInteger(l.amount_micros) && l.amount_micros > 0,
         );
-        const reported = typeof checkout.reportedUsd === 'number' ? checkout.reportedUsd : Number(checkout.reportedUsd);
+        const reported =
+          typeof checkout.reportedUsd === 'number' ? checkout.reportedUsd : Number(checkout.reportedUsd);
         // A link made elsewhere has no approved amount: the provider's figure is all there is, if it is one.
-        const amount = link ? fromMicros(link.amount_micros) : Number.isFinite(reported) && reported >= 0 ? reported : undefined;
+        const amount = link
+          ? fromMicros(link.amount_micros)
+          : Number.isFinite(reported) && reported >= 0
+            ? reported
+            : undefined;
         if (amount === undefined) {
           throw new SpendStateError(
             linksDir,
             `Checkout ${checkout.sessionId} was paid, but it was not created by this server and the provider's answer states no usable amount (${JSON.stringify(checkout.reportedUsd)}).`,
-            { next: 'Check the amount with modelslab_wallet (transactions) and tell the human; nothing was recorded.' },
+            {
+              next: 'Check the amount with modelslab_wallet (transactions) and tell the human; nothing was recorded.',
+            },
           );
         }
         return lock.run(() =>
@@ -720,7 +769,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     } else {
       const reported = outcome.kind === 'confirmed' ? outcome.reportedUsd : undefined;
       if (reported !== undefined && micros(reported) !== attempt.amount_micros) {
-        log.warn(`${req.operation}: the provider reported ${String(reported)} for a charge approved at ${usd(approved)}`);
+        log.warn(
+          `${req.operation}: the provider reported ${String(reported)} for a charge approved at ${usd(approved)}`,
+        );
       }
       ({ entry } = await ledger.record(
         {
@@ -732,7 +783,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           reference: outcome.reference,
           replay: (outcome.kind === 'confirmed' && outcome.replay) || reused,
           description: req.what,
-          ...(reported !== undefined && micros(reported) !== attempt.amount_micros ? { reported_amount: reported } : {}),
+          ...(reported !== undefined && micros(reported) !== attempt.amount_micros
+            ? { reported_amount: reported }
+            : {}),
         },
         { idempotencyKey: attempt.key },
       ));

@@ -109,7 +109,9 @@ export function openLedger(dir: string): Ledger {
       const existing = (await read()).entries.find(
         (e) =>
           (key_sha256 !== undefined && e.key_sha256 === key_sha256) ||
-          (dedupe.uniqueReference === true && e.provider === entry.provider && e.reference === entry.reference),
+          (dedupe.uniqueReference === true &&
+            e.provider === entry.provider &&
+            e.reference === entry.reference),
       );
       if (existing) return { entry: existing, added: false };
       const line: LedgerEntry = { ...entry, ...(key_sha256 ? { key_sha256 } : {}) };

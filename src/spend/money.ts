@@ -20,7 +20,8 @@ export function fromMicros(value: number): number {
  * zero; undefined otherwise. Never a guess: "abc", "", NaN, Infinity, 0 and negatives are all undefined.
  */
 export function positivePrice(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
@@ -28,7 +29,5 @@ export function positivePrice(value: unknown): number | undefined {
 export function usd(amount: number): string {
   const m = micros(amount);
   if (m % 10_000 === 0) return `$${amount.toFixed(2)}`;
-  return `$${fromMicros(m)
-    .toFixed(6)
-    .replace(/0+$/, '')}`;
+  return `$${fromMicros(m).toFixed(6).replace(/0+$/, '')}`;
 }

@@ -17,7 +17,7 @@ export function renderSpendReport(
   const lines = today
     ? [todayLine(today)]
     : [
-        'CHARGES ARE BLOCKED: the ledger has lines that cannot be read, so today\'s spend is unknown:',
+        "CHARGES ARE BLOCKED: the ledger has lines that cannot be read, so today's spend is unknown:",
         ...overview.problems.slice(0, 10).map((p) => `- ${p}`),
         'Next: repair or remove those lines (check each charge with the provider first); the readable ones follow.',
       ];

@@ -40,7 +40,9 @@ function outcomeOf(answer: ChargeAnswer, fallbackReference: string): ChargeOutco
   return {
     kind: 'confirmed',
     reference: answer.paymentIntentId ?? fallbackReference,
-    ...(reported !== undefined ? { reportedUsd: typeof reported === 'number' ? reported : Number(reported) } : {}),
+    ...(reported !== undefined
+      ? { reportedUsd: typeof reported === 'number' ? reported : Number(reported) }
+      : {}),
     replay: answer.replay,
     value: answer,
   };

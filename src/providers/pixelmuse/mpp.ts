@@ -503,7 +503,10 @@ export function buyImage(
     return settle(res, undefined);
   }
 
-  function settle(res: Awaited<ReturnType<PixelmuseClient['generateWithPayment']>>, offer: PaymentOffer | undefined): MppPurchase {
+  function settle(
+    res: Awaited<ReturnType<PixelmuseClient['generateWithPayment']>>,
+    offer: PaymentOffer | undefined,
+  ): MppPurchase {
     if (res.body.status === 'failed') {
       const error = new ProviderError({
         provider: 'pixelmuse',
@@ -538,7 +541,11 @@ export function buyImage(
   }
 }
 
-function refunded(error: ProviderError, reference: string | undefined, offer: PaymentOffer | undefined): MppPurchase {
+function refunded(
+  error: ProviderError,
+  reference: string | undefined,
+  offer: PaymentOffer | undefined,
+): MppPurchase {
   error.facts.push(
     `The payment${offer ? ` of ${formatAmount(offer.amountMinor, offer.currency)}` : ''}${reference ? ` (${reference})` : ''} ` +
       'is refunded automatically by Pixelmuse when a paid generation fails.',
@@ -546,4 +553,3 @@ function refunded(error: ProviderError, reference: string | undefined, offer: Pa
   error.next ??= 'Call generate_image again (it asks for a new payment), or try another model.';
   return { kind: 'refunded', reference, error };
 }
-
