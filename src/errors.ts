@@ -19,6 +19,11 @@ export interface ErrorDetails {
 export abstract class AtelierError extends Error {
   facts: string[];
   next: string | undefined;
+  /**
+   * An earlier attempt of the same request (same Idempotency-Key) got no usable answer before this failure: a
+   * 429 or 408 at the end then says nothing about what that attempt did.
+   */
+  earlierAttemptUnknown = false;
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, { cause: details.cause });
     this.name = new.target.name;

@@ -118,6 +118,7 @@ export class HttpClient {
     const { maxRetries, baseDelayMs, maxDelayMs, maxRetryWaitMs, log } = this.options;
     const retryable = req.retryable ?? (SAFE_METHODS.has(req.method) || req.idempotencyKey !== undefined);
     const label = `${req.method} ${req.path}`;
+    let earlierUnknown = false;
     for (let attempt = 0; ; attempt++) {
       const started = Date.now();
       const left = req.deadline === undefined ? undefined : req.deadline - started;
@@ -165,8 +166,10 @@ export class HttpClient {
       if (!canRetry || wait > maxRetryWaitMs) {
         log.debug(`${this.provider} ${label} failed after ${attempt + 1} attempt(s): ${failure.message}`);
         failure.facts.unshift(...attemptsFact(attempt));
+        failure.earlierAttemptUnknown = earlierUnknown;
         throw failure;
       }
+      earlierUnknown ||= reachedServer(outcome) && (status === undefined || status >= 500);
       if (req.deadline !== undefined && Date.now() + wait >= req.deadline) {
         throw this.deadlineError(req, reachedServer(outcome), failure);
       }

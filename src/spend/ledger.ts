@@ -65,6 +65,9 @@ function problemOf(value: unknown): string | undefined {
 
 export function openLedger(dir: string): Ledger {
   const path = join(dir, 'ledger.jsonl');
+  // Appends from this process take turns, so the duplicate check and the append are one step (other
+  // processes are kept out by the spend lock their callers hold).
+  let queue: Promise<unknown> = Promise.resolve();
   const read = async (): Promise<LedgerRead> => {
     const text = (await readIfExists(path)) ?? '';
     const out: LedgerRead = { entries: [], problems: [] };
@@ -103,22 +106,30 @@ export function openLedger(dir: string): Ledger {
     path,
     entries,
     read,
-    async record(entry, dedupe) {
-      const key_sha256 = dedupe.idempotencyKey ? keyDigest(dedupe.idempotencyKey) : undefined;
-      // A charge that happened is written down even when an older line is unreadable.
-      const existing = (await read()).entries.find(
-        (e) =>
-          (key_sha256 !== undefined && e.key_sha256 === key_sha256) ||
-          (dedupe.uniqueReference === true &&
-            e.provider === entry.provider &&
-            e.reference === entry.reference),
-      );
-      if (existing) return { entry: existing, added: false };
-      const line: LedgerEntry = { ...entry, ...(key_sha256 ? { key_sha256 } : {}) };
-      await appendLineDurably(path, JSON.stringify(line));
-      return { entry: line, added: true };
+    record(entry, dedupe) {
+      const work = () => append(entry, dedupe);
+      const next = queue.then(work, work);
+      queue = next.catch(() => undefined);
+      return next;
     },
   };
+
+  async function append(
+    entry: Omit<LedgerEntry, 'key_sha256'>,
+    dedupe: { idempotencyKey?: string; uniqueReference?: boolean },
+  ): Promise<{ entry: LedgerEntry; added: boolean }> {
+    const key_sha256 = dedupe.idempotencyKey ? keyDigest(dedupe.idempotencyKey) : undefined;
+    // A charge that happened is written down even when an older line is unreadable.
+    const existing = (await read()).entries.find(
+      (e) =>
+        (key_sha256 !== undefined && e.key_sha256 === key_sha256) ||
+        (dedupe.uniqueReference === true && e.provider === entry.provider && e.reference === entry.reference),
+    );
+    if (existing) return { entry: existing, added: false };
+    const line: LedgerEntry = { ...entry, ...(key_sha256 ? { key_sha256 } : {}) };
+    await appendLineDurably(path, JSON.stringify(line));
+    return { entry: line, added: true };
+  }
 }
 
 /** The UTC calendar day of an ISO time: caps and reports count days in UTC so that they never depend on the host. */

@@ -40,8 +40,10 @@ export function isUnknownOutcome(error: unknown): boolean {
     // ModelsLab's 200 with status "error" is a refusal; a 3xx answers nothing.
     if (error.status < 300) return BROKEN_ANSWER.has(error.code ?? '');
     if (error.status < 400) return true;
-    // 408 and 429 may stand for a retry whose first attempt was lost; 5xx say nothing of what was done.
-    return error.status === 408 || error.status === 429 || error.status >= 500;
+    // 408 and 429 mean "not processed", unless an earlier attempt with the same key got no answer; a 5xx says
+    // nothing of what was done.
+    if (error.status === 408 || error.status === 429) return error.earlierAttemptUnknown;
+    return error.status >= 500;
   }
   // Our own refusals happen before anything is sent; anything else (a bug, a cancel) may come after.
   return !(

@@ -17,7 +17,8 @@ import {
   startModelslabEmulator,
   startPixelmuseEmulator,
 } from '../../src/sandbox/index.js';
-import { openIdempotencyStore, type IdempotencyStore } from '../../src/spend/idempotency.js';
+import { loadConfig } from '../../src/config.js';
+import { openSpendBook, type Spend } from '../../src/spend/index.js';
 
 // What the engine does while a job runs, so that less is left for after it completes (the time a user waits
 // for the result): loading what saving needs, and settling the create request's idempotency key.
@@ -30,7 +31,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function engineContext(idempotency?: (store: IdempotencyStore) => IdempotencyStore) {
+async function engineContext(wrap?: (spend: Spend) => Spend) {
   const dir = await mkdtemp(join(tmpdir(), 'atelier-engine-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const media = createMedia({
@@ -40,13 +41,18 @@ async function engineContext(idempotency?: (store: IdempotencyStore) => Idempote
   });
   const controller = new AbortController();
   cleanups.push(async () => controller.abort());
-  const store = openIdempotencyStore(join(dir, 'keys'));
+  const spend = openSpendBook({ ...loadConfig({}, {}, dir), home: dir }, silentLogger).withConsent({
+    canAsk: () => false,
+    ask: () => Promise.reject(new Error('no human here')),
+    canOpenUrl: () => false,
+    openUrl: () => Promise.reject(new Error('no human here')),
+  });
   const ctx: EngineContext = {
     media,
     signal: controller.signal,
     progress: () => {},
     log: silentLogger,
-    idempotency: idempotency ? idempotency(store) : store,
+    spend: wrap ? wrap(spend) : spend,
   };
   return { ctx, warm: vi.spyOn(media, 'warm'), target: await media.target({}) };
 }
@@ -134,20 +140,18 @@ describe('generation engine: work done while the job runs', () => {
     cleanups.push(() => emu.close());
     const events: string[] = [];
     const downloaded = () => emu.requests.some((r) => r.path.startsWith('/cdn/'));
-    const { ctx, target } = await engineContext((store) => ({
-      ...store,
-      async acquire(operation, args) {
-        const key = await store.acquire(operation, args);
-        return {
-          ...key,
-          async settle() {
-            // Waits for the download, which comes only after the key is settled if the two take turns.
-            await vi.waitFor(() => expect(downloaded()).toBe(true), { timeout: 10_000 }).catch(() => {});
-            events.push(downloaded() ? 'settling after the download began' : 'settling, no download yet');
-            await key.settle();
-            events.push('settled');
-          },
-        };
+    const { ctx, target } = await engineContext((spend) => ({
+      ...spend,
+      async once(req) {
+        const sent = await spend.once(req);
+        const settled = (async () => {
+          // Waits for the download, which comes only after the key is settled if the two take turns.
+          await vi.waitFor(() => expect(downloaded()).toBe(true), { timeout: 10_000 }).catch(() => {});
+          events.push(downloaded() ? 'settling after the download began' : 'settling, no download yet');
+          await sent.settled;
+          events.push('settled');
+        })();
+        return { ...sent, settled };
       },
     }));
 

@@ -2,17 +2,35 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { argsDigest, canonicalJson, openIdempotencyStore } from '../../src/spend/idempotency.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { NetworkError, ProviderError, SpendStateError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { spendDir } from '../../src/spend/home.js';
+import { argsDigest, canonicalJson } from '../../src/spend/idempotency.js';
+import { openSpendBook, type Consent } from '../../src/spend/index.js';
 
-let dir: string;
+let home: string;
+let config: Config;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'atelier-idem-'));
+  home = await mkdtemp(join(tmpdir(), 'atelier-idem-'));
+  config = { ...loadConfig({}, {}, home), home };
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
 });
 
-describe('idempotency keys', () => {
+const noHuman: Consent = {
+  canAsk: () => false,
+  ask: () => Promise.reject(new Error('no')),
+  canOpenUrl: () => false,
+  openUrl: () => Promise.reject(new Error('no')),
+};
+/** A spend door as a fresh process over the same ATELIER_HOME would open it. */
+const door = (now?: () => number) => openSpendBook(config, silentLogger, { now }).withConsent(noHuman);
+const keysDir = () => join(spendDir(config), 'idempotency');
+const lost = () => new NetworkError('modelslab', 'socket hang up');
+
+describe('requests sent at most once (spend.once)', () => {
   it('canonical JSON ignores key order and undefined members', () => {
     expect(canonicalJson({ b: 1, a: { y: [1, undefined], x: 'x' }, c: undefined })).toBe(
       '{"a":{"x":"x","y":[1,null]},"b":1}',
@@ -23,60 +41,104 @@ describe('idempotency keys', () => {
     expect(argsDigest('fund', { amount: 25 })).not.toBe(argsDigest('subscribe', { amount: 25 }));
   });
 
-  it('persists the key before returning and reuses it for identical arguments until settled', async () => {
-    const store = openIdempotencyStore(dir);
-    const first = await store.acquire('modelslab.wallet.fund', { amount: 25, pm: 'pm_1' });
-    expect(first.reused).toBe(false);
-    expect(first.key).toMatch(/^atelier-modelslab-wallet-fund-[0-9a-f]{24}$/);
-    const files = await readdir(dir);
-    expect(files).toHaveLength(1);
-    expect(await readFile(join(dir, files[0]!), 'utf8')).toContain(first.key);
-
-    const again = await store.acquire('modelslab.wallet.fund', { pm: 'pm_1', amount: 25 });
-    expect(again).toMatchObject({ key: first.key, reused: true });
-    const other = await store.acquire('modelslab.wallet.fund', { amount: 26, pm: 'pm_1' });
-    expect(other.key).not.toBe(first.key);
-
-    await first.settle();
-    const next = await store.acquire('modelslab.wallet.fund', { amount: 25, pm: 'pm_1' });
-    expect(next.reused).toBe(false);
-    expect(next.key).not.toBe(first.key);
-    // Settling a stale handle must not drop the newer request's key.
-    await again.settle();
-    expect((await store.pending('modelslab.wallet.fund', { amount: 25, pm: 'pm_1' }))?.key).toBe(next.key);
+  it('writes the key down before the request leaves and forgets it once the answer is known', async () => {
+    const seen: string[] = [];
+    const result = await door().once({
+      operation: 'modelslab.payment_methods.attach',
+      args: { pm: 'pm_1' },
+      send: async (key) => {
+        const [file] = await readdir(keysDir());
+        seen.push(key, await readFile(join(keysDir(), file!), 'utf8'));
+        return 'ok';
+      },
+    });
+    expect(seen[0]).toMatch(/^atelier-modelslab-payment-methods-attach-[0-9a-f]{24}$/);
+    expect(seen[1]).toContain(seen[0]);
+    expect(result).toMatchObject({ value: 'ok', replayed: false });
+    await result.settled;
+    expect(await readdir(keysDir())).toEqual([]);
   });
 
-  it('survives a new process: a fresh store over the same directory replays the unsettled key', async () => {
-    const before = await openIdempotencyStore(dir).acquire('op', { a: 1 });
-    const after = await openIdempotencyStore(dir).acquire('op', { a: 1 });
-    expect(after).toMatchObject({ key: before.key, reused: true });
+  it('resends the same key after a lost answer, in this process or the next, until it is known', async () => {
+    const keys: string[] = [];
+    const req = (send: (key: string) => Promise<string>) => ({ operation: 'op', args: { a: 1 }, send });
+    await expect(
+      door().once(req(async (k) => (keys.push(k), Promise.reject(lost())))),
+    ).rejects.toBeInstanceOf(NetworkError);
+    await expect(
+      door().once(req(async (k) => (keys.push(k), Promise.reject(lost())))),
+    ).rejects.toBeInstanceOf(NetworkError);
+    const third = await door().once(req(async (k) => (keys.push(k), 'done')));
+    expect(third.replayed).toBe(true);
+    await third.settled;
+    const fresh = await door().once(req(async (k) => (keys.push(k), 'again')));
+    expect(fresh.replayed).toBe(false);
+    expect(keys.slice(0, 3)).toEqual([keys[0], keys[0], keys[0]]);
+    expect(keys[3]).not.toBe(keys[0]);
+    // Other arguments, another key.
+    await door().once({ operation: 'op', args: { a: 2 }, send: async (k) => void keys.push(k) });
+    expect(keys[4]).not.toBe(keys[0]);
   });
 
-  it('gives concurrent identical requests one key', async () => {
-    const stores = [openIdempotencyStore(dir), openIdempotencyStore(dir)];
-    const keys = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => stores[i % 2]!.acquire('op', { a: 1 })),
+  it('forgets the key when the provider refuses (4xx): the next identical request is a new one', async () => {
+    const keys: string[] = [];
+    const refused = new ProviderError({ provider: 'modelslab', status: 422, code: 'invalid', message: 'no' });
+    await expect(
+      door().once({ operation: 'op', args: {}, send: async (k) => (keys.push(k), Promise.reject(refused)) }),
+    ).rejects.toBe(refused);
+    await door().once({ operation: 'op', args: {}, send: async (k) => void keys.push(k) });
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
+  it('gives concurrent identical requests one key, from two books over one home', async () => {
+    const books = [door(), door()];
+    const keys: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const calls = Array.from({ length: 6 }, (_, i) =>
+      books[i % 2]!.once({
+        operation: 'op',
+        args: { a: 1 },
+        send: async (k) => {
+          keys.push(k);
+          await gate;
+          return k;
+        },
+      }),
     );
-    expect(new Set(keys.map((k) => k.key)).size).toBe(1);
-    expect(keys.filter((k) => !k.reused)).toHaveLength(1);
+    while (keys.length < 6) await new Promise((r) => setTimeout(r, 5));
+    release();
+    await Promise.all((await Promise.all(calls)).map((r) => r.settled));
+    expect(new Set(keys).size).toBe(1);
   });
 
-  it('stops reusing a key after the window', async () => {
+  it('stops reusing a key after a day: the provider no longer replays it', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const store = openIdempotencyStore(dir, { windowMs: 60_000, now: () => now });
-    const first = await store.acquire('op', {});
-    now += 59_000;
-    expect((await store.acquire('op', {})).key).toBe(first.key);
-    now += 2_000;
-    const later = await store.acquire('op', {});
-    expect(later).toMatchObject({ reused: false });
-    expect(later.key).not.toBe(first.key);
+    const keys: string[] = [];
+    const send = async (k: string) => (keys.push(k), Promise.reject(lost()));
+    await door(() => now)
+      .once({ operation: 'op', args: {}, send })
+      .catch(() => undefined);
+    now += 23 * 60 * 60 * 1000;
+    await door(() => now)
+      .once({ operation: 'op', args: {}, send })
+      .catch(() => undefined);
+    now += 2 * 60 * 60 * 1000;
+    await door(() => now)
+      .once({ operation: 'op', args: {}, send })
+      .catch(() => undefined);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
   });
 
-  it('replaces an unreadable key file instead of blocking the operation', async () => {
-    await writeFile(join(dir, `${argsDigest('op', {})}.json`), '{"torn');
-    const key = await openIdempotencyStore(dir).acquire('op', {});
-    expect(key.reused).toBe(false);
-    expect(await openIdempotencyStore(dir).pending('op', {})).toMatchObject({ key: key.key });
+  it('sends nothing when an earlier attempt cannot be read, and names its file', async () => {
+    const path = join(keysDir(), `${argsDigest('op', {})}.json`);
+    await door().once({ operation: 'other', args: {}, send: async () => 'x' });
+    await writeFile(path, '{"torn');
+    let sent = false;
+    const failure = door().once({ operation: 'op', args: {}, send: async () => ((sent = true), 'x') });
+    await expect(failure).rejects.toBeInstanceOf(SpendStateError);
+    await expect(failure).rejects.toThrow(path);
+    expect(sent).toBe(false);
   });
 });

@@ -49,11 +49,28 @@ describe('ledger', () => {
     expect(await ledger.entries()).toHaveLength(1);
   });
 
-  it('skips a line torn by a crash and keeps appending after it', async () => {
+  it('fails closed on a line torn by a crash, naming it, and still books a charge that happened after it', async () => {
     const ledger = openLedger(dir);
     await ledger.record(charge, { idempotencyKey: 'k1' });
     await appendFile(ledger.path, '{"time":"2026-11-30T1');
     await ledger.record({ ...charge, reference: 'pi_2' }, { idempotencyKey: 'k2' });
-    expect((await ledger.entries()).map((e) => e.reference)).toEqual(['pi_1', 'pi_2']);
+    await expect(ledger.entries()).rejects.toThrow(`${ledger.path}:2: not JSON`);
+    const { entries, problems } = await ledger.read();
+    expect(entries.map((e) => e.reference)).toEqual(['pi_1', 'pi_2']);
+    expect(problems).toEqual([`${ledger.path}:2: not JSON (a line torn by a crash, or edited by hand)`]);
+  });
+
+  it.each([
+    ['a string amount', { amount: 'abc' }, 'amount "abc"'],
+    ['no amount', { amount: undefined }, 'amount undefined'],
+    ['an infinite amount', { amount: 'Infinity' }, 'amount "Infinity"'],
+    ['a bad time', { time: 'yesterday' }, 'time "yesterday"'],
+    ['no currency', { currency: '' }, 'currency ""'],
+    ['no reference', { reference: 7 }, 'no provider or reference'],
+  ])('fails closed on a line with %s', async (_, odd, why) => {
+    const ledger = openLedger(dir);
+    await ledger.record(charge, { idempotencyKey: 'k1' });
+    await appendFile(ledger.path, `${JSON.stringify({ ...charge, ...odd })}\n`);
+    await expect(ledger.entries()).rejects.toThrow(`${ledger.path}:2: ${why}`);
   });
 });

@@ -130,18 +130,29 @@ describe('generate_image with payment "mpp"', () => {
     expect(h.emulator.requests.filter((r) => r.path === '/api/v1/images/generate')).toHaveLength(0);
   });
 
-  it('records a paid generation that failed as refunded by Pixelmuse, and says so', async () => {
+  it('treats a 5xx after the paid request as an unknown outcome: held, the same credential resent once, never a new SPT', async () => {
     const { h, stripe } = await start({ elicit: true });
-    const result = await h.call('generate_image', { prompt: 'explode', model: 'imagen-3', payment: 'mpp' });
-    expect(result.isError).toBe(true);
-    const [intent] = [...stripe.book.paymentIntents.values()];
-    expect(intent?.refunded).toBe(true);
-    expect(textOf(result)).toMatch(/HTTP 500/);
-    expect(textOf(result)).toContain(`refunded automatically by Pixelmuse`);
+    const args = { prompt: 'explode', model: 'imagen-3', payment: 'mpp' };
+    const first = await h.call('generate_image', args);
+    expect(first.isError).toBe(true);
+    expect(textOf(first)).toMatch(/HTTP 500/);
+    expect(textOf(first)).toContain('OUTCOME UNKNOWN');
+    expect(textOf(first)).not.toContain('refunded automatically');
+    expect(textOf(await h.call('spend_report', {}))).toMatch(/\$0\.10 outcome unknown since .*imagen-3/);
+    const credentials = () => paidPosts(h).map((r) => r.headers['authorization']);
+
+    const second = await h.call('generate_image', args);
+    expect(second.isError).toBe(true);
+    expect(textOf(second)).toContain('OUTCOME UNKNOWN');
+    const third = await h.call('generate_image', args);
+    expect(textOf(third)).toMatch(/already sent twice/);
+    // One SPT for the one approved purchase; its credential went out twice and no more.
+    expect(stripe.book.tokens.size).toBe(1);
+    expect(credentials()).toHaveLength(2);
+    expect(new Set(credentials()).size).toBe(1);
     const report = textOf(await h.call('spend_report', {}));
-    expect(report).toContain(`pixelmuse.mpp.refund $-0.10 ${intent!.id}: refunded by Pixelmuse`);
-    expect(report).toContain(`pixelmuse.mpp.generate $0.10 ${intent!.id}`);
-    expect(report).toMatch(/Spend today \([\d-]+ UTC\): \$0\.00 of/);
+    expect(report).toContain('No charges in the last 30 day(s)');
+    expect(report).toMatch(/\$0\.10 held/);
   });
 
   it('keeps the key path with payment "account" and refuses a confirmation_token there', async () => {

@@ -150,8 +150,9 @@ describe('our MPP client against mppx 0.11 server/core + stripe SPT', () => {
       { prompt: 'a lighthouse', model: 'flux-schnell' },
       {
         idempotencyKey: 'interop-1',
-        approve: async (offer) => void offers.push(offer),
-        mint: (offer, signal) => minter.mint(offer, signal),
+        approvedMinor: 1_000,
+        remember: async () => {},
+        mint: (offer, signal) => (offers.push(offer), minter.mint(offer, signal)),
       },
     );
     expect(bought.kind).toBe('paid');
@@ -189,7 +190,12 @@ describe('our MPP client against mppx 0.11 server/core + stripe SPT', () => {
     const failure = await buyImage(
       pixelmuse,
       { prompt: 'a lighthouse', model: 'flux-schnell' },
-      { idempotencyKey: 'interop-2', approve: async () => {}, mint: (o) => minter.mint(o) },
+      {
+        idempotencyKey: 'interop-2',
+        approvedMinor: 1_000,
+        remember: async () => {},
+        mint: (o) => minter.mint(o),
+      },
     ).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ProviderError);
     expect(failure).toMatchObject({ status: 402, code: 'verification-failed' });
@@ -204,7 +210,8 @@ describe('our MPP client against mppx 0.11 server/core + stripe SPT', () => {
     const body = { prompt: 'a lighthouse', model: 'flux-schnell' };
     await buyImage(pixelmuse, body, {
       idempotencyKey: 'interop-3',
-      approve: async () => {},
+      approvedMinor: 1_000,
+      remember: async () => {},
       mint: async (offer) => {
         const spt = await minter.mint(offer);
         credential = buildCredential(offer, spt);

@@ -14,9 +14,11 @@ import {
   readOffer,
   type PaymentChallenge,
   type PaymentOffer,
+  type SentPayment,
 } from '../../../src/providers/pixelmuse/mpp.js';
 import { SptMinter } from '../../../src/providers/stripe.js';
 import { startSandbox, type Sandbox } from '../../../src/sandbox/index.js';
+import { isUnknownOutcome } from '../../../src/spend/outcome.js';
 
 const request = (over: Record<string, unknown> = {}) =>
   encodeBase64urlJson({
@@ -211,7 +213,8 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
   ) =>
     buyImage(pixelmuse, body, {
       idempotencyKey: `k-${Math.random()}`,
-      approve: async () => {},
+      approvedMinor: 1_000_000,
+      remember: async () => {},
       mint: minter(),
       ...over,
     });
@@ -247,22 +250,36 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
     expect(sandbox.stripe.book.paymentIntents.size).toBe(1);
   });
 
-  it('pays nothing when consent is refused', async () => {
-    const refusal = new Error('no');
-    await expect(buy({ approve: async () => Promise.reject(refusal) })).rejects.toBe(refusal);
+  it('pays nothing when the challenge asks more than the human approved', async () => {
+    await expect(buy({ approvedMinor: 9 })).rejects.toMatchObject({ code: 'price_changed' });
     expect(minted).toBe(0);
     expect(sandbox.stripe.book.tokens.size).toBe(0);
   });
 
-  it('reports a failed paid generation as refunded by the provider, with its PaymentIntent', async () => {
-    const bought = await buy({}, { prompt: 'explode please', model: 'imagen-3' });
-    expect(bought.kind).toBe('refunded');
-    if (bought.kind !== 'refunded') return;
-    const [intent] = [...sandbox.stripe.book.paymentIntents.values()];
-    expect(intent?.refunded).toBe(true);
-    expect(bought.reference).toBe(intent?.id);
-    expect(bought.error.status).toBe(500);
-    expect(bought.error.facts.join(' ')).toMatch(/refunded automatically by Pixelmuse/);
+  it('reports a 500 after the paid request as an unknown outcome, not a refund', async () => {
+    const failure = await buy({}, { prompt: 'explode please', model: 'imagen-3' }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ProviderError);
+    expect(failure).toMatchObject({ status: 500 });
+    expect((failure as ProviderError).facts.join(' ')).toMatch(/was sent and its outcome is unknown/);
+    expect(isUnknownOutcome(failure)).toBe(true);
+  });
+
+  it('resends a kept credential with the same key instead of minting again, and not a third time', async () => {
+    const key = `k-${Math.random()}`;
+    const kept: SentPayment[] = [];
+    await buy({ idempotencyKey: key, remember: async (sent) => void kept.push(sent) });
+    expect(kept).toHaveLength(1);
+    const mintedBefore = minted;
+    const again = await buy({
+      idempotencyKey: key,
+      earlier: kept[0],
+      remember: async (s) => void kept.push(s),
+    });
+    expect(again).toMatchObject({ kind: 'paid', replayed: true });
+    expect(minted).toBe(mintedBefore);
+    expect(kept[1]).toMatchObject({ sends: 2, payment: kept[0]!.payment });
+    await expect(buy({ idempotencyKey: key, earlier: kept[1] })).rejects.toThrow(/already sent twice/);
+    expect(sandbox.stripe.book.paymentIntents.size).toBe(1);
   });
 
   it('turns declines and 3-D Secure into payment errors that say what to do', async () => {
@@ -288,7 +305,7 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
     });
     await expect(
       buy({
-        approve: async () => {
+        remember: async () => {
           clock += 61_000;
         },
       }),
@@ -298,7 +315,7 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
 
   it('rides out a 429 on the paid request: the unused credential is sent again', async () => {
     const bought = await buy({
-      approve: async () =>
+      remember: async () =>
         sandbox.pixelmuse.inject({
           path: '/api/v1/images/generate',
           status: 429,
