@@ -342,7 +342,16 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   ): Promise<{ attempt: Attempt; reused: boolean }> => {
     const { expectKey } = opts;
     const owner = formatOwner(await currentOwner());
-    const found = await attempts.read(digest);
+    let found = await attempts.read(digest);
+    // A charge whose key is in the ledger is settled: the process died after booking it, before releasing the
+    // hold. Resending its key would answer a new approval with the old charge's replay.
+    if (found?.amount_micros !== undefined) {
+      const key = keyDigest(found.key);
+      if ((await ledger.read()).entries.some((e) => e.key_sha256 === key)) {
+        await attempts.remove(digest, found.key);
+        found = undefined;
+      }
+    }
     // A token that already sent a charge may only resend that charge's own key.
     const existing =
       expectKey === undefined || (found && keyDigest(found.key) === expectKey) ? found : undefined;
