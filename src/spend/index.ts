@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import {
   annotate,
+  AtelierError,
   OutcomeUnknownError,
   SpendRefusedError,
   SpendStateError,
@@ -461,7 +462,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
               }),
           });
         } catch (error) {
-          if (isUnknownOutcome(error)) {
+          if (isUnknownAfter(error, reused)) {
             await markUnknown(attempt, error);
             throw annotate(error, {
               facts: [
@@ -633,7 +634,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         try {
           value = await req.send(attempt.key);
         } catch (error) {
-          if (isUnknownOutcome(error)) await markUnknown(attempt, error);
+          if (isUnknownAfter(error, reused)) await markUnknown(attempt, error);
           else await lock.run(() => attempts.remove(digest, attempt.key));
           throw error;
         }
@@ -823,6 +824,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   };
 
   return { dir, withConsent };
+}
+
+/**
+ * A request resent with the key of an earlier send whose outcome is unknown (a lost answer, a crash) stays
+ * unknown when the resend is only turned away (a 408 or 429: "not processed"): that says nothing of the first send.
+ */
+function isUnknownAfter(error: unknown, resent: boolean): boolean {
+  if (resent && error instanceof AtelierError) error.earlierAttemptUnknown = true;
+  return isUnknownOutcome(error);
 }
 
 function unknownToken(tool: string): SpendRefusedError {
