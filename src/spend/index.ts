@@ -15,7 +15,7 @@ import { argsDigest, newKey, openAttemptStore, type Attempt } from './idempotenc
 import { keyDigest, openLedger, utcDay, type LedgerEntry } from './ledger.js';
 import { openSpendLock } from './lock.js';
 import { fromMicros, micros, usd } from './money.js';
-import { isUnknownOutcome } from './outcome.js';
+import { failureClass } from './outcome.js';
 import { currentOwner, formatOwner, isAlive, parseOwner } from './owner.js';
 
 export type { LedgerEntry } from './ledger.js';
@@ -452,7 +452,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
               }),
           });
         } catch (error) {
-          if (isUnknownOutcome(error)) {
+          const failure = failureClass(error);
+          // A resend that was not processed leaves the earlier attempt's outcome as unknown as it was.
+          if (failure === 'unknown' || (reused && failure === 'not sent')) {
             await markUnknown(attempt, error);
             throw annotate(error, {
               facts: [
@@ -466,7 +468,13 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           await lock.run(async () => {
             if (token) {
               const record = await confirmations.read(token.value);
-              if (record) await confirmations.update(token.value, { ...record, refused: refusalCode(error) });
+              // A provider's no spends the token; a request that was never processed leaves it usable.
+              if (record && failure === 'refused')
+                await confirmations.update(token.value, { ...record, refused: refusalCode(error) });
+              else if (record) {
+                const { used_at: _u, key_sha256: _k, ...unused } = record;
+                await confirmations.update(token.value, unused);
+              }
             }
             await attempts.remove(digest, attempt.key);
           });
@@ -624,7 +632,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         try {
           value = await req.send(attempt.key);
         } catch (error) {
-          if (isUnknownOutcome(error)) await markUnknown(attempt, error);
+          const failure = failureClass(error);
+          if (failure === 'unknown' || (reused && failure === 'not sent')) await markUnknown(attempt, error);
           else await lock.run(() => attempts.remove(digest, attempt.key));
           throw error;
         }
