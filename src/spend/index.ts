@@ -480,7 +480,34 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           });
           throw error;
         }
-        const entry = await lock.run(() => book(req, attempt, outcome, reused, token?.value));
+        let entry: LedgerEntry | undefined;
+        try {
+          entry = await lock.run(() => book(req, attempt, outcome, reused));
+        } catch (error) {
+          // The charge happened; its hold and key stay, so the same call replays it and books it then.
+          throw annotate(error, {
+            facts: [
+              `The provider confirmed the charge (${outcome.reference}), but it could not be written to the ledger, so it is still held against the cap.`,
+            ],
+            next: `Call ${req.tool} again with the same arguments${token ? ' and confirmation_token' : ''}: the provider replays the same charge (no second one) and it is recorded then.`,
+          });
+        }
+        // The ledger line settles the charge: the token and the hold follow it, and a failure here only leaves
+        // files that the ledger already answers for (a retry finds the line by its key).
+        await lock
+          .run(async () => {
+            if (token) {
+              const record = await confirmations.read(token.value);
+              if (record)
+                await confirmations.update(token.value, { ...record, reference: outcome.reference });
+            }
+            await attempts.remove(attempt.args_sha256, attempt.key);
+          })
+          .catch((error: unknown) =>
+            log.warn(
+              `${req.operation}: booked ${outcome.reference}, but tidying up after it failed: ${String(error)}`,
+            ),
+          );
         return { status: 'done', outcome, entry, consent: consentText };
       });
 
@@ -754,13 +781,12 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     };
   };
 
-  /** Under the lock: the ledger line (or the 3-D Secure hold), then the token's reference, then release the key. */
+  /** Under the lock: the ledger line, or the 3-D Secure hold. */
   const book = async <T>(
     req: ChargeRequest<T>,
     attempt: Attempt,
     outcome: ChargeOutcome<T>,
     reused: boolean,
-    token: string | undefined,
   ): Promise<LedgerEntry | undefined> => {
     const approved = fromMicros(attempt.amount_micros ?? 0);
     const time = new Date(now()).toISOString();
@@ -814,11 +840,6 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         );
       }
     }
-    if (token) {
-      const record = await confirmations.read(token);
-      if (record) await confirmations.update(token, { ...record, reference: outcome.reference });
-    }
-    await attempts.remove(attempt.args_sha256, attempt.key);
     return entry;
   };
 

@@ -39,7 +39,8 @@ const BROKEN_ANSWER = new Set(['truncated_response', 'response_too_large', 'unex
 export type FailureClass = 'unknown' | 'refused' | 'not sent';
 
 export function failureClass(error: unknown): FailureClass {
-  if (error instanceof Error && (error as unknown as Record<symbol, boolean>)[NOTHING_SENT]) return 'not sent';
+  if (error instanceof Error && (error as unknown as Record<symbol, boolean>)[NOTHING_SENT])
+    return 'not sent';
   if (error instanceof OutcomeUnknownError) return 'unknown';
   if (error instanceof DeadlineError) return error.mayHaveReached ? 'unknown' : 'not sent';
   if (error instanceof NetworkError)
