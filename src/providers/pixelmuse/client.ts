@@ -370,24 +370,27 @@ function mayHaveCreated(error: unknown): unknown {
 }
 
 function expectImage(res: HttpResponse<ImageObject | MppImageObject>): ImageObject {
-  const body = res.body as Partial<ImageObject> | undefined;
-  if (
-    !body ||
-    typeof body !== 'object' ||
-    typeof body.id !== 'string' ||
-    !ID_SHAPE.test(body.id) ||
-    typeof body.status !== 'string'
-  ) {
-    throw new ProviderError({
+  const body = res.body as Partial<Record<keyof ImageObject, unknown>> | undefined;
+  const unusable = (message: string) =>
+    new ProviderError({
       provider: 'pixelmuse',
       status: res.status,
       code: 'unexpected_response',
-      message: 'Pixelmuse answered without an image id and status.',
+      message,
       requestId: res.requestId,
       body: res.body,
+      next: 'Call pixelmuse_list_images (newest first) to find the job, then get_generation with its id.',
       hints: PIXELMUSE_HINTS,
     });
-  }
+  if (!body || typeof body !== 'object' || body.id === undefined || body.id === null)
+    throw unusable('Pixelmuse answered without an image id and status.');
+  // The id is quoted as sent: it may be the only trace of a job that was created and paid for.
+  if (typeof body.id !== 'string' || !ID_SHAPE.test(body.id))
+    throw unusable(`Pixelmuse sent an image id that cannot be used: ${rawJson(body.id)}.`);
+  if (typeof body.status !== 'string')
+    throw unusable(
+      `Pixelmuse answered for image ${body.id} without a status (status: ${rawJson(body.status)}).`,
+    );
   return { output: null, ...body } as ImageObject;
 }
 
