@@ -14,6 +14,7 @@ export default defineTool({
     package: z.string().min(1).optional().describe('Package name from get_pricing (default credit_pack).'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run(args, ctx) {
     // The price is known before the checkout exists: a link the caps forbid is never created.
     const pkg = await ctx.pixelmuse.findPackage(args.package ?? 'credit_pack', ctx.signal);
