@@ -24,6 +24,8 @@ export function toolListEntry(tool: ToolDefinition, config: Config): Record<stri
     description: tool.description,
     inputSchema,
     annotations: { title: tool.title, ...tool.annotations },
+    // Claude Code asks the human before every call of a tool marked so, whatever its permission mode.
+    ...(tool.movesMoney ? { _meta: { 'anthropic/requiresUserInteraction': true } } : {}),
   };
 }
 

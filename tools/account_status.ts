@@ -1,3 +1,4 @@
+import { SpendStateError } from '../src/errors.js';
 import { formatError } from '../src/error-format.js';
 import { plural } from '../src/generation/outcome.js';
 import { modelslabStatus } from '../src/providers/modelslab/status.js';
@@ -68,7 +69,14 @@ export default defineTool({
       }
       lines.push(...describeMpp(ctx.mpp));
     }
-    lines.push('', todayLine(await ctx.spend.today()));
+    lines.push(
+      '',
+      await ctx.spend.today().then(todayLine, (error: unknown) => {
+        // The rest of the status is still worth showing; what blocks charges is said, with its file.
+        if (error instanceof SpendStateError) return `CHARGES ARE BLOCKED: ${error.message}`;
+        throw error;
+      }),
+    );
     if (stores.mode === 'memory') {
       lines.push('', 'Credential store: memory (nothing is read from or written to the keychain or disk).');
     } else {

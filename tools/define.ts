@@ -22,6 +22,12 @@ export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   /** Built from the config so that parameters the config already fixes stay out of the schema. */
   input: S | ((config: Config) => S);
   annotations: ToolAnnotations;
+  /**
+   * The tool moves money (funds, subscribes, changes a plan, saves a card, opens a payment link): tools/list marks
+   * it so that the client asks the human before every call, even in a bypass mode. Not generate_image, which
+   * quotes or asks for each charge itself and is called far too often for a prompt each time.
+   */
+  movesMoney?: true;
   run(args: z.infer<z.ZodObject<S>>, ctx: ToolContext): Promise<ToolOutput>;
 }
 

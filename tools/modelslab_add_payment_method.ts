@@ -31,6 +31,7 @@ export default defineTool({
     make_default: z.boolean().optional().describe('Default true.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  movesMoney: true,
   async run({ card, payment_method_id, make_default = true }, ctx) {
     if ((card === undefined) === (payment_method_id === undefined)) {
       throw new UserInputError('Give either card or payment_method_id, not both and not neither.');

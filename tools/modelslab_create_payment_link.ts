@@ -20,6 +20,7 @@ export default defineTool({
     plan_id: plan_id.optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run({ purpose, amount_usd, plan_id }, ctx) {
     const billing = new ModelslabBilling(ctx.modelslab);
     let amount: number;

@@ -19,6 +19,7 @@ export default defineTool({
     confirmation_token,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run({ amount_usd, payment_method_id, confirmation_token }, ctx) {
     const billing = new ModelslabBilling(ctx.modelslab);
     const card = await chosenCard(billing, payment_method_id, ctx.signal);

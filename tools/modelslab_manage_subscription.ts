@@ -28,6 +28,7 @@ export default defineTool({
     confirmation_token,
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run({ action, subscription_id, new_plan_id, payment_method_id, confirmation_token }, ctx) {
     const billing = new ModelslabBilling(ctx.modelslab);
     const id = subscription_id ?? (await onlySubscription());

@@ -20,6 +20,7 @@ export default defineTool({
     'confirmation_token you pass back with the same arguments). Never charges twice.',
   input: { plan_id, payment_method_id, confirmation_token },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run({ plan_id, payment_method_id, confirmation_token }, ctx) {
     const billing = new ModelslabBilling(ctx.modelslab);
     const [plan, card] = await Promise.all([

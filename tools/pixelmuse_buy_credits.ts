@@ -14,8 +14,13 @@ export default defineTool({
     package: z.string().min(1).optional().describe('Package name from get_pricing (default credit_pack).'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  movesMoney: true,
   async run(args, ctx) {
-    const checkout = await ctx.pixelmuse.createCheckout(args.package ?? 'credit_pack', ctx.signal);
+    // The price is known before the checkout exists: a link the caps forbid is never created.
+    const pkg = await ctx.pixelmuse.findPackage(args.package ?? 'credit_pack', ctx.signal);
+    // The human pays by hand, which is their consent; the caps still bound what this server sets up.
+    await ctx.spend.checkCaps(pkg.price_usd);
+    const checkout = await ctx.pixelmuse.createCheckout(pkg.name, ctx.signal);
     const p = checkout.package;
     return [
       `Checkout for ${p.label}: ${p.credits + p.bonus_credits} credits for $${p.price_usd.toFixed(2)}.`,

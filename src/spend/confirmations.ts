@@ -56,10 +56,10 @@ export function openConfirmations(dir: string, now: () => number) {
     async read(token: string): Promise<Confirmation | undefined> {
       if (!/^ct_[A-Za-z0-9_-]{10,64}$/.test(token)) return undefined;
       const path = pathOf(token);
-      const text = await readIfExists(path);
-      if (text === undefined) return undefined;
       let record: Partial<Confirmation> | undefined;
       try {
+        const text = await readIfExists(path);
+        if (text === undefined) return undefined;
         record = JSON.parse(text) as Partial<Confirmation>;
       } catch {
         record = undefined;

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import {
   annotate,
-  AtelierError,
   OutcomeUnknownError,
   SpendRefusedError,
   SpendStateError,
@@ -16,7 +15,7 @@ import { argsDigest, newKey, openAttemptStore, type Attempt } from './idempotenc
 import { keyDigest, openLedger, utcDay, type LedgerEntry } from './ledger.js';
 import { openSpendLock } from './lock.js';
 import { fromMicros, micros, usd } from './money.js';
-import { isUnknownOutcome } from './outcome.js';
+import { failureClass } from './outcome.js';
 import { currentOwner, formatOwner, isAlive, parseOwner } from './owner.js';
 
 export type { LedgerEntry } from './ledger.js';
@@ -462,7 +461,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
               }),
           });
         } catch (error) {
-          if (isUnknownAfter(error, reused)) {
+          const failure = failureClass(error);
+          // A resend that was not processed leaves the earlier attempt's outcome as unknown as it was.
+          if (failure === 'unknown' || (reused && failure === 'not sent')) {
             await markUnknown(attempt, error);
             throw annotate(error, {
               facts: [
@@ -476,13 +477,46 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           await lock.run(async () => {
             if (token) {
               const record = await confirmations.read(token.value);
-              if (record) await confirmations.update(token.value, { ...record, refused: refusalCode(error) });
+              // A provider's no spends the token; a request that was never processed leaves it usable.
+              if (record && failure === 'refused')
+                await confirmations.update(token.value, { ...record, refused: refusalCode(error) });
+              else if (record) {
+                const { used_at: _u, key_sha256: _k, ...unused } = record;
+                await confirmations.update(token.value, unused);
+              }
             }
             await attempts.remove(digest, attempt.key);
           });
           throw error;
         }
-        const entry = await lock.run(() => book(req, attempt, outcome, reused, token?.value));
+        let entry: LedgerEntry | undefined;
+        try {
+          entry = await lock.run(() => book(req, attempt, outcome, reused));
+        } catch (error) {
+          // The charge happened; its hold and key stay, so the same call replays it and books it then.
+          throw annotate(error, {
+            facts: [
+              `The provider confirmed the charge (${outcome.reference}), but it could not be written to the ledger, so it is still held against the cap.`,
+            ],
+            next: `Call ${req.tool} again with the same arguments${token ? ' and confirmation_token' : ''}: the provider replays the same charge (no second one) and it is recorded then.`,
+          });
+        }
+        // The ledger line settles the charge: the token and the hold follow it, and a failure here only leaves
+        // files that the ledger already answers for (a retry finds the line by its key).
+        await lock
+          .run(async () => {
+            if (token) {
+              const record = await confirmations.read(token.value);
+              if (record)
+                await confirmations.update(token.value, { ...record, reference: outcome.reference });
+            }
+            await attempts.remove(attempt.args_sha256, attempt.key);
+          })
+          .catch((error: unknown) =>
+            log.warn(
+              `${req.operation}: booked ${outcome.reference}, but tidying up after it failed: ${String(error)}`,
+            ),
+          );
         return { status: 'done', outcome, entry, consent: consentText };
       });
 
@@ -634,7 +668,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         try {
           value = await req.send(attempt.key);
         } catch (error) {
-          if (isUnknownAfter(error, reused)) await markUnknown(attempt, error);
+          const failure = failureClass(error);
+          if (failure === 'unknown' || (reused && failure === 'not sent')) await markUnknown(attempt, error);
           else await lock.run(() => attempts.remove(digest, attempt.key));
           throw error;
         }
@@ -755,13 +790,12 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     };
   };
 
-  /** Under the lock: the ledger line (or the 3-D Secure hold), then the token's reference, then release the key. */
+  /** Under the lock: the ledger line, or the 3-D Secure hold. */
   const book = async <T>(
     req: ChargeRequest<T>,
     attempt: Attempt,
     outcome: ChargeOutcome<T>,
     reused: boolean,
-    token: string | undefined,
   ): Promise<LedgerEntry | undefined> => {
     const approved = fromMicros(attempt.amount_micros ?? 0);
     const time = new Date(now()).toISOString();
@@ -815,24 +849,10 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         );
       }
     }
-    if (token) {
-      const record = await confirmations.read(token);
-      if (record) await confirmations.update(token, { ...record, reference: outcome.reference });
-    }
-    await attempts.remove(attempt.args_sha256, attempt.key);
     return entry;
   };
 
   return { dir, withConsent };
-}
-
-/**
- * A request resent with the key of an earlier send whose outcome is unknown (a lost answer, a crash) stays
- * unknown when the resend is only turned away (a 408 or 429: "not processed"): that says nothing of the first send.
- */
-function isUnknownAfter(error: unknown, resent: boolean): boolean {
-  if (resent && error instanceof AtelierError) error.earlierAttemptUnknown = true;
-  return isUnknownOutcome(error);
 }
 
 function unknownToken(tool: string): SpendRefusedError {

@@ -108,3 +108,25 @@ describe('initialize and tools/list of the built bin', () => {
     expect(bin.stderr).not.toMatch(/differs|warn/);
   });
 });
+
+describe('the client asks the human before a tool that moves money', () => {
+  // DESIGN.md "Money": every money tool but generate_image, whose consent is the server's own quote or form.
+  const MOVES_MONEY = [
+    'modelslab_add_payment_method',
+    'modelslab_create_payment_link',
+    'modelslab_fund_wallet',
+    'modelslab_manage_subscription',
+    'modelslab_subscribe',
+    'pixelmuse_buy_credits',
+  ];
+
+  it('marks exactly those tools with _meta["anthropic/requiresUserInteraction"] in the built tools/list', async () => {
+    const bin = await binAnswers([], { ATELIER_HOME: home, PIXELMUSE_API_KEY: 'pm_test_key' });
+    const tools = JSON.parse(bin.tools) as Array<{ name: string; _meta?: unknown }>;
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining([...MOVES_MONEY, 'generate_image']));
+    const marked = tools.filter((t) => t._meta !== undefined);
+    expect(marked.map((t) => t.name).sort()).toEqual(MOVES_MONEY);
+    for (const tool of marked) expect(tool._meta).toEqual({ 'anthropic/requiresUserInteraction': true });
+    expect(tools.find((t) => t.name === 'generate_image')).not.toHaveProperty('_meta');
+  });
+});

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MODELS } from '../../src/sandbox/pixelmuse/catalog.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 
 /**
@@ -154,6 +155,87 @@ describe('generate_image with payment "mpp"', () => {
     expect(report).toContain('No charges in the last 30 day(s)');
     expect(report).toMatch(/\$0\.10 held/);
   });
+
+  it('a token covers the price the human saw: raised to $40 after the quote, it gets a new quote and pays nothing', async () => {
+    const { h, stripe } = await start();
+    const args = { prompt: 'a red kite', model: 'flux-schnell', payment: 'mpp' };
+    const token = tokenOf(textOf(await h.call('generate_image', args)));
+    const model = MODELS.find((m) => m.id === 'flux-schnell')!;
+    const was = model.credit_cost;
+    model.credit_cost = 400;
+    try {
+      const raised = await h.call('generate_image', { ...args, confirmation_token: token });
+      expect(raised.isError).toBeFalsy();
+      expect(textOf(raised)).toMatch(
+        /^The price changed: \$0\.10 was approved, .* now costs \$40\.00\. Nothing was charged\./,
+      );
+      expect(tokenOf(textOf(raised))).not.toBe(token);
+      expect(stripe.book.tokens.size).toBe(0);
+      expect(paidPosts(h)).toHaveLength(0);
+    } finally {
+      model.credit_cost = was;
+    }
+  });
+
+  it('a challenge asking more than the approved price is refused before any SPT is minted', async () => {
+    const { h, stripe } = await start();
+    const args = { prompt: 'a red kite', model: 'flux-schnell', payment: 'mpp' };
+    const token = tokenOf(textOf(await h.call('generate_image', args)));
+    const model = MODELS.find((m) => m.id === 'flux-schnell')!;
+    const was = model.credit_cost;
+    // The list still says $0.10; the challenge the emulator issues asks $40.
+    h.emulator.inject({
+      path: '/api/v1/pricing',
+      rewrite: (body) => ({
+        ...body,
+        models: (body.models as Array<Record<string, unknown>>).map((m) =>
+          m.model === 'flux-schnell' ? { ...m, price_cents: 10, price_usd: 0.1 } : m,
+        ),
+      }),
+      times: 5,
+    });
+    model.credit_cost = 400;
+    try {
+      const result = await h.call('generate_image', { ...args, confirmation_token: token });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/\$40\.00/);
+      expect(stripe.book.tokens.size).toBe(0);
+      expect(paidPosts(h)).toHaveLength(0);
+    } finally {
+      model.credit_cost = was;
+    }
+  });
+
+  it.each<[unknown, RegExp]>([
+    [0.4, /^Not charged yet: \$0\.004 USD/],
+    ['0.4', /^Not charged yet: \$0\.004 USD/],
+    ['1e9', /ATELIER_MAX_USD_PER_CALL/],
+    [-100000, /not a price; nothing was paid/],
+    [0, /not a price; nothing was paid/],
+    ['abc', /not a price; nothing was paid/],
+  ])(
+    'a listed price of %s needs consent or is refused, never paid without a quote',
+    async (cents, expected) => {
+      const { h, stripe } = await start();
+      h.emulator.inject({
+        path: '/api/v1/pricing',
+        rewrite: (body) => ({
+          ...body,
+          models: (body.models as Array<Record<string, unknown>>).map((m) =>
+            m.model === 'flux-schnell' ? { ...m, price_cents: cents } : m,
+          ),
+        }),
+      });
+      const result = await h.call('generate_image', {
+        prompt: 'a kite',
+        model: 'flux-schnell',
+        payment: 'mpp',
+      });
+      expect(textOf(result)).toMatch(expected);
+      expect(stripe.book.tokens.size).toBe(0);
+      expect(paidPosts(h)).toHaveLength(0);
+    },
+  );
 
   it('keeps the key path with payment "account" and refuses a confirmation_token there', async () => {
     h = await startHarness({ env: MPP_ENV });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harness.js';
 
-// A broken or hostile Pixelmuse: what it sends must never crash a call, lose a job id or leak a secret.
+// A broken or hostile upstream: what it sends must never crash a call, lose a job id or leak a secret.
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -226,5 +226,79 @@ describe('ids are checked before they reach a URL', () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/^Invalid input: ".*" is not a Pixelmuse image id/);
     expect(h.emulator.requests.filter((r) => r.method === method)).toHaveLength(0);
+  });
+});
+
+describe('a job id that is not a string or a number is quoted, never lost or printed as [object Object]', () => {
+  const ODD_IDS: Array<[string, unknown]> = [
+    ['an object', { job: 'img_abc123', n: 1 }],
+    ['an array', ['img_abc123', 2]],
+    ['a boolean', true],
+  ];
+  // Where each provider's create and status answers come from, and where its history is.
+  const UPSTREAMS = {
+    pixelmuse: {
+      args: { model: 'imagen-3' },
+      create: { method: 'POST', path: '/api/v1/images' },
+      status: { method: 'GET', path: '/api/v1/images/' },
+      // imagen-3 answers the create finished; flux-schnell is still processing, so it is polled.
+      slow: { emulator: { jobDelayMs: 2_000, maxPreferWaitSeconds: 0 } },
+      slowArgs: { model: 'flux-schnell' },
+      history: 'pixelmuse_list_images',
+    },
+    modelslab: {
+      args: { provider: 'modelslab' },
+      create: { method: 'POST', path: '/api/v6/images/text2img' },
+      status: { method: 'POST', path: '/api/v6/images/fetch/' },
+      slow: { modelslab: { generation: { fetchesToFinish: 2, etaSeconds: 1 } } },
+      slowArgs: { provider: 'modelslab' },
+      history: 'modelslab_usage',
+    },
+  } as const;
+  const emulatorOf = (h: Harness, provider: keyof typeof UPSTREAMS) =>
+    provider === 'pixelmuse' ? h.emulator : h.modelslab;
+
+  describe.each(['pixelmuse', 'modelslab'] as const)('%s', (provider) => {
+    const up = UPSTREAMS[provider];
+
+    it.each(ODD_IDS)('a create answer with %s as its id', async (_, id) => {
+      h = await startHarness();
+      emulatorOf(h, provider).inject({ ...up.create, rewrite: (answer) => ({ ...answer, id }) });
+      const result = await h.call('generate_image', { prompt: 'odd id', preview: false, ...up.args });
+      expect(result.isError, textOf(result)).toBe(true);
+      const text = textOf(result);
+      expect(text).not.toContain('[object Object]');
+      expect(text).toMatch(
+        /^\w+ sent an answer that could not be used: unexpected_response \(HTTP 20\d, request req_\w+\)\./,
+      );
+      expect(text).toContain(JSON.stringify(id));
+      // The job may exist and be paid for: the way to find it comes before any new attempt.
+      expect(text).toMatch(new RegExp(`Next: Do not generate again yet: .*${up.history}`));
+    });
+
+    it('a huge id is quoted capped at 200 characters', async () => {
+      h = await startHarness();
+      const id = { pad: 'x'.repeat(5_000) };
+      emulatorOf(h, provider).inject({ ...up.create, rewrite: (answer) => ({ ...answer, id }) });
+      const result = await h.call('generate_image', { prompt: 'huge id', preview: false, ...up.args });
+      expect(result.isError).toBe(true);
+      const quoted = /cannot be used: (\{"pad":"x+…)\./.exec(textOf(result))?.[1];
+      expect(quoted, textOf(result)).toHaveLength(200);
+    });
+
+    it('a status answer with an object as its id fails that job and keeps its real id', async () => {
+      h = await startHarness(up.slow);
+      const id = { job: 'img_abc123', n: 1 };
+      emulatorOf(h, provider).inject({ ...up.status, rewrite: (answer) => ({ ...answer, id }) });
+      const result = await h.call('generate_image', { prompt: 'odd status', preview: false, ...up.slowArgs });
+      expect(result.isError, textOf(result)).toBe(true);
+      const text = textOf(result);
+      expect(text).not.toContain('[object Object]');
+      expect(text).toMatch(/unexpected_response \(HTTP 200, request req_\w+\)/);
+      expect(text).toContain(JSON.stringify(id));
+      const real = /job (\w+) was created and is not lost\./.exec(text)?.[1];
+      expect(real, text).toBeDefined();
+      expect(text).toContain(`get_generation with provider "${provider}" and id "${real}"`);
+    });
   });
 });

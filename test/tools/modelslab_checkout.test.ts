@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,58 @@ async function pay(url: string): Promise<string> {
   expect(action, page).toBeDefined();
   return (await fetch(new URL(action!, url), { method: 'POST' })).text();
 }
+
+describe('modelslab_confirm_checkout books what the link asked, not what the answer says', () => {
+  const confirmPath = '/api/agents/v1/wallet/confirm-checkout';
+  const ledgerOf = async () =>
+    (await readFile(join(h.home, 'spend', 'ledger.jsonl'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it.each([-1000, 0, 1e9, '1e9', 'abc', undefined])(
+    'books the $25 link at $25 when the answer says %s',
+    async (reported) => {
+      h = await startHarness();
+      const { url, session } = linkOf(
+        textOf(await h.call('modelslab_create_payment_link', { purpose: 'fund', amount_usd: 25 })),
+      );
+      await pay(url);
+      h.modelslab.inject({
+        path: confirmPath,
+        rewrite: (body) => ({ ...body, data: { ...(body.data as object), amount: reported } }),
+      });
+      const paid = textOf(
+        await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session }),
+      );
+      expect(paid).toMatch(/^Paid: \$25\.00 via checkout/);
+      const [line] = await ledgerOf();
+      expect(line).toMatchObject({ amount: 25, reference: session });
+      expect(textOf(await h.call('spend_report'))).toMatch(/Spend today \([\d-]+ UTC\): \$25\.00/);
+    },
+  );
+
+  it('a checkout this server did not create is booked at the amount stated only if it is one', async () => {
+    h = await startHarness();
+    const { url, session } = linkOf(
+      textOf(await h.call('modelslab_create_payment_link', { purpose: 'fund', amount_usd: 25 })),
+    );
+    await pay(url);
+    await rm(join(h.home, 'spend', 'links'), { recursive: true });
+    h.modelslab.inject({
+      path: confirmPath,
+      rewrite: (body) => ({ ...body, data: { ...(body.data as object), amount: -1000 } }),
+    });
+    const refused = await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/not created by this server .* no usable amount \(-1000\)/);
+    expect(await ledgerOf()).toHaveLength(0);
+    const booked = textOf(
+      await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session }),
+    );
+    expect(booked).toMatch(/^Paid: \$25\.00/);
+  });
+});
 
 describe('modelslab_create_payment_link and modelslab_confirm_checkout', () => {
   it('gives the human a link; confirm says not paid until Pay is pressed, then credits and records once', async () => {

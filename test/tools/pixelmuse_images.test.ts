@@ -72,24 +72,3 @@ describe('pixelmuse_delete_image', () => {
     expect(textOf(after)).toMatch(/HTTP 404/);
   });
 });
-
-describe('pixelmuse_buy_credits', () => {
-  it('returns a checkout link and charges nothing itself', async () => {
-    h = await startHarness({ emulator: { credits: 0 } });
-    const text = textOf(await h.call('pixelmuse_buy_credits'));
-    expect(text).toContain('Checkout for Credit Pack: 100 credits for $10.00.');
-    const url = new RegExp(`${h.emulator.url}/checkout/(cs_test_\\w+)`).exec(text);
-    expect(url).not.toBeNull();
-    expect(h.emulator.credits).toBe(0);
-    // The human pays on the (sandbox) checkout page; then the balance shows it.
-    await fetch(url![0], { method: 'POST' });
-    expect(textOf(await h.call('account_status'))).toContain('- balance: 100 credits');
-  });
-
-  it('rejects an unknown package with the provider message', async () => {
-    h = await startHarness();
-    const result = await h.call('pixelmuse_buy_credits', { package: 'mega' });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/invalid_request_error \(HTTP 400/);
-  });
-});

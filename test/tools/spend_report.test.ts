@@ -1,3 +1,4 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openLedger } from '../../src/spend/ledger.js';
@@ -56,4 +57,46 @@ describe('spend_report', () => {
       `Spend today (${today} UTC): $0.00 of $100.00 (ATELIER_MAX_USD_PER_DAY); at most $50.00 per call; every charge needs approval.`,
     );
   });
+});
+
+describe('a ledger line that cannot be read', () => {
+  it('blocks every charge with an error naming the file and line, and spend_report shows it', async () => {
+    h = await startHarness();
+    const dir = join(h.home, 'spend');
+    await openLedger(dir).record(entry({}), { idempotencyKey: 'a' });
+    await appendFile(join(dir, 'ledger.jsonl'), `${JSON.stringify(entry({ amount: 'abc' }))}\n`);
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+
+    const fund = await h.call('modelslab_fund_wallet', { amount_usd: 10 });
+    expect(fund.isError).toBe(true);
+    expect(textOf(fund)).toMatch(
+      /^Not charged: The spend ledger has a line that cannot be read \(.*ledger\.jsonl:2: amount "abc"\)/,
+    );
+    expect(textOf(fund)).not.toMatch(/Unexpected error/);
+    const report = textOf(await h.call('spend_report'));
+    expect(report).toMatch(/^CHARGES ARE BLOCKED: .*\n- .*ledger\.jsonl:2: amount "abc"/);
+    expect(report).toContain('pi_1');
+    expect(h.modelslab.requests.filter((r) => r.path.endsWith('/wallet/fund'))).toHaveLength(0);
+  });
+
+  it('a torn 3-D Secure record names its file instead of "Unexpected error"', async () => {
+    h = await startHarness();
+    await mkdir(join(h.home, 'spend', 'pending'), { recursive: true });
+    await writeFile(join(h.home, 'spend', 'pending', 'pi_x.json'), '{"amount":');
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const fund = await h.call('modelslab_fund_wallet', { amount_usd: 10 });
+    expect(textOf(fund)).toMatch(/^Not charged: A spend record \(.*pending\/pi_x\.json\) cannot be read/);
+  });
+});
+
+it('account_status still answers, and says what blocks charges', async () => {
+  h = await startHarness();
+  const dir = join(h.home, 'spend');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'ledger.jsonl'), '{"torn\n');
+  const status = await h.call('account_status');
+  expect(status.isError).toBeFalsy();
+  expect(textOf(status)).toMatch(
+    /CHARGES ARE BLOCKED: The spend ledger has a line that cannot be read \(.*ledger\.jsonl:1/,
+  );
 });

@@ -32,6 +32,13 @@ export interface ModelslabAnswer {
   [k: string]: unknown;
 }
 
+/** An answer with what identifies the exchange it came in. */
+export interface ModelslabReply {
+  answer: ModelslabAnswer;
+  status: number;
+  requestId: string | undefined;
+}
+
 export interface ModelslabGenerationClientOptions {
   baseUrl: string;
   /** The generation API key; undefined when none is configured. */
@@ -84,6 +91,16 @@ export class ModelslabGenerationClient {
     bounds: { signal?: AbortSignal; deadline?: number },
     opts: { retryable: boolean },
   ): Promise<ModelslabAnswer> {
+    return (await this.send(pathOrUrl, body, bounds, opts)).answer;
+  }
+
+  /** As post, with the HTTP status and request id that an error about the answer must keep. */
+  async send(
+    pathOrUrl: string,
+    body: Record<string, unknown>,
+    bounds: { signal?: AbortSignal; deadline?: number },
+    opts: { retryable: boolean },
+  ): Promise<ModelslabReply> {
     const key = await this.options.apiKey();
     if (!key) throw new ConfigurationError('No ModelsLab API key is configured.', { next: MISSING_KEY_NEXT });
     const path = pathOrUrl.startsWith('/') ? pathOrUrl : new URL(pathOrUrl).pathname;
@@ -105,10 +122,11 @@ export class ModelslabGenerationClient {
           status: res.status,
           code: 'unexpected_response',
           message: 'ModelsLab answered without a JSON object.',
+          requestId: res.requestId,
           body: answer,
         });
       }
-      return answer;
+      return { answer, status: res.status, requestId: res.requestId };
     } catch (error) {
       if (error instanceof ProviderError && error.status === 401) this.options.keyRejected?.();
       throw error;

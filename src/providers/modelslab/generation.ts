@@ -1,6 +1,7 @@
 import { ProviderError, UserInputError } from '../../errors.js';
 import type { CallBounds, GenerationAdapter, Job } from '../../generation/adapter.js';
-import type { ModelslabGenerationClient, ModelslabAnswer } from './generation-client.js';
+import { rawJson } from '../raw-json.js';
+import type { ModelslabGenerationClient, ModelslabReply } from './generation-client.js';
 
 /** The generation API families (notes/modelslab.md §2): v6 community models, v7 provider models, v8 (unconfirmed). */
 export const API_VERSIONS = ['v6', 'v7', 'v8'] as const;
@@ -152,13 +153,13 @@ const ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
 export function modelslabAdapter(client: ModelslabGenerationClient): GenerationAdapter<ModelslabRequest> {
   const fetchJob = async (id: string, ref: JobRef, bounds: CallBounds): Promise<Job> => {
     // The key goes only to our configured origin: a fetch_result elsewhere is replaced by the family's path.
-    const answer =
+    const reply =
       ref.fetchResult && client.isOwnOrigin(ref.fetchResult)
-        ? await client.post(ref.fetchResult, {}, bounds, FETCH)
+        ? await client.send(ref.fetchResult, {}, bounds, FETCH)
         : ref.family === 'v6'
-          ? await client.post(FAMILIES.v6.fetch, { request_id: id }, bounds, FETCH)
-          : await client.post(`${FAMILIES[ref.family].fetch}/${id}`, {}, bounds, FETCH);
-    return toJob(answer, ref, id);
+          ? await client.send(FAMILIES.v6.fetch, { request_id: id }, bounds, FETCH)
+          : await client.send(`${FAMILIES[ref.family].fetch}/${id}`, {}, bounds, FETCH);
+    return toJob(reply, ref, id);
   };
 
   return {
@@ -168,19 +169,20 @@ export function modelslabAdapter(client: ModelslabGenerationClient): GenerationA
     holdsCreate: false,
     async submit(request, { idempotencyKey, deadline, signal }) {
       // track_id comes back in webhooks and the job's meta: the durable key ties a lost answer to its job.
-      const answer = await client.post(
+      const reply = await client.send(
         request.path,
         { ...request.body, track_id: idempotencyKey },
         { deadline, signal },
         { retryable: false },
       );
-      if (answer.status === 'error' || answer.status === 'failed') throw client.refusal(answer);
+      if (reply.answer.status === 'error' || reply.answer.status === 'failed')
+        throw client.refusal(reply.answer);
       const ref: JobRef = {
         family: request.family,
         model: String(request.body.model_id),
         prompt: typeof request.body.prompt === 'string' ? request.body.prompt : undefined,
       };
-      return { job: toJob(answer, ref), replayed: false };
+      return { job: toJob(reply, ref), replayed: false };
     },
     async check(job, bounds) {
       const next = await fetchJob(
@@ -227,11 +229,15 @@ export function modelslabAdapter(client: ModelslabGenerationClient): GenerationA
   };
 }
 
-/** One answer (create or fetch; they share their shapes) as a Job; `id` when the answer may omit it. */
-export function toJob(answer: ModelslabAnswer, ref: JobRef, knownId?: string): Job {
-  const rawId = answer.id ?? answer.meta?.id ?? knownId;
-  const id = rawId === undefined || rawId === null ? undefined : String(rawId);
-  const status = String(answer.status ?? 'unknown');
+/** One answer (create or fetch; they share their shapes) as a Job; `knownId` when it answers a status request. */
+export function toJob(reply: ModelslabReply, ref: JobRef, knownId?: string): Job {
+  const { answer } = reply;
+  const status =
+    answer.status === undefined || answer.status === null
+      ? 'unknown'
+      : typeof answer.status === 'string'
+        ? answer.status
+        : rawJson(answer.status, 40);
   const state: Job['state'] =
     status === 'success'
       ? 'succeeded'
@@ -240,11 +246,29 @@ export function toJob(answer: ModelslabAnswer, ref: JobRef, knownId?: string): J
         : status === 'canceled' || status === 'cancelled'
           ? 'canceled'
           : 'running';
-  if (id === undefined) {
+  const sent: unknown = answer.id ?? answer.meta?.id;
+  // Digits as ModelsLab issues them (a number, or a string on some endpoints); never String() of an object.
+  const id =
+    sent === undefined || sent === null
+      ? knownId
+      : typeof sent === 'string' || (typeof sent === 'number' && Number.isFinite(sent))
+        ? String(sent)
+        : undefined;
+  if (id === undefined || !ID_SHAPE.test(id)) {
     throw new ProviderError({
       provider: 'modelslab',
+      status: reply.status,
       code: 'unexpected_response',
-      message: `ModelsLab answered "${status}" without a job id.`,
+      requestId: reply.requestId,
+      // The id is quoted as sent: it may be the only trace of a job that was created and paid for.
+      message:
+        sent === undefined || sent === null
+          ? `ModelsLab answered "${status.slice(0, 40)}" without a job id.`
+          : `ModelsLab answered "${status.slice(0, 40)}" with a job id that cannot be used: ${rawJson(sent)}.`,
+      next:
+        knownId === undefined
+          ? 'Do not generate again yet: the job may exist and be charged; look for it with modelslab_usage (view "history").'
+          : `Job ${knownId} is not lost: modelslab_usage (view "history") shows it, and get_generation with its id may work once ModelsLab answers normally.`,
       body: answer,
     });
   }

@@ -2,6 +2,7 @@ import { annotate, ConfigurationError, ProviderError, UserInputError } from '../
 import { HttpClient, type HttpResponse, type Method } from '../../http/client.js';
 import type { Logger } from '../../log.js';
 import { VERSION } from '../../version.js';
+import { rawJson } from '../raw-json.js';
 import { MISSING_KEY_NEXT, parsePixelmuseError, PIXELMUSE_HINTS } from './errors.js';
 import type {
   AccountResponse,
@@ -182,6 +183,45 @@ export class PixelmuseClient {
     return unwrapList(res.body);
   }
 
+  /**
+   * One package as Pixelmuse lists it, with a price the spending caps can be checked against before a checkout
+   * exists: an unknown name is the caller's mistake, a price that is not a positive number of dollars Pixelmuse's.
+   */
+  async findPackage(name: string, signal?: AbortSignal): Promise<CreditPackage> {
+    const res = await this.call<{ data?: unknown } | unknown[]>('GET', '/api/v1/billing/packages', {
+      signal,
+      auth: false,
+    });
+    const listed = Array.isArray(res.body) ? res.body : (res.body as { data?: unknown } | undefined)?.data;
+    const packages = (Array.isArray(listed) ? listed : []).filter(
+      (p): p is Partial<CreditPackage> => typeof p === 'object' && p !== null,
+    );
+    const pkg = packages.find((p) => p.name === name);
+    if (!pkg) {
+      const offered = packages.flatMap((p) => (typeof p.name === 'string' ? [p.name] : [])).join(', ');
+      throw new UserInputError(
+        `Pixelmuse offers no credit package "${clip(name, 60)}" (${offered ? `it offers ${clip(offered, 200)}` : 'it lists none right now'}).`,
+        { next: 'Pass a package name that get_pricing lists, or leave package out for credit_pack.' },
+      );
+    }
+    const price = pkg.price_usd;
+    if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) {
+      throw new ProviderError({
+        provider: 'pixelmuse',
+        status: res.status,
+        code: 'unexpected_response',
+        requestId: res.requestId,
+        message:
+          `Pixelmuse lists ${clip(name, 60)} at a price of ${rawJson(price)}, not a positive amount in USD, so the ` +
+          'spending caps cannot be checked: no checkout was created and nothing was charged.',
+        next: 'Retry in a few minutes; get_pricing shows the packages as Pixelmuse lists them.',
+        body: res.body,
+        hints: PIXELMUSE_HINTS,
+      });
+    }
+    return pkg as CreditPackage;
+  }
+
   async createCheckout(pkg: string, signal?: AbortSignal): Promise<CheckoutResponse> {
     return (
       await this.call<CheckoutResponse>('POST', '/api/v1/billing/checkout', {
@@ -288,6 +328,10 @@ export class PixelmuseClient {
 
 const KEY_CHARS = /^[\x21-\x7e]+$/;
 
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 // Ids seen: img_…, gen_…, gemini_…, UUIDs. Anything else (".." above all) must never become a path segment.
 const ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -326,24 +370,27 @@ function mayHaveCreated(error: unknown): unknown {
 }
 
 function expectImage(res: HttpResponse<ImageObject | MppImageObject>): ImageObject {
-  const body = res.body as Partial<ImageObject> | undefined;
-  if (
-    !body ||
-    typeof body !== 'object' ||
-    typeof body.id !== 'string' ||
-    !ID_SHAPE.test(body.id) ||
-    typeof body.status !== 'string'
-  ) {
-    throw new ProviderError({
+  const body = res.body as Partial<Record<keyof ImageObject, unknown>> | undefined;
+  const unusable = (message: string) =>
+    new ProviderError({
       provider: 'pixelmuse',
       status: res.status,
       code: 'unexpected_response',
-      message: 'Pixelmuse answered without an image id and status.',
+      message,
       requestId: res.requestId,
       body: res.body,
+      next: 'Call pixelmuse_list_images (newest first) to find the job, then get_generation with its id.',
       hints: PIXELMUSE_HINTS,
     });
-  }
+  if (!body || typeof body !== 'object' || body.id === undefined || body.id === null)
+    throw unusable('Pixelmuse answered without an image id and status.');
+  // The id is quoted as sent: it may be the only trace of a job that was created and paid for.
+  if (typeof body.id !== 'string' || !ID_SHAPE.test(body.id))
+    throw unusable(`Pixelmuse sent an image id that cannot be used: ${rawJson(body.id)}.`);
+  if (typeof body.status !== 'string')
+    throw unusable(
+      `Pixelmuse answered for image ${body.id} without a status (status: ${rawJson(body.status)}).`,
+    );
   return { output: null, ...body } as ImageObject;
 }
 

@@ -17,6 +17,8 @@ export interface Exchange {
   rate: RateInfo | null;
   /** An injected fault that rewrites the JSON body of the normal answer. */
   rewrite?: (body: Record<string, unknown>) => unknown;
+  /** An injected fault that replaces the normal answer after the request was handled. */
+  answerInstead?: { status: number; body?: unknown; headers?: Record<string, string> };
 }
 
 export interface RateInfo {
@@ -74,6 +76,17 @@ export function write(
 }
 
 export function json(ex: Exchange, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  if (ex.answerInstead) {
+    const { status: instead, body: other, headers } = ex.answerInstead;
+    const text = typeof other === 'string';
+    write(
+      ex,
+      instead,
+      { ...rateHeaders(ex), 'Content-Type': text ? 'text/html' : 'application/json', ...headers },
+      other === undefined ? '' : text ? other : JSON.stringify(other),
+    );
+    return;
+  }
   const sent = ex.rewrite ? ex.rewrite(body as Record<string, unknown>) : body;
   write(
     ex,

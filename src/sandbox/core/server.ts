@@ -20,6 +20,11 @@ export interface Fault {
   dropConnection?: boolean;
   /** Answer normally, but with rewrite(body) as the JSON body: echoed secrets, odd outputs, odd ids. */
   rewrite?: (body: Record<string, unknown>) => unknown;
+  /**
+   * Handle the request as usual (a charge is made), then send this answer instead of the real one: an upstream
+   * whose answer does not say what it did (an HTML page, `data: null`, a redirect).
+   */
+  answerInstead?: { status: number; body?: unknown; headers?: Record<string, string> };
   /** Stream `bytes` bytes (head, `fill` repeated, tail) without ever holding them: a huge answer. */
   huge?: { bytes: number; head?: string; fill?: string; tail?: string; contentLength?: boolean };
   /** Send the body `chunkBytes` at a time, `everyMs` apart: a slow answer. */
@@ -155,8 +160,9 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
       ex.req.socket.destroy();
       return true;
     }
-    if (fault.rewrite) {
+    if (fault.rewrite || fault.answerInstead) {
       ex.rewrite = fault.rewrite;
+      ex.answerInstead = fault.answerInstead;
       return false;
     }
     if (fault.huge || fault.trickle || fault.truncateAt !== undefined) {

@@ -692,3 +692,11 @@ export function authenticate(state: BillingState, paymentIntentId: string): bool
   intent.complete();
   return true;
 }
+
+/** The human gave up on 3-D Secure, or the bank refused it: the PaymentIntent fails and nothing is charged. */
+export function failAuthentication(state: BillingState, paymentIntentId: string): boolean {
+  const intent = state.intents.get(paymentIntentId);
+  if (!intent || intent.status !== 'requires_action') return false;
+  intent.status = 'failed';
+  return true;
+}

@@ -1,7 +1,7 @@
 import { CardRegistry } from '../stripe/cards.js';
 import { SANDBOX_STRIPE_PUBLISHABLE_KEY } from '../stripe/index.js';
 import { agentsRoutes } from './agents.js';
-import { authenticate, billingRoutes, newBillingState } from './billing.js';
+import { authenticate, billingRoutes, failAuthentication, newBillingState } from './billing.js';
 import { generationRoutes, type GenerationOptions } from './generation.js';
 import {
   startModelslabServer,
@@ -44,6 +44,10 @@ export interface ModelslabEmulator extends ModelslabServer {
     authenticate(paymentIntentId: string): boolean;
     /** The next mutation on this path is carried out but never answered (a lost answer). */
     hold(path: string): void;
+    /** The human abandoned (or the bank refused) 3-D Secure: the PaymentIntent fails, nothing is charged. */
+    failAuthentication(paymentIntentId: string): boolean;
+    /** Every PaymentIntent so far, as the ground truth of what was charged. */
+    intents(): Array<{ id: string; amount: number; status: string }>;
   };
 }
 
@@ -65,6 +69,8 @@ export async function startModelslabEmulator(
     billing: {
       authenticate: (pi) => authenticate(billing, pi),
       hold: (path) => void billing.holds.add(path),
+      failAuthentication: (pi) => failAuthentication(billing, pi),
+      intents: () => [...billing.intents.values()].map(({ id, amount, status }) => ({ id, amount, status })),
     },
   };
   if (opts.seed ?? true) {
