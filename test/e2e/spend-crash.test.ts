@@ -73,12 +73,13 @@ beforeAll(async () => {
   ]);
   // The card every fund charges: saved once on the emulator's account, through a real server.
   const place = await newPlace('atelier-crash-card-');
-  const s = await startBin(place.env(modelslabEnv()));
+  let s: BinSession | undefined;
   try {
+    s = await startBin(place.env(modelslabEnv()));
     const saved = await callTool(s, 'modelslab_add_payment_method', { card: VISA });
     expect(saved.text).toMatch(/^Saved Visa •••• 4242 \(pm_\w+\) as the default card/);
   } finally {
-    await s.close();
+    await s?.close();
     await place.remove();
   }
 }, 60_000);

@@ -46,10 +46,12 @@ beforeAll(async () => {
   gate = await startGateProxy(modelslab.url);
   // Two cards on the account, so that two charges of the same amount are two different purchases.
   const place = await newPlace('atelier-two-cards-');
-  const s = await startBin(place.env(env()));
+  let s: BinSession | undefined;
   try {
+    s = await startBin(place.env(env()));
+    const bin = s;
     const add = async (number: string, make_default: boolean) => {
-      const saved = await callTool(s, 'modelslab_add_payment_method', {
+      const saved = await callTool(bin, 'modelslab_add_payment_method', {
         card: { number, exp_month: 12, exp_year: 2034, cvc: '314' },
         make_default,
       });
@@ -60,7 +62,7 @@ beforeAll(async () => {
     cards.visa = await add('4242424242424242', true);
     cards.mastercard = await add('5555555555554444', false);
   } finally {
-    await s.close();
+    await s?.close();
     await place.remove();
   }
 }, 60_000);
@@ -95,13 +97,22 @@ const ALREADY = /^Already done: this confirmation_token was used/;
 const IN_FLIGHT = /being sent right now by another atelier-mcp process/;
 const CAP = /^Not charged: \$20\.00 would pass the daily cap ATELIER_MAX_USD_PER_DAY \(\$30\.00\)/;
 
-/** Two live servers on one ATELIER_HOME. */
+/** Two live servers on one ATELIER_HOME; if they cannot both start, nothing is left behind. */
 async function twoServers(place: Place, extra: Record<string, string> = {}) {
   const e = place.env(env(extra));
-  const [a, b] = await Promise.all([startBin(e), startBin(e)]);
-  // Both have loaded the SDK and answered once before the race, so that neither starts late.
-  await Promise.all([a, b].map((s) => callTool(s, 'spend_report', {})));
-  return [a, b] as const;
+  const started = await Promise.allSettled([startBin(e), startBin(e)]);
+  const sessions = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  try {
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    // Both have loaded the SDK and answered once before the race, so that neither starts late.
+    await Promise.all(sessions.map((s) => callTool(s, 'spend_report', {})));
+    return [sessions[0]!, sessions[1]!] as const;
+  } catch (error) {
+    await closeAll(...sessions);
+    await place.remove();
+    throw error;
+  }
 }
 
 async function closeAll(...sessions: Array<BinSession | undefined>) {
