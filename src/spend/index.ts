@@ -9,7 +9,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openConfirmations, type Confirmation } from './confirmations.js';
-import { listDir, readIfExists, removeDurably, replaceDurably } from './durable.js';
+import { readIfExists, readRecords, removeDurably, replaceDurably } from './durable.js';
 import { spendDir } from './home.js';
 import { argsDigest, newKey, openAttemptStore, type Attempt } from './idempotency.js';
 import { keyDigest, openLedger, utcDay, type LedgerEntry } from './ledger.js';
@@ -217,15 +217,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   const pendingPath = (reference: string) => join(pendingDir, `${safeName(reference)}.json`);
   const readPending = (path: string) =>
     readJson<PendingPayment>(path, (p) => typeof p.amount === 'number' && Number.isFinite(p.amount));
-  const pendingPayments = async (): Promise<PendingPayment[]> => {
-    const out: PendingPayment[] = [];
-    for (const name of await listDir(pendingDir)) {
-      if (!name.endsWith('.json')) continue;
-      const pending = await readPending(join(pendingDir, name));
-      if (pending) out.push(pending);
-    }
-    return out;
-  };
+  const pendingPayments = () => readRecords(pendingDir, readPending);
 
   const young = (since: string) => now() - Date.parse(since) < DAY_MS;
 
