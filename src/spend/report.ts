@@ -1,6 +1,6 @@
 import type { SpendOverview, SpendToday } from './index.js';
 import { utcDay } from './ledger.js';
-import { usd } from './money.js';
+import { fromMicros, micros, usd } from './money.js';
 
 const LISTED = 20;
 
@@ -43,13 +43,13 @@ export function renderSpendReport(
   for (const e of entries) {
     const key = `${utcDay(e.time)} ${e.provider}`;
     const g = groups.get(key) ?? { total: new Map<string, number>(), count: 0 };
-    g.total.set(e.currency, (g.total.get(e.currency) ?? 0) + Math.round(e.amount * 100));
+    g.total.set(e.currency, (g.total.get(e.currency) ?? 0) + micros(e.amount));
     g.count++;
     groups.set(key, g);
   }
   lines.push('', `Per day (UTC) and provider, last ${filter.days} day(s):`);
   for (const [key, g] of [...groups].sort(([a], [b]) => b.localeCompare(a))) {
-    const totals = [...g.total].map(([cur, c]) => money(c / 100, cur)).join(' + ');
+    const totals = [...g.total].map(([cur, m]) => money(fromMicros(m), cur)).join(' + ');
     lines.push(`- ${key}: ${totals} (${g.count} charge${g.count === 1 ? '' : 's'})`);
   }
   const newest = [...entries].sort((a, b) => b.time.localeCompare(a.time)).slice(0, LISTED);

@@ -216,3 +216,15 @@ describe('the spend report', () => {
     expect(text).toContain('pi_now');
   });
 });
+
+describe('sub-cent charges in the totals', () => {
+  it('add up to what was spent: 250 charges of $0.004 are $1.00, not $0.00', () => {
+    const entries = Array.from({ length: 250 }, (_, i) =>
+      charge({ provider: 'pixelmuse', operation: 'pixelmuse.mpp', amount: 0.004, reference: `pi_${i}` }),
+    );
+    const text = renderSpendReport(overview({ entries }), today, { days: 1 });
+    expect(text).toContain('- 2026-12-03 pixelmuse: $1.00 (250 charges)');
+    const one = renderSpendReport(overview({ entries: entries.slice(0, 1) }), today, { days: 1 });
+    expect(one).toContain('- 2026-12-03 pixelmuse: $0.004 (1 charge)');
+  });
+});
