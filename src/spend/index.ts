@@ -485,7 +485,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         try {
           entry = await lock.run(() => book(req, attempt, outcome, reused));
         } catch (error) {
-          // The charge happened; its hold and key stay, so the same call replays it and books it then.
+          // The charge happened; its hold and key stay, so the same call replays it and books it then. Nobody
+          // sends it any more: left owned by this live process, that call would be refused as in progress.
+          await markUnknown(attempt, error).catch(() => undefined);
           throw annotate(error, {
             facts: [
               `The provider confirmed the charge (${outcome.reference}), but it could not be written to the ledger, so it is still held against the cap.`,

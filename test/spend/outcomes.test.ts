@@ -424,3 +424,27 @@ describe('crash points', () => {
     expect((await door(config, () => now).today()).heldUsd).toBe(0);
   });
 });
+
+describe('a charge the ledger could not record', () => {
+  it('is recorded by the next identical call of the same server, not refused as in progress', async () => {
+    const config = configWith({ autoApproveUsd: 50 });
+    const p = provider();
+    const ledger = join(spendDir(config), 'ledger.jsonl');
+    const send = p.send();
+    // The ledger cannot be written while the answer comes back (a full disk, a failing mount).
+    const failed = door(config).charge(
+      fund(25, async (key, attempt) => {
+        await mkdir(ledger, { recursive: true });
+        return send(key, attempt);
+      }),
+    );
+    expect(await failureText(failed)).toMatch(/could not be written to the ledger, so it is still held/);
+    await rm(ledger, { recursive: true });
+    expect((await door(config).today()).heldUsd).toBe(25);
+    // As the error says: the same call again replays the charge and records it.
+    await expect(door(config).charge(fund(25, p.send()))).resolves.toMatchObject({ status: 'done' });
+    expect(p.charged.size).toBe(1);
+    expect(await ledgerLines(config)).toMatchObject([{ amount: 25, reference: 'pi_1', replay: true }]);
+    expect((await door(config).today()).heldUsd).toBe(0);
+  });
+});
