@@ -215,8 +215,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     });
   };
   const pendingPath = (reference: string) => join(pendingDir, `${safeName(reference)}.json`);
-  const readPending = (path: string) =>
-    readJson<PendingPayment>(path, (p) => typeof p.amount === 'number' && Number.isFinite(p.amount));
+  const readPending = (path: string) => readJson<PendingPayment>(path, (p) => Number.isFinite(p.amount));
   const pendingPayments = () => readRecords(pendingDir, readPending);
 
   const young = (since: string) => now() - Date.parse(since) < DAY_MS;
