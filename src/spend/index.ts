@@ -609,7 +609,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
 
     return {
       async charge<T>(req: ChargeRequest<T>): Promise<SpendResult<T>> {
-        if (!(req.amountUsd > 0) || !Number.isFinite(req.amountUsd) || micros(req.amountUsd) <= 0) {
+        // Not finite (NaN, Infinity, not a number at all), or not above zero in micro-dollars (0, negatives, 1e-9).
+        if (!Number.isFinite(req.amountUsd) || micros(req.amountUsd) <= 0) {
           throw new UserInputError(
             `The price is not a positive amount of USD (${String(req.amountUsd)}); nothing was sent.`,
             {
