@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import {
   annotate,
   OutcomeUnknownError,
+  type ProviderError,
   SpendRefusedError,
   SpendStateError,
   UserInputError,
@@ -856,11 +857,10 @@ function unknownToken(tool: string): SpendRefusedError {
   });
 }
 
+/** Only a ProviderError with a status is a refusal (src/spend/outcome.ts): its code, else its status. */
 function refusalCode(error: unknown): string {
-  const e = error as { code?: unknown; status?: unknown };
-  if (typeof e.code === 'string') return e.code;
-  if (typeof e.status === 'number') return `HTTP ${e.status}`;
-  return error instanceof Error ? error.name : 'refused';
+  const { code, status } = error as ProviderError;
+  return code ?? `HTTP ${String(status)}`;
 }
 
 function safeName(reference: string): string {
