@@ -108,7 +108,7 @@ describe('the attempt store', () => {
     ['without a key', JSON.stringify({ created_at: '2026-12-03T10:00:00.000Z' })],
     ['with a key that is not text', JSON.stringify({ key: 7, created_at: '2026-12-03T10:00:00.000Z' })],
     ['without a time', JSON.stringify({ key: 'k' })],
-    ['with a time that is not text', JSON.stringify({ key: 'k', created_at: 1_700_000_000_000 })],
+    ['with a time that is not text', JSON.stringify({ key: 'k', created_at: 5 })],
     ['with a time that is no time', JSON.stringify({ key: 'k', created_at: 'yesterday' })],
     [
       'with a fractional amount',
@@ -125,7 +125,14 @@ describe('the attempt store', () => {
     const error = await store.read('d1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpendStateError);
     expect((error as SpendStateError).path).toBe(join(dir, 'd1.json'));
-    expect((error as Error).message).toContain(join(dir, 'd1.json'));
+    expect((error as Error).message).toBe(
+      `The record of an earlier request (${join(dir, 'd1.json')}) cannot be read, so its outcome is unknown; nothing was sent.`,
+    );
+    expect((error as SpendStateError).next).toBe(
+      'Check the provider for that charge (modelslab_wallet transactions, modelslab_payment_status, or the ' +
+        'Stripe dashboard for MPP). Once you know it did not go through, or have recorded it, delete that ' +
+        'file and call again.',
+    );
     await expect(store.list()).rejects.toBeInstanceOf(SpendStateError);
   });
 

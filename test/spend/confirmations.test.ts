@@ -122,7 +122,12 @@ describe('confirmation tokens', () => {
     const error = await tokens.read(token).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpendStateError);
     expect((error as SpendStateError).path).toBe(join(dir, file!));
-    expect((error as Error).message).toContain(join(dir, file!));
+    expect((error as Error).message).toBe(
+      `The record of this confirmation_token (${join(dir, file!)}) cannot be read, so whether it already paid is unknown; nothing was sent.`,
+    );
+    expect((error as SpendStateError).next).toBe(
+      'Check spend_report and the provider (modelslab_wallet transactions) for the charge; then call again without confirmation_token for a new quote.',
+    );
   });
 
   it('a record that cannot be opened fails closed too', async () => {

@@ -370,6 +370,21 @@ describe('a lost answer', () => {
     expect(p.sent[1]!.key).toBe(p.sent[0]!.key);
   });
 
+  it('is resent with its key while other charges are booked', async () => {
+    const config = configWith(home, { autoApproveUsd: 50 });
+    const p = provider();
+    await door(config).charge(fund(5, p.send()));
+    p.answer(() => lost());
+    await failure(door(config).charge(fund(25, p.send())));
+    p.answer(() => 'ok');
+    await door(config).charge(fund(25, p.send()));
+    expect(p.sent[2]!.key).toBe(p.sent[1]!.key);
+    expect((await ledgerLines(config)).map((l) => [l.amount, l.replay])).toEqual([
+      [5, false],
+      [25, true],
+    ]);
+  });
+
   it('then a refusal of the resend: nothing was charged, the hold goes and the token is spent', async () => {
     const config = configWith(home);
     const p = provider();
@@ -387,6 +402,42 @@ describe('a lost answer', () => {
     expect(spent.next).toBe(
       'Call modelslab_fund_wallet again without confirmation_token for a new quote, and show it to the human.',
     );
+  });
+
+  it('then a refusal of a request that moves no money: its key is forgotten', async () => {
+    const config = configWith(home);
+    const keys: string[] = [];
+    const req = (answer: () => Promise<string>) => ({
+      operation: 'op',
+      args: {},
+      send: async (k: string) => (keys.push(k), answer()),
+    });
+    await failure(door(config).once(req(() => Promise.reject(lost()))));
+    await failure(door(config).once(req(() => Promise.reject(http(422)))));
+    const third = await door(config).once(req(async () => 'ok'));
+    expect(third.replayed).toBe(false);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
+  });
+
+  it('a 429 to the first send of a request that moves no money: nothing was done, its key is forgotten', async () => {
+    const config = configWith(home);
+    const keys: string[] = [];
+    await failure(
+      door(config).once({
+        operation: 'op',
+        args: {},
+        send: async (k) => (keys.push(k), Promise.reject(http(429))),
+      }),
+    );
+    expect(await readdir(holdsDir(config))).toEqual([]);
+    const next = await door(config).once({
+      operation: 'op',
+      args: {},
+      send: async (k) => (keys.push(k), 'ok'),
+    });
+    expect(next.replayed).toBe(false);
+    expect(keys[1]).not.toBe(keys[0]);
   });
 
   it('then a 429 to a request that moves no money: its key is kept and resent', async () => {
@@ -622,6 +673,17 @@ describe('a token used again', () => {
       text: 'Already done: this confirmation_token was used for add $25 to the wallet (pi_1). Nothing was charged again.',
     });
     expect(p.sent).toHaveLength(1);
+  });
+
+  it('that is unknown changes nothing: a stale hold is left for a charge to close', async () => {
+    const config = configWith(home, { autoApproveUsd: 50 });
+    const p = provider();
+    p.answer(() => lost());
+    await failure(door(config, { now: () => T0 }).charge(fund(25, p.send())));
+    const later = { now: () => T0 + 25 * HOUR };
+    await failure(door(config, later).charge(fund(25, p.send(), { token: 'ct_madeupmadeupmadeup' })));
+    expect(await ledgerLines(config)).toEqual([]);
+    expect(await readdir(holdsDir(config))).toHaveLength(1);
   });
 
   it('whose file vanished while it waited for the lock is unknown', async () => {

@@ -182,4 +182,18 @@ describe('durable files', () => {
     expect(await mode(join(dir, 'a', 'b'))).toBe(0o700);
     await ensureDir(join(dir, 'a', 'b'));
   });
+
+  it('leaves no file open behind it', async () => {
+    const open = async () => (await readdir('/proc/self/fd')).length;
+    const path = join(dir, 'ledger.jsonl');
+    await appendLineDurably(path, 'first');
+    const before = await open();
+    for (let i = 0; i < 20; i++) {
+      await appendLineDurably(path, `line ${i}`);
+      await createDurably(join(dir, `c${i}.json`), 'x');
+      await replaceDurably(join(dir, 'r.json'), String(i));
+      await removeDurably(join(dir, `c${i}.json`));
+    }
+    expect(await open()).toBe(before);
+  });
 });

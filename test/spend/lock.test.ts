@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +7,39 @@ import { SpendStateError } from '../../src/errors.js';
 import { openSpendLock } from '../../src/spend/lock.js';
 import { currentOwner, formatOwner } from '../../src/spend/owner.js';
 
+// Hooks into the file calls of the lock, to play the races between processes at the exact step they happen.
+const hooks = vi.hoisted(() => ({
+  /** Runs instead of the next `link`'s first attempt, when set. */
+  link: undefined as (() => Promise<void>) | undefined,
+  /** Runs before the next `rename`, when set. */
+  rename: undefined as (() => Promise<void>) | undefined,
+  /** Paths that start with this cannot be read (EACCES), when set. */
+  unreadable: undefined as string | undefined,
+}));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...fs,
+    link: async (...args: Parameters<typeof fs.link>) => {
+      const hook = hooks.link;
+      hooks.link = undefined;
+      if (hook) return hook();
+      return fs.link(...args);
+    },
+    readFile: async (...args: Parameters<typeof fs.readFile>) => {
+      if (hooks.unreadable && String(args[0]).startsWith(hooks.unreadable))
+        throw Object.assign(new Error('EACCES: readFile'), { code: 'EACCES' });
+      return fs.readFile(...args);
+    },
+    rename: async (...args: Parameters<typeof fs.rename>) => {
+      const hook = hooks.rename;
+      hooks.rename = undefined;
+      await hook?.();
+      return fs.rename(...args);
+    },
+  };
+});
+
 let dir: string;
 let path: string;
 beforeEach(async () => {
@@ -14,6 +47,9 @@ beforeEach(async () => {
   path = join(dir, 'spend', 'lock');
 });
 afterEach(async () => {
+  hooks.link = undefined;
+  hooks.rename = undefined;
+  hooks.unreadable = undefined;
   vi.restoreAllMocks();
   await rm(dir, { recursive: true, force: true });
 });
@@ -109,9 +145,32 @@ describe('the spend lock', () => {
     expect((error as Error).message).toBe(
       `Another atelier-mcp process (pid 1) has held the spend lock ${path} for over 1 s.`,
     );
+    expect((error as SpendStateError).next).toBe(
+      'Retry in a minute. If no other atelier-mcp is running, delete that file and retry.',
+    );
     expect(ran).toBe(false);
     expect(await readFile(path, 'utf8')).toBe(held);
     expect(await readdir(join(dir, 'spend'))).toEqual(['lock']);
+  });
+
+  it('a lock file it cannot read is never broken: it waits, then says it cannot tell whose it is', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 300 });
+    await lock.run(async () => undefined);
+    const held = await liveOthersLock();
+    await writeFile(path, held);
+    hooks.unreadable = path;
+    const error = await lock.run(async () => 'never').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /^Another atelier-mcp process \(pid \?\) has held the spend lock /,
+    );
+    hooks.unreadable = undefined;
+    expect(await readFile(path, 'utf8')).toBe(held);
+  });
+
+  it('a lock released between its attempt and its look is taken on the next attempt', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 1_000 });
+    hooks.link = () => Promise.reject(Object.assign(new Error('EEXIST: link'), { code: 'EEXIST' }));
+    expect(await lock.run(async () => 'mine')).toBe('mine');
   });
 
   it('waits 15 s by default', async () => {
@@ -130,5 +189,39 @@ describe('the spend lock', () => {
     // While the work runs, the lock file is replaced (a human deleted it, another process took it).
     await lock.run(async () => writeFile(path, other));
     expect(await readFile(path, 'utf8')).toBe(other);
+  });
+
+  it('is a file only its owner can write', async () => {
+    const lock = openSpendLock(path);
+    expect(await lock.run(async () => (await stat(path)).mode & 0o777)).toBe(0o600);
+  });
+
+  it('passes on a failure to take it other than "held", and leaves no temp file', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 200 });
+    hooks.link = () => Promise.reject(Object.assign(new Error('EIO: link'), { code: 'EIO' }));
+    await expect(lock.run(async () => 'never')).rejects.toThrow(/EIO/);
+    expect(await readdir(join(dir, 'spend'))).toEqual([]);
+    expect(await lock.run(async () => 'then')).toBe('then');
+  });
+
+  it('a dead lock that vanished before it could be moved aside is simply gone', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 200 });
+    await lock.run(async () => undefined);
+    await writeFile(path, '999999/-/abcdef/123456');
+    hooks.rename = () => rm(path);
+    expect(await lock.run(async () => 'mine')).toBe('mine');
+  });
+
+  it('a dead lock replaced by a live one just before it was moved aside: the live one is put back', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 200 });
+    await lock.run(async () => undefined);
+    await writeFile(path, '999999/-/abcdef/123456');
+    const live = await liveOthersLock();
+    hooks.rename = () => writeFile(path, live);
+    let ran = false;
+    await expect(lock.run(async () => (ran = true))).rejects.toThrow(/pid 1\)/);
+    expect(ran).toBe(false);
+    expect(await readFile(path, 'utf8')).toBe(live);
+    expect(await readdir(join(dir, 'spend'))).toEqual(['lock']);
   });
 });

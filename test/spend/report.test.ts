@@ -174,12 +174,13 @@ describe('the spend report', () => {
       ].join('\n'),
     );
     const unknown = renderSpendReport(
-      overview({ held: [{ ...held[0]!, state: 'outcome unknown' }] }),
+      overview({ held: [{ ...held[0]!, state: 'outcome unknown' }, held[1]!] }),
       today,
       { days: 30 },
     );
     expect(unknown).toContain(
       '- $25.00 outcome unknown since 2026-12-03T10:00:00.000Z: add $25.00\n' +
+        '- $0.04 waiting for 3-D Secure since 2026-12-03T09:00:00.000Z: add $0.04 (pi_3ds)\n' +
         'An outcome is settled by making the same call again (it resends the same Idempotency-Key, so the provider answers instead of charging twice).',
     );
   });
