@@ -62,7 +62,7 @@ export function openConfirmations(dir: string, now: () => number) {
         if (text === undefined) return undefined;
         record = JSON.parse(text) as Partial<Confirmation>;
       } catch {
-        record = undefined;
+        // record stays undefined: reported below
       }
       if (
         typeof record?.operation !== 'string' ||

@@ -84,7 +84,7 @@ export function openAttemptStore(dir: string): AttemptStore {
     try {
       stored = JSON.parse(text) as Partial<Attempt>;
     } catch {
-      stored = undefined;
+      // stored stays undefined: reported below
     }
     if (
       typeof stored?.key !== 'string' ||
