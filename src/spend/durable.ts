@@ -86,16 +86,18 @@ export async function appendLineDurably(path: string, line: string): Promise<voi
     () => undefined,
   );
   // A crash mid-append leaves a line without its newline; start on a fresh line so this one is not lost too.
-  const torn = size !== undefined && size > 0 && (await lastByte(path, size)) !== 0x0a;
+  // (No size: a new file; 0: an empty one. Neither has a line to tear.)
+  const torn = !!size && (await lastByte(path, size)) !== 0x0a;
   await writeSynced(path, `${torn ? '\n' : ''}${line}\n`, 'a');
   if (size === undefined) await syncDir(dirname(path));
 }
 
+/** The last byte of a file of `size` bytes; 0 if it shrank meanwhile (the buffer is zero-filled). */
 async function lastByte(path: string, size: number): Promise<number | undefined> {
   const handle = await open(path, 'r');
   try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
-    return bytesRead === 1 ? buffer[0] : undefined;
+    const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+    return buffer[0];
   } finally {
     await handle.close();
   }
