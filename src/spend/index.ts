@@ -723,8 +723,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           join(linksDir, `${safeName(checkout.sessionId)}.json`),
           (l) => Number.isSafeInteger(l.amount_micros) && l.amount_micros > 0,
         );
-        const reported =
-          typeof checkout.reportedUsd === 'number' ? checkout.reportedUsd : Number(checkout.reportedUsd);
+        const reported = Number(checkout.reportedUsd);
         // A link made elsewhere has no approved amount: the provider's figure is all there is, if it is one.
         const amount = link
           ? fromMicros(link.amount_micros)
