@@ -807,7 +807,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       await replaceDurably(pendingPath(outcome.reference), JSON.stringify(pending));
     } else {
       const reported = outcome.kind === 'confirmed' ? outcome.reportedUsd : undefined;
-      if (reported !== undefined && micros(reported) !== attempt.amount_micros) {
+      const differs = reported !== undefined && micros(reported) !== attempt.amount_micros;
+      if (differs) {
         log.warn(
           `${req.operation}: the provider reported ${String(reported)} for a charge approved at ${usd(approved)}`,
         );
@@ -822,9 +823,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           reference: outcome.reference,
           replay: (outcome.kind === 'confirmed' && outcome.replay) || reused,
           description: req.what,
-          ...(reported !== undefined && micros(reported) !== attempt.amount_micros
-            ? { reported_amount: reported }
-            : {}),
+          ...(differs ? { reported_amount: reported } : {}),
         },
         { idempotencyKey: attempt.key },
       ));
