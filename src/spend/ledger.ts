@@ -56,7 +56,7 @@ export function keyDigest(key: string): string {
 function problemOf(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   const e = value as Record<string, unknown>;
-  if (typeof e.amount !== 'number' || !Number.isFinite(e.amount)) return `amount ${JSON.stringify(e.amount)}`;
+  if (!Number.isFinite(e.amount)) return `amount ${JSON.stringify(e.amount)}`;
   if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time))) return `time ${JSON.stringify(e.time)}`;
   if (typeof e.currency !== 'string' || e.currency === '') return `currency ${JSON.stringify(e.currency)}`;
   if (typeof e.provider !== 'string' || typeof e.reference !== 'string') return 'no provider or reference';
