@@ -134,5 +134,5 @@ export function openLedger(dir: string): Ledger {
 
 /** The UTC calendar day of an ISO time: caps and reports count days in UTC so that they never depend on the host. */
 export function utcDay(time: string | Date): string {
-  return (typeof time === 'string' ? new Date(time) : time).toISOString().slice(0, 10);
+  return new Date(time).toISOString().slice(0, 10);
 }
