@@ -25,9 +25,13 @@ export function nothingSent<E>(error: E): E {
 }
 
 // The connection was never made: the request did not leave.
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+const NOT_SENT: ReadonlySet<unknown> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 // A 2xx whose body could not be read says nothing about what was done.
-const BROKEN_ANSWER = new Set(['truncated_response', 'response_too_large', 'unexpected_response']);
+const BROKEN_ANSWER: ReadonlySet<unknown> = new Set([
+  'truncated_response',
+  'response_too_large',
+  'unexpected_response',
+]);
 
 /**
  * - `unknown`: the request may have reached the provider and done its work;
@@ -44,11 +48,11 @@ export function failureClass(error: unknown): FailureClass {
   if (error instanceof OutcomeUnknownError) return 'unknown';
   if (error instanceof DeadlineError) return error.mayHaveReached ? 'unknown' : 'not sent';
   if (error instanceof NetworkError)
-    return NOT_SENT.has((error.cause as { code?: string } | undefined)?.code ?? '') ? 'not sent' : 'unknown';
+    return NOT_SENT.has((error.cause as { code?: unknown } | undefined)?.code) ? 'not sent' : 'unknown';
   if (error instanceof ProviderError) {
     if (error.status === undefined) return 'unknown';
     // ModelsLab's 200 with status "error" is a refusal; a 2xx that could not be read, or a 3xx, answers nothing.
-    if (error.status < 300) return BROKEN_ANSWER.has(error.code ?? '') ? 'unknown' : 'refused';
+    if (error.status < 300) return BROKEN_ANSWER.has(error.code) ? 'unknown' : 'refused';
     if (error.status < 400 || error.status >= 500) return 'unknown';
     // Not processed, unless an earlier attempt with the same key got no answer.
     if (error.status === 408 || error.status === 429)
