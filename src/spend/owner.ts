@@ -31,7 +31,8 @@ export function formatOwner(owner: Owner): string {
 }
 
 export function parseOwner(text: string | undefined): Owner | undefined {
-  const m = /^(\d+)\/([\d-]+)\/([0-9a-f]+)$/.exec(text?.trim() ?? '');
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/([\d-]+)\/([0-9a-f]+)$/.exec(text.trim());
   if (!m) return undefined;
   return { pid: Number(m[1]), start: m[2] === '-' ? undefined : m[2], id: m[3]! };
 }
