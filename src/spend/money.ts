@@ -20,8 +20,8 @@ export function fromMicros(value: number): number {
  * zero; undefined otherwise. Never a guess: "abc", "", NaN, Infinity, 0 and negatives are all undefined.
  */
 export function positivePrice(value: unknown): number | undefined {
-  const n =
-    typeof value === 'number' ? value : typeof value === 'string' && value.trim() ? Number(value) : NaN;
+  // Number("") and Number("  ") are 0, refused like "0".
+  const n = typeof value === 'number' || typeof value === 'string' ? Number(value) : NaN;
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
