@@ -15,12 +15,15 @@ const hooks = vi.hoisted(() => ({
   rename: undefined as (() => Promise<void>) | undefined,
   /** Paths that start with this cannot be read (EACCES), when set. */
   unreadable: undefined as string | undefined,
+  /** How many times `link` was called: one per attempt to take the lock. */
+  links: 0,
 }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
   return {
     ...fs,
     link: async (...args: Parameters<typeof fs.link>) => {
+      hooks.links++;
       const hook = hooks.link;
       hooks.link = undefined;
       if (hook) return hook();
@@ -138,8 +141,12 @@ describe('the spend lock', () => {
     await writeFile(path, held);
     let ran = false;
     const started = Date.now();
+    hooks.links = 0;
     const error = await lock.run(async () => (ran = true)).catch((e: unknown) => e);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    // Meanwhile it looked every 50 to 100 ms or so: neither a busy loop nor waits that grow to seconds.
+    expect(hooks.links).toBeGreaterThanOrEqual(10);
+    expect(hooks.links).toBeLessThanOrEqual(200);
     expect(error).toBeInstanceOf(SpendStateError);
     expect((error as SpendStateError).path).toBe(path);
     expect((error as Error).message).toBe(
@@ -210,6 +217,15 @@ describe('the spend lock', () => {
     await writeFile(path, '999999/-/abcdef/123456');
     hooks.rename = () => rm(path);
     expect(await lock.run(async () => 'mine')).toBe('mine');
+  });
+
+  it('passes on a failure to move a dead lock aside, other than "already gone"', async () => {
+    const lock = openSpendLock(path, { timeoutMs: 200 });
+    await lock.run(async () => undefined);
+    await writeFile(path, '999999/-/abcdef/123456');
+    hooks.rename = () => Promise.reject(Object.assign(new Error('EIO: rename'), { code: 'EIO' }));
+    await expect(lock.run(async () => 'never')).rejects.toThrow(/EIO/);
+    expect(await readFile(path, 'utf8')).toBe('999999/-/abcdef/123456');
   });
 
   it('a dead lock replaced by a live one just before it was moved aside: the live one is put back', async () => {
