@@ -32,6 +32,8 @@ export interface SecretRequest {
   accept(values: Record<string, string>, signal: AbortSignal): Promise<Accepted>;
   /** What else works when the human will not use the page (a payment link, the CLI): the end of a Next: line. */
   otherwise: string;
+  /** How long the page lives; PAGE_TTL_MS (10 minutes) unless a test shortens it. */
+  ttlMs?: number;
 }
 
 type Ctx = Pick<ToolContext, 'pages' | 'progress' | 'signal' | 'log'>;
@@ -47,6 +49,8 @@ interface Pending extends OpenSecretPage {
 export const RESUME_WAIT_MS = 50_000;
 
 const time = (at: Date) => `${at.toISOString().slice(11, 16)} UTC`;
+const minutes = (page: OneTimePage) =>
+  Math.max(1, Math.round((page.expiresAt.getTime() - Date.now()) / 60_000));
 const canonical = (args: Record<string, unknown>) =>
   JSON.stringify(Object.fromEntries(Object.entries(args).sort(([a], [b]) => a.localeCompare(b))));
 
@@ -79,6 +83,7 @@ export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
     accept: req.accept,
     describeError: pageError,
     log: ctx.log,
+    ttlMs: req.ttlMs,
   });
   if (ctx.pages.canOpenUrl()) {
     let opened;
@@ -86,7 +91,7 @@ export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
       opened = await ctx.pages.openUrl(
         `${req.text.title}: atelier-mcp serves a one-time page on this computer (127.0.0.1) where you type ` +
           `${req.what}; it goes to ${req.text.provider}, never into the conversation. It expires in ` +
-          `${Math.round(PAGE_TTL_MS / 60_000)} minutes.`,
+          `${minutes(page)} minutes.`,
         page.url,
       );
     } catch (error) {
@@ -136,7 +141,7 @@ function linkResult(ctx: Ctx, req: SecretRequest, page: OneTimePage, args: strin
     `OPEN THIS LINK in a browser on this computer and type ${req.what} there, not in this chat:`,
     page.url,
     `${why ? `${why} ` : ''}atelier-mcp serves it on 127.0.0.1; it works in one browser and expires at ` +
-      `${time(page.expiresAt)} (${Math.round(PAGE_TTL_MS / 60_000)} minutes). Nothing is stored until it is submitted.`,
+      `${time(page.expiresAt)} (${minutes(page)} minutes). Nothing is stored until it is submitted.`,
     `Next: give the human this link, then call ${req.tool} again with the same arguments: that call waits for ` +
       `the page (up to ${RESUME_WAIT_MS / 1000} s per call) and reports the outcome.`,
   ].join('\n');
@@ -201,7 +206,7 @@ function report(req: SecretRequest, page: OneTimePage, ended: PageOutcome | unde
     case 'expired':
     case undefined:
       throw new NothingStoredError(
-        `The page for ${req.what} expired after ${Math.round(PAGE_TTL_MS / 60_000)} minutes without being submitted.`,
+        `The page for ${req.what} expired after ${Math.round((req.ttlMs ?? PAGE_TTL_MS) / 60_000)} minutes without being submitted.`,
         {
           facts: retried,
           next: `Call ${req.tool} again for a new link when the human is ready, or ${req.otherwise}`,

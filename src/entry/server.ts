@@ -45,7 +45,7 @@ export interface OneTimePage {
   readonly outcome: Promise<PageOutcome>;
   /** The first line of each error the page showed before the outcome. */
   readonly failures: readonly string[];
-  /** Ends a page still open (outcome `closed`) and stops its server; a page with an outcome is left as it is. */
+  /** Ends a page still open (outcome `closed`); a page with an outcome is left as it is. */
   close(): Promise<void>;
 }
 
@@ -294,10 +294,8 @@ export async function openOneTimePage(spec: OneTimePageSpec): Promise<OneTimePag
     outcome,
     failures,
     async close() {
-      // A page that already has its outcome keeps saying so (410) until its grace period ends.
-      if (ended) return;
+      // Its server stays up (unreferenced) for the grace period, so a human still on the page reads why it ended.
       end({ status: 'closed' });
-      stop();
     },
   };
 }
