@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { secretPart } from '../../src/redact.js';
-import { SANDBOX_MODELSLAB_EMAIL, SANDBOX_PIXELMUSE_KEY } from '../../src/sandbox/index.js';
+import {
+  SANDBOX_MODELSLAB_EMAIL,
+  SANDBOX_MODELSLAB_TOKEN,
+  SANDBOX_PIXELMUSE_KEY,
+} from '../../src/sandbox/index.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 import { linkIn, openPage, pageText, submitPage, type OpenedPage } from '../helpers/page-client.js';
 
@@ -288,6 +292,114 @@ describe('API keys through the page', () => {
       /^Invalid input: pixelmuse_login takes no api_key argument; it was not used\./,
     );
     expectAbsent(everything(h), 'pm_test_0123456789abcdef0123456789abcdef');
+  });
+});
+
+describe('secrets an upstream echoes back (the attack of issue 16)', () => {
+  const echoes = (secret: string) =>
+    `got ${secret}, ${encodeURIComponent(secret)}, ${Buffer.from(`k=${secret}`).toString('base64')} ` +
+    `and ${JSON.stringify(JSON.stringify({ k: secret }))}`;
+
+  it('masks a key typed into the page on the page, in the result and in the log', async () => {
+    const key = `pm_test_${randomBytes(16).toString('hex')}`;
+    const wrong = `pm_test_${randomBytes(16).toString('hex')}`;
+    const browser = human({ api_key: key }, [{ api_key: wrong }]);
+    const { h } = await withUrlElicitation(browser.visit, {
+      apiKey: null,
+      emulator: { apiKeys: [key] },
+    });
+    h.emulator.inject({
+      method: 'GET',
+      path: '/api/v1/account',
+      status: 401,
+      body: { error: { code: 'authentication_error', message: `Invalid API key: ${echoes(wrong)}` } },
+    });
+    const result = await h.call('pixelmuse_login');
+    await browser.finished();
+    expect(browser.seen[0]!.text).toMatch(/Pixelmuse refused the request: authentication_error \(HTTP 401/);
+    expectAbsent(browser.seen[0]!.text, wrong);
+    expect(textOf(result)).toMatch(/the last: Pixelmuse refused the request: authentication_error/);
+    expectAbsent(everything(h), wrong);
+    expectAbsent(everything(h), key);
+  });
+
+  it('masks a card typed into the page that Stripe echoes back, with its CVC and expiry', async () => {
+    const browser = human(CARD, [{ ...CARD, cardnumber: '5555 5555 5555 4444' }]);
+    const { h } = await withUrlElicitation(browser.visit);
+    h.stripe.inject({
+      method: 'POST',
+      path: '/v1/payment_methods',
+      status: 402,
+      body: {
+        error: {
+          type: 'card_error',
+          code: 'card_declined',
+          message: `Declined: card[number]=5555555555554444&card[cvc]=731; 5555 5555 5555 4444 12/34; ${echoes('5555555555554444')}`,
+        },
+      },
+    });
+    const result = await h.call('modelslab_add_payment_method', {});
+    await browser.finished();
+    expect(browser.seen[0]!.text).toContain('The card was declined.');
+    expectAbsent(browser.seen[0]!.text, '5555555555554444');
+    expect(browser.seen[0]!.text).not.toMatch(/5555 5555|cvc\W{0,8}731/i);
+    expect(textOf(result)).toMatch(/^Saved Visa •••• 4242/);
+    expectAbsent(everything(h), '5555555555554444');
+    expect(everything(h)).not.toMatch(/5555 5555|cvc\W{0,8}731/i);
+  });
+
+  it('masks a password passed as an argument by a headless client when ModelsLab echoes it', async () => {
+    const password = `Pw-${randomBytes(9).toString('base64url')}`;
+    const h = await start({ modelslabCredentials: {} });
+    h.modelslab.inject({
+      method: 'POST',
+      path: '/api/agents/v1/auth/login',
+      status: 422,
+      body: {
+        data: null,
+        error: {
+          code: 'validation_error',
+          message: `Rejected ${echoes(password)}`,
+          details: { password: [password] },
+        },
+        meta: { request_id: 'req_echo' },
+      },
+    });
+    const result = await h.call('modelslab_login', { email: SANDBOX_MODELSLAB_EMAIL, password });
+    expect(textOf(result)).toMatch(
+      /^ModelsLab refused the request: validation_error \(HTTP 422, request req_echo\)/,
+    );
+    // The client sent it; nothing the server sent back or logged holds it.
+    const fromServer = JSON.stringify(h.received) + h.logs.join('\n');
+    expectAbsent(fromServer, password);
+  });
+
+  it('masks the stored ModelsLab API key when the generation API names it in plain text', async () => {
+    // A random key (the sandbox's own spells "ModelsLab", which prose does too).
+    const key = randomBytes(30).toString('base64url');
+    const h = await start({
+      modelslabCredentials: { modelslab_token: SANDBOX_MODELSLAB_TOKEN, modelslab_api_key: key },
+    });
+    h.modelslab.accounts.addApiKey(
+      h.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!,
+      'echoed',
+      null,
+      key,
+    );
+    h.modelslab.inject({
+      method: 'POST',
+      path: /^\/api\/v[678]\/images\/text/,
+      status: 200,
+      body: { status: 'error', message: `The key ${key} has run out; ${echoes(key)}` },
+    });
+    const result = await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'imagen-4',
+      prompt: 'a cat',
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('has run out');
+    expectAbsent(everything(h), key);
   });
 });
 
