@@ -45,7 +45,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     process.exit(0);
   });
   log.info(
-    `ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`,
+    `ready (${config.sandbox ? 'sandbox' : 'live'} mode): images are saved in ` +
+      (config.outputDir ?? `generated/ under the client's first root, else under ${config.cwd}`),
   );
 }
 
