@@ -80,6 +80,10 @@ describe('the npm tarball', () => {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? homedir(),
           npm_config_cache: npmCache,
+          // HOME is the tests' temporary one (test/setup/home.ts): npm's own settings (registry, CA) still apply.
+          ...(process.env.npm_config_userconfig
+            ? { npm_config_userconfig: process.env.npm_config_userconfig }
+            : {}),
           npm_config_update_notifier: 'false',
           npm_config_fund: 'false',
           npm_config_audit: 'false',
