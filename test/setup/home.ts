@@ -8,6 +8,7 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach } from 'vitest';
 
 type Env = Record<string, string | undefined>;
@@ -52,7 +53,11 @@ Object.assign(process.env, testEnv);
 /** Problems seen since the last test ended: each fails the test that caused it, even when it caught the throw. */
 const problems: string[] = [];
 
-function check(command: unknown, options: unknown): void {
+/** Throws (and records) when the process a test starts would reach the user's folders. */
+function check(args: unknown[]): void {
+  // The options are the first plain object after the command (a child's arguments are an array).
+  const options = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null && !Array.isArray(a));
+  const command = args[0];
   const opts = (options ?? {}) as { env?: Env; cwd?: string | URL };
   const why = reachesRealFolders(
     opts.env ?? process.env,
@@ -68,15 +73,24 @@ type Launcher = ((...args: unknown[]) => unknown) & { [UNGUARDED]?: Launcher };
 // The module is shared by every file a worker runs: each file guards the original functions again, never its guard.
 const UNGUARDED = Symbol.for('atelier-mcp.test.unguarded');
 const launchers = childProcess as unknown as Record<string, Launcher>;
-// Every way a test starts a process; the options are the first plain object after the command (args are an array).
+// Every way a test starts a process.
 for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync', 'fork']) {
   const original = launchers[name]![UNGUARDED] ?? launchers[name]!;
   const guarded: Launcher = function (this: unknown, ...args: unknown[]) {
-    const options = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null && !Array.isArray(a));
-    check(args[0], options);
+    check(args);
     return original.apply(this, args);
   };
   guarded[UNGUARDED] = original;
+  // promisify(execFile) resolves to { stdout, stderr } through the original's own promisified form.
+  const promised = (original as unknown as Record<symbol, Launcher | undefined>)[promisify.custom];
+  if (promised) {
+    Object.defineProperty(guarded, promisify.custom, {
+      value(this: unknown, ...args: unknown[]) {
+        check(args);
+        return promised.apply(this, args);
+      },
+    });
+  }
   launchers[name] = guarded;
 }
 // `import { spawn } from 'node:child_process'` sees the guarded functions too.
