@@ -38,7 +38,7 @@ export class StdioTransport implements Transport {
   private oversize: Oversize | undefined;
   private listening = false;
   /** Messages read before start(), as parsed JSON (the SDK's schema checks them on delivery), or why a line was not. */
-  private held: Array<unknown> | undefined = [];
+  private held: unknown[] | undefined = [];
   private firstSeen: (() => void) | undefined;
   private readonly first = new Promise<void>((resolve) => (this.firstSeen = resolve));
   private early: ((message: unknown) => JSONRPCMessage | undefined) | undefined;
@@ -211,7 +211,7 @@ export class StdioTransport implements Transport {
   }
 
   private refuse(oversize: Oversize): void {
-    // Its answer (if any) goes out now: nothing after it may be answered ahead of the SDK.
+    // Not a message the early path understands: it and what follows wait for the SDK.
     this.early = undefined;
     // A response (to roots/list, say) gets no answer: only a request that named a method does.
     const id = /"method"\s*:/.test(oversize.head.toString('utf8'))
