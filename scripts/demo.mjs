@@ -286,6 +286,11 @@ out(
 for (const p of saved) out(`  - ${shown(p)}`);
 if (passed === STEPS.length) {
   out();
-  out('Try it in Claude Code: claude mcp add atelier -- npx -y atelier-mcp --sandbox');
-  out('Real images: set PIXELMUSE_API_KEY (or run `npx atelier-mcp login pixelmuse`) and drop --sandbox.');
+  // The demo runs from a clone: the command that works here, then the one for the package from npm.
+  out(`Try it in Claude Code: claude mcp add atelier-sandbox -- node ${bin} --sandbox`);
+  out('  (with the package from npm: claude mcp add atelier-sandbox -- npx -y atelier-mcp --sandbox)');
+  out(
+    `Real images: set PIXELMUSE_API_KEY (or run \`node ${relative(process.cwd(), bin) || bin} login pixelmuse\`) ` +
+      'and drop --sandbox.',
+  );
 }

@@ -118,3 +118,17 @@ export async function listDir(dir: string): Promise<string[]> {
     throw error;
   }
 }
+
+/** Every `.json` record in `dir`, read with `read` (which may throw on one it cannot read: callers fail closed). */
+export async function readRecords<T>(
+  dir: string,
+  read: (path: string) => Promise<T | undefined>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (const name of await listDir(dir)) {
+    if (!name.endsWith('.json')) continue;
+    const record = await read(join(dir, name));
+    if (record !== undefined) out.push(record);
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SpendStateError } from '../errors.js';
-import { listDir, readIfExists, removeDurably, replaceDurably } from './durable.js';
+import { readIfExists, readRecords, removeDurably, replaceDurably } from './durable.js';
 
 /**
  * Requests that must not happen twice, as files that outlive the process: a charge, a card change, a job's
@@ -108,15 +108,7 @@ export function openAttemptStore(dir: string): AttemptStore {
   };
   return {
     read: (digest) => read(pathOf(digest)),
-    async list() {
-      const out: Attempt[] = [];
-      for (const name of await listDir(dir)) {
-        if (!name.endsWith('.json')) continue;
-        const attempt = await read(join(dir, name));
-        if (attempt) out.push(attempt);
-      }
-      return out;
-    },
+    list: () => readRecords(dir, read),
     write: (attempt) => replaceDurably(pathOf(attempt.args_sha256), JSON.stringify(attempt)),
     async remove(digest, key) {
       const path = pathOf(digest);

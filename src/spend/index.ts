@@ -9,7 +9,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openConfirmations, type Confirmation } from './confirmations.js';
-import { listDir, readIfExists, removeDurably, replaceDurably } from './durable.js';
+import { readIfExists, readRecords, removeDurably, replaceDurably } from './durable.js';
 import { spendDir } from './home.js';
 import { argsDigest, newKey, openAttemptStore, type Attempt } from './idempotency.js';
 import { keyDigest, openLedger, utcDay, type LedgerEntry } from './ledger.js';
@@ -217,15 +217,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   const pendingPath = (reference: string) => join(pendingDir, `${safeName(reference)}.json`);
   const readPending = (path: string) =>
     readJson<PendingPayment>(path, (p) => typeof p.amount === 'number' && Number.isFinite(p.amount));
-  const pendingPayments = async (): Promise<PendingPayment[]> => {
-    const out: PendingPayment[] = [];
-    for (const name of await listDir(pendingDir)) {
-      if (!name.endsWith('.json')) continue;
-      const pending = await readPending(join(pendingDir, name));
-      if (pending) out.push(pending);
-    }
-    return out;
-  };
+  const pendingPayments = () => readRecords(pendingDir, readPending);
 
   const young = (since: string) => now() - Date.parse(since) < DAY_MS;
 
@@ -342,7 +334,16 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   ): Promise<{ attempt: Attempt; reused: boolean }> => {
     const { expectKey } = opts;
     const owner = formatOwner(await currentOwner());
-    const found = await attempts.read(digest);
+    let found = await attempts.read(digest);
+    // A charge whose key is in the ledger is settled: the process died after booking it, before releasing the
+    // hold. Resending its key would answer a new approval with the old charge's replay.
+    if (found?.amount_micros !== undefined) {
+      const key = keyDigest(found.key);
+      if ((await ledger.read()).entries.some((e) => e.key_sha256 === key)) {
+        await attempts.remove(digest, found.key);
+        found = undefined;
+      }
+    }
     // A token that already sent a charge may only resend that charge's own key.
     const existing =
       expectKey === undefined || (found && keyDigest(found.key) === expectKey) ? found : undefined;

@@ -493,6 +493,14 @@ export function buyImage(
         payment: earlier.payment,
       });
     } catch (error) {
+      // Turned away unhandled (a 408 or 429, every try of it): this send does not count, so a later call may resend.
+      if (
+        error instanceof ProviderError &&
+        (error.status === 408 || error.status === 429) &&
+        !error.earlierAttemptUnknown
+      ) {
+        await opts.remember(earlier);
+      }
       // A credential refused on its second trip (used, unknown challenge) may be refused because the first paid.
       if (error instanceof ProviderError && error.status === 402) {
         throw new OutcomeUnknownError(
