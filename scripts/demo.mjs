@@ -1,10 +1,13 @@
 // `npm run demo`: drives the built bin in --sandbox mode over stdio with the MCP SDK client, the way
 // Claude Code or Cursor would, and prints what an agent would see at each step. Exits 1 if any step fails.
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -24,13 +27,17 @@ if (!existsSync(bin)) {
 }
 
 const MPP_ARGS = { prompt: 'a paper crane, studio light', model: 'flux-schnell', payment: 'mpp' };
+// The human's side of the one-time pages: what they type, by field (an autocomplete token, or #id).
+const DEMO_PASSWORD = 'demo-password-123';
+const CHROMIUM = '/usr/bin/chromium';
 
 const STEPS = [
   // ModelsLab from nothing, headless: an account, the emailed code, and the account configured.
   {
     tool: 'modelslab_signup',
-    note: 'a new ModelsLab account (the sandbox shows the code it would email)',
-    args: { email: 'demo@atelier.test', password: 'demo-password-123', name: 'Demo' },
+    note: 'a new ModelsLab account; the password is typed into a one-time local page (the sandbox shows the code it would email)',
+    args: { email: 'demo@atelier.test', name: 'Demo' },
+    page: { '#password': DEMO_PASSWORD, '#password_repeat': DEMO_PASSWORD },
     capture: (text) => ({ code: /verification code is (\S+)/.exec(text)?.[1] }),
   },
   {
@@ -76,8 +83,9 @@ const STEPS = [
   // Then money on the ModelsLab wallet, with the human's approval.
   {
     tool: 'modelslab_add_payment_method',
-    note: "Stripe's test card, tokenized with Stripe directly: only pm_…, brand and last 4 are kept",
-    args: { card: { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' } },
+    note: "Stripe's test card, typed into a one-time local page and tokenized with Stripe: the agent sees brand and last 4",
+    args: {},
+    page: { 'cc-number': '4242 4242 4242 4242', 'cc-exp': '12 / 34', 'cc-csc': '123' },
   },
   {
     tool: 'modelslab_fund_wallet',
@@ -147,7 +155,57 @@ function fail(message) {
   process.exitCode = 1;
 }
 
-const client = new Client({ name: 'atelier-demo', version: '1.0.0' });
+// The client declares URL elicitation, as Claude Code does: a tool that needs a card or a password asks it to
+// open a one-time page on 127.0.0.1, and the demo's human (headless Chromium) fills it in.
+const client = new Client(
+  { name: 'atelier-demo', version: '1.0.0' },
+  { capabilities: { elicitation: { url: {} } } },
+);
+let browser;
+let profile;
+let typing = Promise.resolve();
+let pageFields;
+client.setRequestHandler(ElicitRequestSchema, async (request) => {
+  const { url, message } = request.params;
+  out(`    <- elicitation/create (url): ${message.length > 90 ? `${message.slice(0, 89)}…` : message}`);
+  out(`       ${url.replace(/\/e\/.*/, '/e/…')} (one-time link)`);
+  typing = fillPage(url, pageFields ?? {});
+  return { action: 'accept' };
+});
+
+/** The human: opens the page in headless Chromium, types into it, submits, and says what the page answered. */
+async function fillPage(url, fields) {
+  if (!browser) {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+    const { chromium } = await import('playwright-core');
+    profile = await mkdtemp(join(tmpdir(), 'atelier-demo-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }
+  const tab = await browser.newPage();
+  await tab.goto(url);
+  const title = await tab.locator('h1').innerText();
+  for (const [field, value] of Object.entries(fields)) {
+    await tab.fill(field.startsWith('#') ? `input${field}` : `input[autocomplete="${field}"]`, value);
+  }
+  await tab.click('button[value="submit"]');
+  const said = (await tab.locator('main p').first().innerText()).split('\n')[0];
+  out(`    browser: "${title}", typed ${Object.keys(fields).join(', ')}; the page said: ${said}`);
+  await tab.close();
+}
+
 const started = Date.now();
 const saved = [];
 let passed = 0;
@@ -179,6 +237,7 @@ try {
       ...(args.password ? { password: '•••' } : {}),
     };
     if (Object.keys(args).length) out(`    arguments: ${JSON.stringify(shownArgs)}`);
+    pageFields = step.page;
     const stepStarted = Date.now();
     const options = step.progress
       ? {
@@ -192,6 +251,7 @@ try {
         }
       : { timeout: 60_000 };
     const result = await client.callTool({ name: step.tool, arguments: args }, undefined, options);
+    await typing;
     const text = result.content
       .filter((c) => c.type === 'text')
       .map((c) => c.text)
@@ -215,6 +275,8 @@ try {
   fail(error instanceof Error ? error.message : String(error));
 } finally {
   await client.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  if (profile) await rm(profile, { recursive: true, force: true });
 }
 
 out();
@@ -224,6 +286,11 @@ out(
 for (const p of saved) out(`  - ${shown(p)}`);
 if (passed === STEPS.length) {
   out();
-  out('Try it in Claude Code: claude mcp add atelier -- npx -y atelier-mcp --sandbox');
-  out('Real images: set PIXELMUSE_API_KEY (or run `npx atelier-mcp login pixelmuse`) and drop --sandbox.');
+  // The demo runs from a clone: the command that works here, then the one for the package from npm.
+  out(`Try it in Claude Code: claude mcp add atelier-sandbox -- node ${bin} --sandbox`);
+  out('  (with the package from npm: claude mcp add atelier-sandbox -- npx -y atelier-mcp --sandbox)');
+  out(
+    `Real images: set PIXELMUSE_API_KEY (or run \`node ${relative(process.cwd(), bin) || bin} login pixelmuse\`) ` +
+      'and drop --sandbox.',
+  );
 }

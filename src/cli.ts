@@ -22,8 +22,20 @@ function quietOnClosedPipe(): void {
 async function main(argv: string[]): Promise<void> {
   const parsed = parseCommand(argv);
   if (parsed.command === 'version') return print(VERSION);
-  if (parsed.command === 'help') return print((await import('./cli/help.js')).helpText());
+  if (parsed.command === 'help') return print((await import('./cli/help.js')).helpText(parsed.topic));
   const config = loadConfig(parsed.flags);
+  if (config.sandbox && (parsed.command === 'login' || parsed.command === 'logout')) {
+    // The sandbox's keys live in the server's memory: a login here would reach the real service instead.
+    throw new UserInputError(
+      `atelier-mcp ${parsed.command} does nothing in the sandbox: a sandboxed server starts with test keys in memory ` +
+        'and stores nothing.',
+      {
+        next:
+          'Run the server with --sandbox to try it (`atelier-mcp status --sandbox` shows what it holds), or drop ' +
+          `--sandbox (and ATELIER_SANDBOX) to ${parsed.command === 'login' ? 'store a real key' : 'remove a stored key'}.`,
+      },
+    );
+  }
   const log = createLogger(config.logLevel);
   if (parsed.command === 'serve') return serve(config, log);
   quietOnClosedPipe();

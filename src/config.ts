@@ -35,6 +35,8 @@ export interface Config {
   dataDir: string;
 }
 
+const DEFAULT_MAX_USD_PER_CALL = 50;
+
 /** One row per setting: the flag (if any), its env twin, and how it is documented in --help. */
 export interface Setting {
   flag?: string;
@@ -111,7 +113,11 @@ export const SETTINGS: Setting[] = [
     help: `Credential store: ${CREDENTIAL_STORES.join(', ')} (auto = OS keychain, else a 0600 file).`,
     default: 'auto',
   },
-  { env: 'ATELIER_MAX_USD_PER_CALL', help: 'Hard cap on one charge, in USD.', default: '50' },
+  {
+    env: 'ATELIER_MAX_USD_PER_CALL',
+    help: 'Hard cap on one charge, in USD.',
+    default: `${DEFAULT_MAX_USD_PER_CALL}, or the day cap if lower`,
+  },
   { env: 'ATELIER_MAX_USD_PER_DAY', help: 'Hard cap on charges per day, in USD.', default: '100' },
   { env: 'ATELIER_AUTO_APPROVE_USD', help: 'Charges at or under this need no confirmation.', default: '0' },
   { env: 'ATELIER_LOG_LEVEL', help: `stderr log level: ${LOG_LEVELS.join(', ')}.`, default: 'info' },
@@ -199,10 +205,16 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
   const xdgData = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   const sandbox = flags.sandbox ?? truthy(env.ATELIER_SANDBOX);
   const outputDir = flags.outputDir ?? env.ATELIER_OUTPUT_DIR;
-  const maxUsdPerCall = usd(env.ATELIER_MAX_USD_PER_CALL, 50, 'ATELIER_MAX_USD_PER_CALL');
   const maxUsdPerDay = usd(env.ATELIER_MAX_USD_PER_DAY, 100, 'ATELIER_MAX_USD_PER_DAY');
+  // The default per-call cap is never above the day cap: ATELIER_MAX_USD_PER_DAY=20 alone means at most $20 a
+  // call too (no call could spend more that day anyway), not a server that refuses to start.
+  const maxUsdPerCall = usd(
+    env.ATELIER_MAX_USD_PER_CALL,
+    Math.min(DEFAULT_MAX_USD_PER_CALL, maxUsdPerDay),
+    'ATELIER_MAX_USD_PER_CALL',
+  );
   if (maxUsdPerCall > maxUsdPerDay) {
-    // Not a typo to be smoothed over: the user believes one call may spend more than a whole day may.
+    // Both were set: not a typo to be smoothed over, the user believes one call may spend more than a whole day may.
     throw new UserInputError(
       `ATELIER_MAX_USD_PER_CALL (${maxUsdPerCall}) is above ATELIER_MAX_USD_PER_DAY (${maxUsdPerDay}).`,
       { next: 'Set ATELIER_MAX_USD_PER_CALL at or below ATELIER_MAX_USD_PER_DAY.' },

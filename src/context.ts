@@ -6,7 +6,7 @@ import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
 import type { PixelmuseClient } from './providers/pixelmuse/client.js';
 import type { SptSettings } from './providers/mpp-settings.js';
-import type { Consent, Spend, SpendBook } from './spend/index.js';
+import type { Consent, ConsentAnswer, Spend, SpendBook } from './spend/index.js';
 
 export type ContentBlock =
   | { type: 'text'; text: string }
@@ -20,6 +20,31 @@ export type ContentBlock =
       description?: string;
       mimeType?: string;
     };
+
+/** A URL the client opened for the human (MCP URL-mode elicitation), followed to its end. */
+export interface OpenedUrl {
+  answer: ConsentAnswer;
+  /** Tells the client the page is done (notifications/elicitation/complete). Never throws. */
+  complete(): Promise<void>;
+}
+
+/** A one-time page still open from an earlier call (src/entry/ keeps the rest of its state). */
+export interface OpenSecretPage {
+  close(): Promise<void>;
+}
+
+/**
+ * How a secret reaches the server without passing through the model: a one-time page on 127.0.0.1
+ * (src/entry/), opened for the human by the client when it can (URL-mode elicitation).
+ */
+export interface SecretPages {
+  /** The client declared `elicitation.url`: it can open a page for the human. */
+  canOpenUrl(): boolean;
+  /** Asks the client to open `url`; `complete()` tells it when the page is done. */
+  openUrl(message: string, url: string): Promise<OpenedUrl>;
+  /** Pages this server opened whose link went into a result, by tool and arguments: a later call waits for them. */
+  readonly open: Map<string, OpenSecretPage>;
+}
 
 /** What a handler may return; src/server.ts turns each into a CallToolResult. */
 export type ToolOutput = string | ContentBlock[];
@@ -48,6 +73,8 @@ export interface ToolContext {
   spend: Spend;
   /** Reaching the human through the client (elicitation), when it can: a form to approve, a URL to open. */
   confirm: Consent;
+  /** Cards, passwords and keys typed by the human into a one-time local page, never into the conversation. */
+  pages: SecretPages;
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
   /**
@@ -58,6 +85,9 @@ export interface ToolContext {
 }
 
 /** The per-server part of a ToolContext; src/server.ts adds signal, progress and the consent seam per call. */
-export type ServerServices = Omit<ToolContext, 'signal' | 'progress' | 'media' | 'spend' | 'confirm'> & {
+export type ServerServices = Omit<
+  ToolContext,
+  'signal' | 'progress' | 'media' | 'spend' | 'confirm' | 'pages'
+> & {
   spendBook: SpendBook;
 };

@@ -10,56 +10,156 @@ export interface InitializeAnswer {
   result: Record<string, unknown>;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+type Json = Record<string, unknown>;
+
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Answers to the first two requests of every session, `initialize` and `tools/list`, made from what the build
+ * Answers to the first requests of every session, `initialize` and then `tools/list`, made from what the build
  * computed and without loading the MCP SDK (its zod schemas are most of the start-up time). The bin writes them
  * while the SDK loads, then hands the same requests to the SDK server, which takes the client's capabilities from
  * `initialize`; the transport compares the SDK's own answers with the ones sent and drops them
- * (src/stdio-transport.ts). Only the session's first message may be answered as `initialize`, and `tools/list`
- * only after it; anything that is not plainly a request the SDK would accept is left to the SDK (undefined).
+ * (src/stdio-transport.ts).
+ *
+ * The SDK answers in request order, one answer per request. An early answer keeps to that: the session's first
+ * message must be an `initialize` the SDK would accept with the same answer, then come `notifications/initialized`
+ * and `tools/list` requests of the same kind, each with an id of its own. The first message that is anything else
+ * (another method, a reused id, a field the SDK would refuse or that this code does not know) ends early answering
+ * for the session: it and everything after it wait for the SDK, so no early answer overtakes an answer of the SDK.
+ * Being too strict costs a few milliseconds; being too lenient would answer what the SDK refuses.
  */
 export function earlyAnswers(
   initialize: InitializeAnswer,
   tools: (() => Array<Record<string, unknown>>) | undefined,
 ): (message: unknown) => JSONRPCMessage | undefined {
-  let seen = 0;
+  let open = true;
   let initialized = false;
-  return (message) => {
-    seen += 1;
-    if (seen === 1) {
-      const answer = answerInitialize(message, initialize);
-      initialized = answer !== undefined;
-      return answer;
+  const ids = new Set<string | number>();
+  const answer = (message: unknown): JSONRPCMessage | 'understood' | undefined => {
+    if (!isRecord(message) || message.jsonrpc !== '2.0' || !onlyKeys(message, MESSAGE_KEYS)) return undefined;
+    if (!('id' in message)) {
+      // The one notification that may come between the two requests; it needs no answer.
+      return initialized &&
+        message.method === 'notifications/initialized' &&
+        notificationParams(message.params)
+        ? 'understood'
+        : undefined;
     }
-    if (!initialized || !tools || !isRecord(message) || message.jsonrpc !== '2.0') return undefined;
-    if (message.method !== 'tools/list' || !isId(message.id)) return undefined;
-    // A cursor (we never hand one out) or anything odd in params is left to the SDK.
-    const { params } = message;
-    if (params !== undefined && (!isRecord(params) || Object.keys(params).some((k) => k !== '_meta'))) {
+    const { id } = message;
+    if (!isId(id) || ids.has(id)) return undefined;
+    if (!initialized) {
+      const result = answerInitialize(message, initialize);
+      if (result) initialized = true;
+      return result && { jsonrpc: '2.0', id, result };
+    }
+    if (!tools || message.method !== 'tools/list' || !listParams(message.params)) return undefined;
+    return { jsonrpc: '2.0', id, result: { tools: tools() } };
+  };
+  return (message) => {
+    if (!open) return undefined;
+    const result = answer(message);
+    if (result === undefined) {
+      open = false;
       return undefined;
     }
-    return { jsonrpc: '2.0', id: message.id, result: { tools: tools() } };
+    if (result === 'understood') return undefined;
+    ids.add((result as { id: string | number }).id);
+    return result;
   };
 }
 
-const isId = (id: unknown): id is string | number =>
-  typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
+/** A JSON-RPC request or notification has these members and no other (the SDK's schemas are strict here). */
+const MESSAGE_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 
-function answerInitialize(message: unknown, answer: InitializeAnswer): JSONRPCMessage | undefined {
-  if (!isRecord(message) || message.jsonrpc !== '2.0' || message.method !== 'initialize') return undefined;
-  const { id, params } = message;
-  if (!isId(id)) return undefined;
-  if (!isRecord(params) || typeof params.protocolVersion !== 'string' || !isRecord(params.capabilities)) {
+const onlyKeys = (value: Json, keys: ReadonlySet<string>): boolean =>
+  Object.keys(value).every((k) => keys.has(k));
+
+/** The SDK's request ids: a string or a safe integer. */
+const isId = (id: unknown): id is string | number =>
+  typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
+
+const optional = (value: unknown, check: (v: unknown) => boolean): boolean =>
+  value === undefined || check(value);
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
+
+/** `_meta` of a request or notification: an object whose progress token, if any, is a string or an integer. */
+function isMeta(meta: unknown): boolean {
+  if (!isRecord(meta) || !optional(meta.progressToken, isId)) return false;
+  // Related-task metadata belongs to the tasks extension, which the early path does not speak.
+  return !('io.modelcontextprotocol/related-task' in meta);
+}
+
+function notificationParams(params: unknown): boolean {
+  return params === undefined || (isRecord(params) && optional(params._meta, isMeta));
+}
+
+/** tools/list with nothing but `_meta`: a cursor (we never hand one out) is left to the SDK. */
+function listParams(params: unknown): boolean {
+  return (
+    params === undefined ||
+    (isRecord(params) && onlyKeys(params, META_ONLY) && optional(params._meta, isMeta))
+  );
+}
+const META_ONLY = new Set(['_meta']);
+
+/**
+ * The shape of each capability a client may declare, as far as the SDK checks it: a name maps to the shape of
+ * its value. 'object' is any object, a nested shape an object whose listed members have those shapes when present.
+ * Capabilities not listed here are ignored by the SDK, whatever their value.
+ */
+type Shape = 'object' | 'boolean' | { [member: string]: Shape } | { each: 'object' };
+const CAPABILITIES: Record<string, Shape> = {
+  experimental: { each: 'object' },
+  sampling: { context: 'object', tools: 'object' },
+  elicitation: { form: { applyDefaults: 'boolean' }, url: 'object' },
+  roots: { listChanged: 'boolean' },
+  tasks: {
+    list: 'object',
+    cancel: 'object',
+    requests: { sampling: { createMessage: 'object' }, elicitation: { create: 'object' } },
+  },
+  extensions: { each: 'object' },
+};
+
+function fits(value: unknown, shape: Shape): boolean {
+  if (shape === 'boolean') return isBoolean(value);
+  // The SDK takes arrays for some of these; plain objects are enough for the early path, the rest waits.
+  if (!isRecord(value)) return false;
+  if (shape === 'object') return true;
+  if ('each' in shape && shape.each === 'object') return Object.values(value).every(isRecord);
+  return Object.entries(shape).every(([member, inner]) => optional(value[member], (v) => fits(v, inner)));
+}
+
+/** clientInfo: name and version, and optional strings; icons (a list of shapes of their own) wait for the SDK. */
+function isClientInfo(client: unknown): boolean {
+  return (
+    isRecord(client) &&
+    isString(client.name) &&
+    isString(client.version) &&
+    ['title', 'websiteUrl', 'description'].every((k) => optional(client[k], isString)) &&
+    !('icons' in client)
+  );
+}
+
+function answerInitialize(message: Json, answer: InitializeAnswer): Json | undefined {
+  if (message.method !== 'initialize') return undefined;
+  const { params } = message;
+  if (!isRecord(params) || typeof params.protocolVersion !== 'string' || !optional(params._meta, isMeta)) {
     return undefined;
   }
-  const client = params.clientInfo;
-  if (!isRecord(client) || typeof client.name !== 'string' || typeof client.version !== 'string')
+  const { capabilities } = params;
+  if (!isRecord(capabilities)) return undefined;
+  if (
+    !Object.entries(CAPABILITIES).every(([name, shape]) =>
+      optional(capabilities[name], (v) => fits(v, shape)),
+    )
+  ) {
     return undefined;
+  }
+  if (!isClientInfo(params.clientInfo)) return undefined;
   const protocolVersion = answer.versions.includes(params.protocolVersion)
     ? params.protocolVersion
     : answer.versions[0];
-  return { jsonrpc: '2.0', id, result: { protocolVersion, ...answer.result } };
+  return { protocolVersion, ...answer.result };
 }

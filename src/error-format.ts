@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   NetworkError,
+  NothingStoredError,
   OutcomeUnknownError,
   PROVIDER_LABEL,
   ProviderError,
@@ -54,6 +55,9 @@ export function formatError(error: unknown, log?: Logger): string {
     next = error.next;
   } else if (error instanceof SpendStateError) {
     lines.push(`Not charged: ${error.message}`, ...error.facts);
+    next = error.next;
+  } else if (error instanceof NothingStoredError) {
+    lines.push(`Nothing stored: ${error.message}`, ...error.facts);
     next = error.next;
   } else if (error instanceof ConfigurationError) {
     lines.push(`Not configured: ${error.message}`, ...error.facts);

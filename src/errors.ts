@@ -140,6 +140,12 @@ export class ConfigurationError extends AtelierError {
   }
 }
 
+/**
+ * The human did not give a secret through its one-time page (src/entry/): they declined to open it, cancelled it,
+ * or let it expire. Nothing was sent or stored.
+ */
+export class NothingStoredError extends AtelierError {}
+
 /** A failure of ours that no class above describes; still carries the facts an outer layer adds. */
 export class UnexpectedError extends AtelierError {}
 

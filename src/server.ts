@@ -25,6 +25,7 @@ import type { ToolRunner } from './tool-call.js';
 import { prebuiltToolList, type ToolListTable } from './tool-list.js';
 import { selectTools } from './tool-selection.js';
 import { VERSION } from './version.js';
+import { readableError } from './zod-issues.js';
 
 const INSTRUCTIONS =
   'atelier-mcp generates images (generate_image) and saves them as files in the project; results give absolute ' +
@@ -236,7 +237,7 @@ export async function serveStdio(
     await onClose();
   };
   // Transport and protocol errors (an oversize or malformed message, a broken pipe) end nothing but are logged.
-  server.onerror = (error) => log.warn(`transport: ${error.message}`);
+  server.onerror = (error) => log.warn(`transport: ${readableError(error)}`);
   transport.onclose = () => void close();
   // stdin may have ended while the server was loading (transport.listen() started reading it).
   if (process.stdin.readableEnded) void close();

@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describeIssues } from './zod-issues.js';
 
 /**
  * The largest JSON-RPC message read from stdin: a 10 MB reference image inline as a data: URI is about
@@ -36,7 +37,7 @@ export class StdioTransport implements Transport {
   private size = 0;
   private oversize: Oversize | undefined;
   private listening = false;
-  /** Messages read before start(), as parsed JSON: the SDK's schema checks them on delivery. */
+  /** Messages read before start(), as parsed JSON (the SDK's schema checks them on delivery), or why a line was not. */
   private held: unknown[] | undefined = [];
   private firstSeen: (() => void) | undefined;
   private readonly first = new Promise<void>((resolve) => (this.firstSeen = resolve));
@@ -75,7 +76,11 @@ export class StdioTransport implements Transport {
     void this.listen();
     const held = this.held ?? [];
     this.held = undefined;
-    for (const value of held) this.deliver(value);
+    // In the order read: a line that could not be read is reported where it came, now that onerror is set.
+    for (const value of held) {
+      if (value instanceof Unreadable) this.onerror?.(value.error);
+      else this.deliver(value);
+    }
   }
 
   async close(): Promise<void> {
@@ -101,10 +106,11 @@ export class StdioTransport implements Transport {
       this.answered.delete(message.id);
       const own = 'result' in message ? JSON.stringify(message.result) : undefined;
       if (own !== sent) {
+        // A tools/list answer is tens of kilobytes: the start of each side says enough.
         this.onerror?.(
           new Error(
             `the answer sent early to request ${JSON.stringify(message.id)} differs from the SDK's: ` +
-              `${sent} against ${own ?? JSON.stringify(message)}`,
+              `${clip(sent ?? '')} against ${clip(own ?? JSON.stringify(message))}`,
           ),
         );
       }
@@ -173,7 +179,11 @@ export class StdioTransport implements Transport {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      const unreadable = new Error(`ignored a line that is not JSON: ${(error as Error).message}`);
+      if (!this.held) return this.onerror?.(unreadable);
+      // Before start() nobody listens yet: the line is reported once the SDK is connected, in its place.
+      this.held.push(new Unreadable(unreadable));
+      this.early = undefined;
       return;
     }
     if (!this.held) return this.deliver(value);
@@ -194,13 +204,15 @@ export class StdioTransport implements Transport {
     try {
       message = this.parse!(value);
     } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      this.onerror?.(invalidMessage(value, error));
       return;
     }
     this.onmessage?.(message);
   }
 
   private refuse(oversize: Oversize): void {
+    // Not a message the early path understands: it and what follows wait for the SDK.
+    this.early = undefined;
     // A response (to roots/list, say) gets no answer: only a request that named a method does.
     const id = /"method"\s*:/.test(oversize.head.toString('utf8'))
       ? requestId(oversize.head, oversize.tail)
@@ -224,6 +236,28 @@ export class StdioTransport implements Transport {
       },
     }).catch((error: unknown) => this.onerror?.(error as Error));
   }
+}
+
+/** A line read before start() that is not JSON: reported through onerror once there is one. */
+class Unreadable {
+  constructor(readonly error: Error) {}
+}
+
+const CLIP = 300;
+
+/** The start of a long text, saying how long it was. */
+function clip(text: string): string {
+  return text.length <= CLIP ? text : `${text.slice(0, CLIP)}… (${text.length} characters)`;
+}
+
+/** A parsed message the SDK's JSON-RPC schema refused: which one, and why, in one line. */
+function invalidMessage(value: unknown, error: unknown): Error {
+  const issues = (error as { issues?: unknown }).issues;
+  const why = Array.isArray(issues) ? describeIssues(issues) : String(error);
+  const message = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const method = typeof message.method === 'string' ? ` ${clip(message.method)}` : '';
+  const id = 'id' in message ? ` (id ${clip(JSON.stringify(message.id) ?? 'undefined')})` : '';
+  return new Error(`ignored a message that is not valid JSON-RPC${method}${id}: ${why}`);
 }
 
 function lastBytes(parts: Buffer[]): Buffer {

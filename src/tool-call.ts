@@ -8,14 +8,14 @@ import type {
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolDefinition } from '../tools/define.js';
-import type { ServerServices, ToolContext, ToolOutput } from './context.js';
+import type { OpenSecretPage, SecretPages, ServerServices, ToolContext, ToolOutput } from './context.js';
 import { formatError } from './error-format.js';
 import { UserInputError } from './errors.js';
 import { createMedia } from './media/index.js';
 import { createProgressReporter } from './progress.js';
-import { KEEP_AS_IS, redact, redactStrings } from './redact.js';
+import { holdSecret, KEEP_AS_IS, redact, redactStrings } from './redact.js';
 import type { Consent } from './spend/index.js';
-import { argumentChecker } from './tool-schema.js';
+import { argumentChecker, inputShape } from './tool-schema.js';
 
 // tools/call, loaded with the tools after `initialize` is answered (src/server.ts): checks the arguments, gives the
 // handler its narrow context (never the SDK) and turns what it returns or throws into the result.
@@ -45,6 +45,14 @@ export function createToolRunner(
     isError: true,
     content: [{ type: 'text', text: formatError(error, log) }],
   });
+  // One-time secret pages whose link went into a result; they close with the server.
+  const openPages = new Map<string, OpenSecretPage>();
+  const onclose = server.onclose;
+  server.onclose = () => {
+    onclose?.();
+    for (const page of openPages.values()) void page.close();
+    openPages.clear();
+  };
 
   return async (params, extra) => {
     const tool = byName.get(params.name);
@@ -53,6 +61,22 @@ export function createToolRunner(
         new UserInputError(`No tool named ${params.name} on this server.`, {
           next: 'Call a tool that tools/list shows; --toolsets, --providers and --read-only decide which are offered.',
         }),
+      );
+    }
+    // A secret passed as an argument has been through the conversation already: from here on it is masked.
+    holdSecretArguments(params.arguments);
+    const stray = straySecretArguments(tool, config, params.arguments);
+    if (stray.length > 0) {
+      return fail(
+        new UserInputError(
+          `${tool.name} takes no ${stray.join(' or ')} argument; it was not used. A secret passed as an argument ` +
+            'goes through the conversation and the model provider.',
+          {
+            next:
+              `Call ${tool.name} again without it. Keys are typed into a local page (pixelmuse_login, ` +
+              'modelslab_login with method "api_key"), set in the MCP client\'s env, or stored with `npx atelier-mcp login`.',
+          },
+        ),
       );
     }
     const checked = check(tool, params.arguments);
@@ -83,6 +107,7 @@ export function createToolRunner(
       signal: extra.signal,
       progress: (m, opts) => progress.report(m, opts?.etaSeconds),
       confirm,
+      pages: createSecretPages(server, extra.requestId, extra.signal, openPages),
       spend: services.spendBook.withConsent(confirm),
     };
     const started = Date.now();
@@ -140,6 +165,64 @@ function createConsent(server: Server, requestId: string | number, signal: Abort
       return result.action;
     },
   };
+}
+
+/**
+ * URL-mode elicitation for the one-time secret pages (src/entry/): the client shows the human the link and opens
+ * it with their consent; `complete()` sends notifications/elicitation/complete once the page is done.
+ */
+function createSecretPages(
+  server: Server,
+  requestId: string | number,
+  signal: AbortSignal,
+  open: Map<string, OpenSecretPage>,
+): SecretPages {
+  return {
+    canOpenUrl: () =>
+      (server.getClientCapabilities()?.elicitation as { url?: object } | undefined)?.url !== undefined,
+    async openUrl(message, url) {
+      const elicitationId = randomUUID();
+      const result = await server.elicitInput(
+        { mode: 'url', message: redact(message), url, elicitationId },
+        { relatedRequestId: requestId, signal, timeout: CONSENT_TIMEOUT_MS },
+      );
+      const notify = server.createElicitationCompletionNotifier(elicitationId, {
+        relatedRequestId: requestId,
+      });
+      return { answer: result.action, complete: () => notify().catch(() => {}) };
+    },
+    open,
+  };
+}
+
+/** Argument names whose values are secrets wherever they appear (a card's number and CVC included). */
+const SECRET_ARGUMENT =
+  /^(?:password|password_confirmation|current_password|passwd|api_?key|key|secret|token|access_token|cvc|cvv|csc|verification_code)$/i;
+
+/** Holds every secret-named value of the arguments (src/redact.ts): echoes of it are masked from now on. */
+function holdSecretArguments(args: unknown, parent = ''): void {
+  if (args === null || typeof args !== 'object') return;
+  for (const [name, value] of Object.entries(args)) {
+    if (typeof value === 'string') {
+      if (parent === 'card' && name === 'number') holdSecret(value, 'card');
+      else if (SECRET_ARGUMENT.test(name)) holdSecret(value);
+    } else {
+      holdSecretArguments(value, name);
+    }
+  }
+}
+
+/** Secret-named arguments the tool does not take (the schema would drop them silently): refused by name. */
+function straySecretArguments(
+  tool: ToolDefinition,
+  config: ServerServices['config'],
+  args: unknown,
+): string[] {
+  if (args === null || typeof args !== 'object') return [];
+  const known = inputShape(tool, config);
+  return Object.keys(args).filter(
+    (name) => !(name in known) && (SECRET_ARGUMENT.test(name) || name === 'card'),
+  );
 }
 
 /** A human reading a charge and deciding may take a while; the SDK's 60 s default would cut them off. */

@@ -63,6 +63,21 @@ describe('config', () => {
     expect(() => loadConfig({}, { [name]: value }, '/p')).toThrow(message);
   });
 
+  it('lowers the default per-call cap to a day cap below it, and refuses the two set the other way round', () => {
+    // mcp.example.json sets only the day cap, at 20: the server must start, with $20 as the most one call spends.
+    expect(loadConfig({}, { ATELIER_MAX_USD_PER_DAY: '20' }, '/p')).toMatchObject({
+      maxUsdPerCall: 20,
+      maxUsdPerDay: 20,
+    });
+    expect(loadConfig({}, { ATELIER_MAX_USD_PER_DAY: '80' }, '/p').maxUsdPerCall).toBe(50);
+    expect(
+      loadConfig({}, { ATELIER_MAX_USD_PER_DAY: '20', ATELIER_MAX_USD_PER_CALL: '5' }, '/p').maxUsdPerCall,
+    ).toBe(5);
+    expect(() =>
+      loadConfig({}, { ATELIER_MAX_USD_PER_DAY: '20', ATELIER_MAX_USD_PER_CALL: '30' }, '/p'),
+    ).toThrow(/ATELIER_MAX_USD_PER_CALL \(30\) is above ATELIER_MAX_USD_PER_DAY \(20\)/);
+  });
+
   it('documents every env var it reads', () => {
     const documented = new Set(SETTINGS.map((s) => s.env));
     const source = loadConfig.toString();

@@ -121,6 +121,44 @@ describe('StdioTransport', () => {
     ]);
   });
 
+  it('reports a long difference by the start of each side, not in full', async () => {
+    const t = pair(1024 * 1024);
+    void t.transport.listen(() => ({ jsonrpc: '2.0', id: 1, result: { tools: 'a'.repeat(20_000) } }));
+    t.stdin.write('{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n');
+    await tick();
+    await t.transport.start();
+    await t.transport.send({ jsonrpc: '2.0', id: 1, result: { tools: 'b'.repeat(20_000) } });
+    expect(t.errors).toHaveLength(1);
+    expect(t.errors[0]!.length).toBeLessThan(1_000);
+    expect(t.errors[0]).toMatch(/… \(20012 characters\) against \{"tools":"b+… \(20012 characters\)$/);
+  });
+
+  it('reports a line that is not JSON read before start() once started, in its place', async () => {
+    const t = pair(1024);
+    void t.transport.listen(() => undefined);
+    t.stdin.write('{"jsonrpc":\n{"jsonrpc":"2.0","method":"ok"}\n');
+    await tick();
+    expect(t.errors).toEqual([]);
+    const seen: string[] = [];
+    t.transport.onerror = (e) => seen.push(`error: ${e.message}`);
+    t.transport.onmessage = (m) => seen.push(`message: ${(m as { method: string }).method}`);
+    await t.transport.start();
+    expect(seen).toEqual([expect.stringMatching(/^error: ignored a line that is not JSON: /), 'message: ok']);
+  });
+
+  it("says in one line why a message is not JSON-RPC, not in zod's multi-line JSON", async () => {
+    const t = pair(1024);
+    await t.transport.start();
+    t.stdin.write(
+      '{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"_meta":5}}\n{"jsonrpc":"2.0","id":7}\n',
+    );
+    await tick();
+    expect(t.errors).toEqual([
+      'ignored a message that is not valid JSON-RPC tools/list (id 6): params._meta: Invalid input: expected object, received number',
+      'ignored a message that is not valid JSON-RPC (id 7): method: Invalid input: expected string, received undefined',
+    ]);
+  });
+
   it('reports a malformed line and goes on', async () => {
     const t = pair(1024);
     await t.transport.start();

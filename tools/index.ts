@@ -13,6 +13,7 @@ import modelslab_profile from './modelslab_profile.js';
 import modelslab_api_keys from './modelslab_api_keys.js';
 import modelslab_usage from './modelslab_usage.js';
 import pixelmuse_buy_credits from './pixelmuse_buy_credits.js';
+import pixelmuse_login from './pixelmuse_login.js';
 import pixelmuse_delete_image from './pixelmuse_delete_image.js';
 import pixelmuse_list_images from './pixelmuse_list_images.js';
 import pixelmuse_update_image from './pixelmuse_update_image.js';
@@ -41,6 +42,7 @@ export const TOOLS = [
   modelslab_resend_verification,
   modelslab_login,
   modelslab_logout,
+  pixelmuse_login,
   modelslab_profile,
   modelslab_api_keys,
   modelslab_usage,

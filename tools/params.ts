@@ -43,10 +43,13 @@ export const limit = z.number().int().min(1).max(100).optional().describe('Items
 
 export const cursor = z.string().min(1).optional().describe('next_cursor from the previous page.');
 
-/** ModelsLab account credentials: the password goes to ModelsLab only, never into a result or a log. */
+/**
+ * ModelsLab account credentials: the password goes to ModelsLab only, never into a result or a log. An argument only
+ * for clients that cannot open the one-time local page (src/entry/), where the human types it instead.
+ */
 // Not z.email(): its pattern would add ~60 tokens to every tool that takes an address; ModelsLab checks it.
 export const email = z.string().min(3).max(254).describe('Account email address.');
-export const password = z.string().min(1).max(200).describe('Never shown or logged.');
+export const password = z.string().min(1).max(200).describe('Headless clients only; omit it.');
 
 /** The second call of a money-moving tool: the token its quote printed, after the human approved. */
 export const confirmation_token = z

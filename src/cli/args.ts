@@ -2,8 +2,12 @@ import { parseArgs } from 'node:util';
 import type { Flags } from '../config.js';
 import { UserInputError } from '../errors.js';
 
+export type Command = 'serve' | 'tools' | 'prompts' | 'status' | 'login' | 'logout';
+
 export interface ParsedCommand {
-  command: 'serve' | 'tools' | 'prompts' | 'status' | 'login' | 'logout' | 'help' | 'version';
+  command: Command | 'help' | 'version';
+  /** help: the command it is about (`login --help`, `help login`); none for the whole bin. */
+  topic?: Command;
   provider?: string;
   /** login modelslab --api-key: store a key, skip the account flow. */
   apiKey?: boolean;
@@ -14,7 +18,7 @@ export interface ParsedCommand {
 
 const LOGIN_PROVIDERS = new Set(['pixelmuse', 'modelslab']);
 
-const COMMANDS = new Set(['serve', 'tools', 'prompts', 'status', 'login', 'logout', 'help']);
+const COMMANDS = new Set<string>(['serve', 'tools', 'prompts', 'status', 'login', 'logout']);
 
 export function parseCommand(argv: string[]): ParsedCommand {
   let parsed;
@@ -35,7 +39,9 @@ export function parseCommand(argv: string[]): ParsedCommand {
       },
     });
   } catch (error) {
-    throw new UserInputError((error as Error).message, { next: 'Run `atelier-mcp --help` for the flags.' });
+    throw new UserInputError(parseProblem(error as Error & { code?: string }), {
+      next: 'Run `atelier-mcp --help` (or `atelier-mcp <command> --help`) for the flags.',
+    });
   }
   const { values, positionals } = parsed;
   const flags: Flags = {
@@ -47,13 +53,13 @@ export function parseCommand(argv: string[]): ParsedCommand {
   };
   if (values.version) return { command: 'version', flags };
   const [first, second, ...rest] = positionals;
-  if (values.help || first === 'help') return { command: 'help', flags };
-  if (first !== undefined && !COMMANDS.has(first)) {
-    throw new UserInputError(`Unknown command "${first}".`, {
-      next: 'Run `atelier-mcp --help` for the commands.',
-    });
+  if (values.help || first === 'help') {
+    const topic = first === 'help' ? second : first;
+    if (topic !== undefined) knownCommand(topic);
+    return { command: 'help', ...(topic !== undefined ? { topic: topic as Command } : {}), flags };
   }
-  const command = (first ?? 'serve') as ParsedCommand['command'];
+  if (first !== undefined) knownCommand(first);
+  const command = (first ?? 'serve') as Command;
   if (command === 'login' || command === 'logout') {
     if (second === undefined || !LOGIN_PROVIDERS.has(second) || rest.length > 0) {
       throw new UserInputError(`Usage: atelier-mcp ${command} pixelmuse|modelslab`, {
@@ -80,4 +86,20 @@ export function parseCommand(argv: string[]): ParsedCommand {
   }
   if (second !== undefined) throw new UserInputError(`Unexpected argument "${second}".`);
   return { command, flags };
+}
+
+function knownCommand(name: string): void {
+  if (COMMANDS.has(name)) return;
+  throw new UserInputError(`Unknown command "${name}".`, {
+    next: 'Run `atelier-mcp --help` for the commands.',
+  });
+}
+
+/** node:util's own words, except where they are hard to read (an unknown option's advice has an unbalanced quote). */
+function parseProblem(error: Error & { code?: string }): string {
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /'([^']+)'/.exec(error.message)?.[1];
+    if (option) return `Unknown option ${option}.`;
+  }
+  return error.message;
 }

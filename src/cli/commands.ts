@@ -55,7 +55,11 @@ export async function prompts(config: Config, print: Print): Promise<boolean> {
 }
 
 export async function status(config: Config, log: Logger, print: Print): Promise<void> {
-  const { credentials, modelslab } = createServices(config, log);
+  // The sandbox's server holds test keys in memory and ignores real ones: show those, as it would see them.
+  const sandbox = config.sandbox ? (await import('../sandbox/index.js')).SANDBOX_CREDENTIALS : undefined;
+  const { credentials, modelslab } = createServices(config, log, sandbox ?? {});
+  const api = (url: string) =>
+    sandbox ? 'API: an emulator on 127.0.0.1 that the sandboxed server starts' : `API ${url}`;
   const [pixelmuse, report, mlToken, mlKey] = await Promise.all([
     credentials.get('pixelmuse_api_key'),
     credentials.report(),
@@ -65,7 +69,7 @@ export async function status(config: Config, log: Logger, print: Print): Promise
   print(`atelier-mcp status (${config.sandbox ? 'sandbox' : 'live'})`);
   print(
     pixelmuse
-      ? `pixelmuse: configured, ${mask(pixelmuse.value)} from ${pixelmuse.where} (API ${config.pixelmuseBaseUrl})`
+      ? `pixelmuse: configured, ${mask(pixelmuse.value)} from ${pixelmuse.where} (${api(config.pixelmuseBaseUrl)})`
       : `pixelmuse: not configured (run \`atelier-mcp login pixelmuse\` or set ${CREDENTIAL_ENV.pixelmuse_api_key})`,
   );
   if (!mlToken && !mlKey) {
@@ -81,12 +85,16 @@ export async function status(config: Config, log: Logger, print: Print): Promise
           : 'expiry unknown';
     print(
       `modelslab: configured, token ${mlToken ? `${mask(mlToken.value)} from ${mlToken.where} (${expiry})` : 'none'}, ` +
-        `API key ${mlKey ? `${mask(mlKey.value)} from ${mlKey.where}` : 'none'} (API ${config.modelslabBaseUrl})`,
+        `API key ${mlKey ? `${mask(mlKey.value)} from ${mlKey.where}` : 'none'} (${api(config.modelslabBaseUrl)})`,
     );
   }
   const keychain =
     report.keychain === 'unavailable' ? `unavailable: ${report.keychainReason}` : report.keychain;
-  print(`credential store: ${report.mode} (OS keychain ${keychain}; file ${report.file})`);
+  print(
+    sandbox
+      ? 'credential store: memory (sandbox: nothing is read from or written to the OS keychain or a file)'
+      : `credential store: ${report.mode} (OS keychain ${keychain}; file ${report.file})`,
+  );
   print(`output dir: ${config.outputDir ?? "generated/ under the client's first root, else the cwd"}`);
 }
 

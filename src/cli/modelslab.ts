@@ -57,7 +57,8 @@ export async function loginModelslab(
 export async function logoutModelslab(config: Config, log: Logger, print: Print): Promise<void> {
   const { credentials, modelslab } = createServices(config, log);
   const token = await modelslab.tokens.current();
-  if (token && token.source !== 'env') {
+  const stored = token !== undefined && token.source !== 'env';
+  if (stored) {
     try {
       const { revokedUpstream } = await modelslab.logout(false);
       print(
@@ -69,12 +70,12 @@ export async function logoutModelslab(config: Config, log: Logger, print: Print)
       await modelslab.tokens.clear();
     }
   }
-  const removed = await credentials.remove('modelslab_api_key');
-  print(
-    token || removed.length
-      ? 'Removed the stored ModelsLab token and API key.'
-      : 'No stored ModelsLab token or key was found.',
-  );
+  const removed = (await credentials.remove('modelslab_api_key')).length > 0;
+  // Say what was there: a machine with only an API key had no token to remove.
+  if (stored && removed) print('Removed the stored ModelsLab token and API key.');
+  else if (stored) print('Removed the stored ModelsLab token (no API key was stored).');
+  else if (removed) print('Removed the stored ModelsLab API key (no token was stored).');
+  else print('No stored ModelsLab token or key was found.');
   envNote('modelslab_token', print);
   envNote('modelslab_api_key', print);
 }

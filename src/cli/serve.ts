@@ -45,7 +45,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     process.exit(0);
   });
   log.info(
-    `ready: ${config.sandbox ? 'sandbox' : 'live'} mode, output ${config.outputDir ?? "the client's first root"}`,
+    `ready (${config.sandbox ? 'sandbox' : 'live'} mode): images are saved in ` +
+      (config.outputDir ?? `generated/ under the client's first root, else under ${config.cwd}`),
   );
 }
 
@@ -54,19 +55,14 @@ async function sandboxSetup(
   config: Config,
   log: Logger,
 ): Promise<{ config: Config; stop: () => Promise<void>; load: () => Promise<ServerParts> }> {
-  const [sandboxModule, { createServices }, { spendDir }, { rm }] = await Promise.all([
-    import('../sandbox/index.js'),
-    import('../services.js'),
-    import('../spend/home.js'),
-    import('node:fs/promises'),
-  ]);
-  const {
-    startSandbox,
-    SANDBOX_PIXELMUSE_KEY,
-    SANDBOX_STRIPE_KEY,
-    SANDBOX_PAYMENT_METHOD,
-    SANDBOX_MODELSLAB_KEY,
-  } = sandboxModule;
+  const [{ startSandbox, SANDBOX_CREDENTIALS }, { createServices }, { spendDir }, { rm }] = await Promise.all(
+    [
+      import('../sandbox/index.js'),
+      import('../services.js'),
+      import('../spend/home.js'),
+      import('node:fs/promises'),
+    ],
+  );
   const sandbox = await startSandbox();
   log.info(
     `sandbox: Pixelmuse emulator on ${sandbox.urls.pixelmuse}, ModelsLab emulator on ${sandbox.urls.modelslab}; ` +
@@ -85,17 +81,9 @@ async function sandboxSetup(
       // The sandbox's ledger and keys describe emulators that are gone now.
       await rm(spendDir(sandboxed), { recursive: true, force: true });
     },
-    // Real keys in the env must not reach the emulator (or be mistaken for sandbox ones). ModelsLab starts
-    // with the sandbox account's API key but no token: the agent signs up, verifies and logs in for real.
     load: async () => ({
       tools: await loadTools(),
-      services: createServices(sandboxed, log, {
-        env: {
-          ATELIER_STRIPE_SECRET_KEY: SANDBOX_STRIPE_KEY,
-          ATELIER_MPP_PAYMENT_METHOD: SANDBOX_PAYMENT_METHOD,
-        },
-        memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY, modelslab_api_key: SANDBOX_MODELSLAB_KEY },
-      }),
+      services: createServices(sandboxed, log, SANDBOX_CREDENTIALS),
     }),
   };
 }

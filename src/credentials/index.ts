@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigurationError, UserInputError } from '../errors.js';
+import { holdSecret } from '../redact.js';
 import { CREDENTIAL_FILE, FileStore } from './file-store.js';
 import { Keychain, probeKeychain, type KeychainLike } from './keychain.js';
 
@@ -113,26 +114,35 @@ export function openCredentials(
     return value === undefined ? undefined : { value, source: 'file', where: fileWhere };
   };
 
+  const lookUp = async (name: CredentialName): Promise<ResolvedCredential | undefined> => {
+    const fromEnv = env[CREDENTIAL_ENV[name]]?.trim();
+    if (fromEnv) return { value: fromEnv, source: 'env', where: `env ${CREDENTIAL_ENV[name]}` };
+    switch (mode) {
+      case 'memory': {
+        const value = memory.get(name);
+        return value === undefined ? undefined : { value, source: 'memory', where: memoryWhere };
+      }
+      case 'file':
+        return fromFile(name);
+      case 'keychain':
+        return fromKeychain(name);
+      case 'auto':
+        // A key saved to the file while the keychain was down must still be found once it is back.
+        return (await fromKeychain(name)) ?? fromFile(name);
+    }
+  };
+  // Every key and token this process reads or stores is masked by value wherever it would leave (src/redact.ts).
+  const isSecret = (name: CredentialName) => name !== 'modelslab_token_expires_at';
+
   return {
     async get(name) {
-      const fromEnv = env[CREDENTIAL_ENV[name]]?.trim();
-      if (fromEnv) return { value: fromEnv, source: 'env', where: `env ${CREDENTIAL_ENV[name]}` };
-      switch (mode) {
-        case 'memory': {
-          const value = memory.get(name);
-          return value === undefined ? undefined : { value, source: 'memory', where: memoryWhere };
-        }
-        case 'file':
-          return fromFile(name);
-        case 'keychain':
-          return fromKeychain(name);
-        case 'auto':
-          // A key saved to the file while the keychain was down must still be found once it is back.
-          return (await fromKeychain(name)) ?? fromFile(name);
-      }
+      const found = await lookUp(name);
+      if (found && isSecret(name)) holdSecret(found.value);
+      return found;
     },
 
     async save(name, raw) {
+      if (isSecret(name)) holdSecret(raw);
       const value = raw.trim();
       if (value === '') {
         throw new UserInputError(`The value for ${name} is empty; nothing was saved.`, {

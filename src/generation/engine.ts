@@ -40,21 +40,33 @@ export async function generate<R>(
   );
   // A create answer that comes only when the job is done leaves no other idle moment to load in.
   const stopWarming = adapter.holdsCreate ? warmOnceSent(ctx) : () => {};
+  // Files are named in the order of the batch, not in the order its jobs finish: the first job's image is cat.png
+  // and the second's cat-2.png, as the result lists them. A job names its files once the job before it has named
+  // its own or ended; it downloads meanwhile.
+  let previousNamed: Promise<void> = Promise.resolve();
   const jobs = Array.from({ length: opts.count }, async (_, index) => {
-    const started = Date.now();
-    const { job, replayed, settled } = await submit(ctx, adapter, request, { ...opts, started, index });
-    ctx.log.info(`${adapter.provider} job ${job.id} (${job.model}) created: ${job.status}`);
+    const turn = previousNamed;
+    let named!: () => void;
+    previousNamed = new Promise((resolve) => (named = resolve));
     try {
-      return await finish(ctx, adapter, job, {
-        started,
-        deadline: opts.deadline,
-        target: opts.target,
-        replayed,
-        preview: opts.preview === true && index === 0,
-      });
+      const started = Date.now();
+      const { job, replayed, settled } = await submit(ctx, adapter, request, { ...opts, started, index });
+      ctx.log.info(`${adapter.provider} job ${job.id} (${job.model}) created: ${job.status}`);
+      try {
+        return await finish(ctx, adapter, job, {
+          started,
+          deadline: opts.deadline,
+          target: opts.target,
+          replayed,
+          preview: opts.preview === true && index === 0,
+          turn,
+        });
+      } finally {
+        // Answered only once the key is settled: the same call made right after the result is a new job.
+        await settled;
+      }
     } finally {
-      // Answered only once the key is settled: the same call made right after the result is a new job.
-      await settled;
+      named();
     }
   });
   return Promise.allSettled(jobs).finally(stopWarming);
@@ -174,7 +186,15 @@ async function finish(
   ctx: EngineContext,
   adapter: GenerationAdapter,
   first: Job,
-  opts: { started: number; deadline: number; target: Target; replayed?: boolean; preview?: boolean },
+  opts: {
+    started: number;
+    deadline: number;
+    target: Target;
+    replayed?: boolean;
+    preview?: boolean;
+    /** Resolves when this job may name its files (the batch's jobs before it have named theirs). */
+    turn?: Promise<void>;
+  },
 ): Promise<JobOutcome> {
   const { provider } = adapter;
   const { id } = first;
@@ -292,7 +312,7 @@ async function save(
   ctx: EngineContext,
   adapter: GenerationAdapter,
   job: Job,
-  { target, preview }: { target: Target; preview?: boolean },
+  { target, preview, turn }: { target: Target; preview?: boolean; turn?: Promise<void> },
 ): Promise<Pick<JobOutcome, 'saved' | 'firstBytes' | 'urls' | 'preview'> & { skipped: number }> {
   if (job.outputs.length === 0) {
     throw new ProviderError({
@@ -312,6 +332,7 @@ async function save(
     // Encoding the preview (CPU) overlaps writing and syncing the file (disk); it never rejects.
     if (preview && !previewing) previewing = ctx.media.preview(bytes);
     const source = ref.startsWith('data:') ? undefined : ref;
+    await turn;
     saved.push(await ctx.media.save(bytes, target, { fallbackName: job.prompt || job.id, source }));
   }
   return {

@@ -3,7 +3,7 @@
  * never stored. Kept apart from the Stripe client so that reading them loads no HTTP code.
  */
 
-import { mask } from '../redact.js';
+import { holdSecret, mask } from '../redact.js';
 
 export const MPP_SETUP_NEXT =
   'To pay per image with MPP, set ATELIER_STRIPE_SECRET_KEY (a restricted key rk_… allowed to create Shared ' +
@@ -26,6 +26,7 @@ export function readSptSettings(
   apiBase: string,
 ): { settings?: SptSettings; problem?: string; warning?: string } {
   const secretKey = env.ATELIER_STRIPE_SECRET_KEY?.trim() || undefined;
+  holdSecret(secretKey);
   const paymentMethod = env.ATELIER_MPP_PAYMENT_METHOD?.trim() || undefined;
   if (!secretKey && !paymentMethod) return {};
   if (!secretKey)

@@ -1,6 +1,7 @@
 import { ConfigurationError, ProviderError } from '../errors.js';
 import { HttpClient, type HttpClientOptions, type ParsedError } from '../http/client.js';
 import type { Logger } from '../log.js';
+import { holdSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import type { SptSettings } from './mpp-settings.js';
 import type { PaymentOffer } from './pixelmuse/mpp.js';
@@ -65,6 +66,7 @@ export class SptMinter {
       signal,
     });
     const id = res.body?.id;
+    holdSecret(id);
     if (typeof id !== 'string' || !id.startsWith('spt_')) {
       throw new ConfigurationError('Stripe answered without a Shared Payment Token id.', {
         next: 'Check that the Stripe account is enrolled in the Shared Payment Tokens preview.',

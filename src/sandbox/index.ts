@@ -1,8 +1,10 @@
+import type { CredentialName } from '../credentials/index.js';
 import type { ModelslabEmulator, ModelslabEmulatorOptions } from './modelslab/index.js';
 import type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
-import { startModelslabEmulator } from './modelslab/index.js';
-import { startPixelmuseEmulator } from './pixelmuse/index.js';
+import { SANDBOX_MODELSLAB_KEY, startModelslabEmulator } from './modelslab/index.js';
+import { SANDBOX_PIXELMUSE_KEY, startPixelmuseEmulator } from './pixelmuse/index.js';
 import { startStripeEmulator, type StripeEmulator } from './stripe/index.js';
+import { SANDBOX_PAYMENT_METHOD, SANDBOX_STRIPE_KEY } from './stripe/spt.js';
 
 export { SANDBOX_PIXELMUSE_KEY, startPixelmuseEmulator } from './pixelmuse/index.js';
 export type { PixelmuseEmulator, PixelmuseEmulatorOptions } from './pixelmuse/index.js';
@@ -18,6 +20,19 @@ export { SANDBOX_STRIPE_PUBLISHABLE_KEY, startStripeEmulator } from './stripe/in
 export type { StripeEmulator } from './stripe/index.js';
 export type { RecordedRequest } from './core/exchange.js';
 export type { Fault } from './core/server.js';
+
+/**
+ * What a sandboxed server holds, in memory only (the `env` and `memory` of createServices): the emulators' test keys
+ * and the card MPP pays with. Real keys in the environment never reach an emulator, nor pass for sandbox ones.
+ * ModelsLab starts with the sandbox account's API key but no token: the agent signs up, verifies and logs in.
+ */
+export const SANDBOX_CREDENTIALS: {
+  env: Record<string, string>;
+  memory: Partial<Record<CredentialName, string>>;
+} = {
+  env: { ATELIER_STRIPE_SECRET_KEY: SANDBOX_STRIPE_KEY, ATELIER_MPP_PAYMENT_METHOD: SANDBOX_PAYMENT_METHOD },
+  memory: { pixelmuse_api_key: SANDBOX_PIXELMUSE_KEY, modelslab_api_key: SANDBOX_MODELSLAB_KEY },
+};
 
 export interface SandboxOptions {
   pixelmuse?: PixelmuseEmulatorOptions;

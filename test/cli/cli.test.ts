@@ -96,6 +96,34 @@ describe('atelier-mcp --version and --help', () => {
   });
 });
 
+describe('each command explains itself', () => {
+  it.each(['login', 'logout', 'status', 'tools', 'prompts'])(
+    '`%s --help`, and help followed by the command, print that command’s usage, not the whole bin’s',
+    async (command) => {
+      await freshHome();
+      for (const args of [
+        [command, '--help'],
+        ['help', command],
+      ]) {
+        const { code, stdout } = await cli(args);
+        expect(code).toBe(0);
+        expect(stdout).toMatch(new RegExp(`^Usage: atelier-mcp ${command}\\b`));
+        expect(stdout).not.toContain('serve MCP over stdio');
+      }
+    },
+  );
+
+  it('an unknown option exits 2 with a plain message, its quotes balanced', async () => {
+    await freshHome();
+    const { code, stdout, stderr } = await cli(['--bogus']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^Invalid input: Unknown option --bogus\.$/m);
+    expect(stderr).toMatch(/^Next: .*--help/m);
+    for (const quote of ["'", '"', '`']) expect(stderr.split(quote).length % 2, quote).toBe(1);
+  });
+});
+
 describe('atelier-mcp tools', () => {
   const rows = (stdout: string) =>
     stdout
@@ -274,6 +302,42 @@ describe('atelier-mcp status, login and logout (file store)', () => {
       'Key accepted by Pixelmuse: sandbox@atelier.test, plan free, balance not reported.',
     );
     expect(stdout).toContain('Stored pm_test_5a…7e40');
+  });
+
+  it.each([
+    ['--sandbox', ['login', 'pixelmuse', '--sandbox'], {}],
+    ['ATELIER_SANDBOX=1', ['login', 'pixelmuse'], { ATELIER_SANDBOX: '1' }],
+    ['logout --sandbox', ['logout', 'pixelmuse', '--sandbox'], {}],
+  ])(
+    'login and logout in the sandbox (%s) exit 2 and reach no service',
+    async (_, args, extra: Record<string, string>) => {
+      await freshHome();
+      const before = emulator.requests.length;
+      const { code, stdout, stderr } = await cli(
+        args,
+        { PIXELMUSE_BASE_URL: emulator.url, ...extra },
+        `${SANDBOX_PIXELMUSE_KEY}\n`,
+      );
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/does nothing in the sandbox/);
+      expect(stderr).toMatch(/^Next: /m);
+      expect(emulator.requests.length).toBe(before);
+      await expect(stat(credentialsFile())).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
+
+  it('status --sandbox shows what a sandboxed server holds: test keys in memory, never a real one', async () => {
+    await freshHome();
+    const { code, stdout } = await cli(['status', '--sandbox'], { PIXELMUSE_API_KEY: 'pm_live_real_one' });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^atelier-mcp status \(sandbox\)$/m);
+    expect(stdout).toMatch(
+      /^pixelmuse: configured, pm_test_5a…7e40 from memory \(sandbox\) \(API: an emulator on 127\.0\.0\.1/m,
+    );
+    expect(stdout).toMatch(/^modelslab: configured, token none, API key Sb…c7e9 from memory \(sandbox\)/m);
+    expect(stdout).toMatch(/^credential store: memory \(sandbox: nothing is read from or written/m);
+    expect(stdout).not.toContain(credentialsFile());
   });
 
   it('login with nothing on stdin exits 2 and stores nothing', async () => {

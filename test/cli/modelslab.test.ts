@@ -120,6 +120,27 @@ describe('atelier-mcp logout modelslab', () => {
     expect((await cli(['status'])).stdout).toMatch(/^modelslab: not configured/m);
   });
 
+  it('with only an API key stored, says it removed the key, not a token', async () => {
+    await cli(['login', 'modelslab', '--api-key'], `${SANDBOX_MODELSLAB_KEY}\n`);
+    const { code, stdout } = await cli(['logout', 'modelslab']);
+    expect(code).toBe(0);
+    expect(stdout).toBe('Removed the stored ModelsLab API key (no token was stored).\n');
+    expect(await stored()).toEqual({});
+    expect((await cli(['logout', 'modelslab'])).stdout).toBe('No stored ModelsLab token or key was found.\n');
+  });
+
+  it('login modelslab --sandbox exits 2 and reaches no service', async () => {
+    const before = emulator.requests.length;
+    const { code, stderr } = await cli(
+      ['login', 'modelslab', '--sandbox'],
+      `${SANDBOX_MODELSLAB_EMAIL}\n${PASSWORD}\n`,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/does nothing in the sandbox/);
+    expect(emulator.requests.length).toBe(before);
+    expect(await stored()).toEqual({});
+  });
+
   it('refuses a base URL that is not an origin before doing anything', async () => {
     const { code, stderr } = await cli(['status'], undefined, { MODELSLAB_BASE_URL: 'localhost:8080' });
     expect(code).toBe(2);

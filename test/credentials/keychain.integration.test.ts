@@ -1,6 +1,6 @@
 // The real OS keychain through @napi-rs/keyring. CI (CI=true) and KEYCHAIN_IT=1 require it: run them inside
-// `dbus-run-session` with an unlocked gnome-keyring (see /work/shared/notes/keychain.md). Elsewhere the
-// tests skip, saying why, when no keychain is reachable.
+// `dbus-run-session` with an unlocked gnome-keyring, as .ci/run does. Elsewhere the tests skip, saying why, when
+// no keychain is reachable.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';

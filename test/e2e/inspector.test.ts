@@ -1,30 +1,34 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, requireBuiltBin, ROOT } from '../helpers/spawn.js';
 import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 
-// The Inspector 1.0.3 bin, which still runs on Node 20 (2.x needs Node >= 22.19).
-const INSPECTOR = join(ROOT, 'node_modules', '.bin', 'mcp-inspector');
+// The MCP Inspector's CLI client, 1.0.3: `mcp-inspector --cli` runs this file. It comes from
+// @modelcontextprotocol/inspector-cli, which runs on Node 20 without the engines warning of the full Inspector
+// (web UI included, Node >= 22.7.5; 2.x needs Node >= 22.19); started directly, it skips the launcher's v1
+// deprecation banner.
+const INSPECTOR = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build', 'index.js');
 const ANNOTATIONS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
 
 let workDir: string;
+let runDir: string;
 
 /**
- * `mcp-inspector --cli <command…> --method …` prints the JSON result on stdout. Its deprecation
- * banner and an engines warning go to stderr and are ignored. The Inspector passes its own env on
+ * `<inspector cli> <command…> --method …` prints the JSON result on stdout. The Inspector passes its own env on
  * to the server, so that env is set in full here.
  */
 function inspect(args: string[], env: Record<string, string> = {}): Promise<unknown> {
   return new Promise((resolve, reject) => {
     execFile(
-      INSPECTOR,
-      ['--cli', process.execPath, BIN, '--sandbox', ...args],
-      // cwd: 1.0.3 probes "../package.json" relative to the cwd; a fresh temp dir keeps that probe harmless.
-      { cwd: workDir, env: cleanEnv(env), timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+      process.execPath,
+      [INSPECTOR, process.execPath, BIN, '--sandbox', ...args],
+      // cwd: 1.0.3 checks that "../package.json" exists relative to the cwd before it imports that path relative to
+      // itself (its own package.json, for the client's name); the package.json above runDir makes the check pass.
+      { cwd: runDir, env: cleanEnv(env), timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error)
           return reject(new Error(`mcp-inspector ${args.join(' ')} failed: ${error.message}\n${stderr}`));
@@ -42,6 +46,9 @@ beforeAll(async () => {
   requireBuiltBin();
   if (!existsSync(INSPECTOR)) throw new Error(`${INSPECTOR} is missing: run npm ci (it is a devDependency).`);
   workDir = await realpath(await mkdtemp(join(tmpdir(), 'atelier-inspector-')));
+  runDir = join(workDir, 'run');
+  await mkdir(runDir);
+  await writeFile(join(workDir, 'package.json'), '{}\n');
 });
 
 afterAll(async () => {

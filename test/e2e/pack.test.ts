@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBin, requireBuiltBin, ROOT } from '../helpers/spawn.js';
@@ -17,6 +18,7 @@ const TARBALL = `${pkg.name}-${pkg.version}.tgz`;
 // npx installs sharp and @napi-rs/keyring from the registry on a cold cache.
 const NPX_TIMEOUT_MS = 240_000;
 
+let cloneDir: string;
 let packDir: string;
 let runDir: string;
 let entries: string[];
@@ -35,10 +37,31 @@ async function userNpmCache(): Promise<string> {
   }
 }
 
+/**
+ * The repository as a fresh clone has it: the files git knows (the working tree's copies), no dist/, and the
+ * node_modules of `npm ci` (linked). Packing there shows what `npm pack` on a clone ships.
+ */
+async function freshClone(): Promise<string> {
+  const clone = await mkdtemp(join(tmpdir(), 'atelier-clone-'));
+  const listed = (
+    await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT })
+  ).stdout
+    .split('\0')
+    .filter((f) => f && existsSync(join(ROOT, f)));
+  for (const file of listed) {
+    await mkdir(dirname(join(clone, file)), { recursive: true });
+    await copyFile(join(ROOT, file), join(clone, file));
+  }
+  await symlink(join(ROOT, 'node_modules'), join(clone, 'node_modules'), 'dir');
+  return clone;
+}
+
 beforeAll(async () => {
   requireBuiltBin();
+  cloneDir = await freshClone();
+  expect(existsSync(join(cloneDir, 'dist'))).toBe(false);
   packDir = await mkdtemp(join(tmpdir(), 'atelier-pack-'));
-  await run('npm', ['pack', '--pack-destination', packDir], { cwd: ROOT, timeout: 60_000 });
+  await run('npm', ['pack', '--pack-destination', packDir], { cwd: cloneDir, timeout: 120_000 });
   expect(await readdir(packDir)).toEqual([TARBALL]);
   entries = (await run('tar', ['-tzf', join(packDir, TARBALL)])).stdout.split('\n').filter(Boolean);
 
@@ -52,18 +75,20 @@ beforeAll(async () => {
   const hash = createHash('sha512').update(`./${local}`).digest('hex').slice(0, 16);
   npxInstallDir = join(npmCache, '_npx', hash);
   await rm(npxInstallDir, { recursive: true, force: true });
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   if (npxInstallDir) await rm(npxInstallDir, { recursive: true, force: true });
-  for (const dir of [packDir, runDir]) if (dir) await rm(dir, { recursive: true, force: true });
+  for (const dir of [cloneDir, packDir, runDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the npm tarball', () => {
-  it('holds the bundle, package.json and the docs, never sources or tests', () => {
+  it('holds the bundle, package.json and the docs, never sources or tests, packed from a fresh clone', () => {
     const files = entries.map((e) => e.replace(/^package\//, ''));
     expect(files).toContain('package.json');
+    // A clone has no dist/: prepack builds it (without it the tarball held 4 files and no bin).
     expect(files).toContain('dist/cli.js');
+    expect(files.filter((f) => f.startsWith('dist/')).length).toBeGreaterThan(10);
     const allowed = /^(dist\/.+|package\.json|README\.md|mcp\.example\.json|LICENSE(\.md)?)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => /^(src|test|tools|prompts|scripts|node_modules)\//.test(f))).toEqual([]);
@@ -80,6 +105,10 @@ describe('the npm tarball', () => {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? homedir(),
           npm_config_cache: npmCache,
+          // HOME is the tests' temporary one (test/setup/home.ts): npm's own settings (registry, CA) still apply.
+          ...(process.env.npm_config_userconfig
+            ? { npm_config_userconfig: process.env.npm_config_userconfig }
+            : {}),
           npm_config_update_notifier: 'false',
           npm_config_fund: 'false',
           npm_config_audit: 'false',

@@ -22,6 +22,8 @@ const HEAVY: Array<[string, RegExp]> = [
   ['media', /^src\/media\//],
   ['spend', /^src\/spend\//],
   ['credentials', /^src\/credentials\//],
+  // The one-time secret pages (an HTTP server and their HTML): loaded by the tools that open one, on that call.
+  ['secret pages', /^src\/entry\//],
   ['zod to JSON Schema', /^src\/tool-schema\.ts$/],
   ['node:crypto', /^node:crypto$/],
 ];

@@ -11,6 +11,7 @@ export const PUBLIC_TOOL_NAMES = [
   'modelslab_resend_verification',
   'modelslab_login',
   'modelslab_logout',
+  'pixelmuse_login',
   'modelslab_profile',
   'modelslab_api_keys',
   'modelslab_usage',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ListRootsRequestSchema, type ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'dist', 'cli.js');
@@ -28,6 +28,8 @@ export interface BinSession {
   transport: StdioClientTransport;
   /** Every stderr line the server wrote so far. */
   stderr: string[];
+  /** Every JSON-RPC message sent and received over stdio, in order. */
+  messages: unknown[];
   close(): Promise<void>;
 }
 
@@ -40,6 +42,9 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Client roots (file:// URIs): the client then declares the roots capability and answers roots/list. */
   roots?: string[];
+  /** More client capabilities (e.g. elicitation); their request handlers are set in `setup`. */
+  capabilities?: ClientCapabilities;
+  setup?: (client: Client) => void;
 }
 
 /** Spawns an MCP server over stdio with the SDK client, as Claude Code or Cursor would. */
@@ -60,14 +65,27 @@ export async function connectBin(options: ConnectOptions): Promise<BinSession> {
   });
   const client = new Client(
     { name: 'atelier-e2e', version: '1.0.0' },
-    { capabilities: options.roots ? { roots: {} } : {} },
+    { capabilities: { ...(options.roots ? { roots: {} } : {}), ...options.capabilities } },
   );
   if (options.roots) {
     const roots = options.roots.map((uri) => ({ uri }));
     client.setRequestHandler(ListRootsRequestSchema, () => ({ roots }));
   }
+  options.setup?.(client);
+  const messages: unknown[] = [];
+  const send = transport.send.bind(transport);
+  transport.send = (message) => {
+    messages.push(message);
+    return send(message);
+  };
   try {
     await client.connect(transport, options.timeoutMs ? { timeout: options.timeoutMs } : undefined);
+    // Set by connect(): from here on every message received is recorded (the initialize answer was not).
+    const deliver = transport.onmessage!;
+    transport.onmessage = (message) => {
+      messages.push(message);
+      deliver(message);
+    };
   } catch (error) {
     await transport.close().catch(() => {});
     const tail = [...stderr, partial].filter(Boolean).slice(-20).join('\n');
@@ -77,6 +95,7 @@ export async function connectBin(options: ConnectOptions): Promise<BinSession> {
     client,
     transport,
     stderr,
+    messages,
     async close() {
       await client.close();
       if (partial) stderr.push(partial);

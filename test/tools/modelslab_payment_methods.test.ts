@@ -62,7 +62,7 @@ describe('modelslab_add_payment_method', () => {
     ).toHaveLength(0);
   });
 
-  it('attaches an existing payment_method_id, and refuses both or neither', async () => {
+  it('attaches an existing payment_method_id, and refuses a card with it', async () => {
     h = await startHarness();
     expect(
       textOf(await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' })),
@@ -71,7 +71,7 @@ describe('modelslab_add_payment_method', () => {
       card: VISA,
       payment_method_id: 'pm_card_visa',
     });
-    expect(textOf(both)).toMatch(/^Invalid input: Give either card or payment_method_id/);
+    expect(textOf(both)).toMatch(/^Invalid input: Give card or payment_method_id, not both\./);
     const unknown = await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_nosuchcard' });
     expect(textOf(unknown)).toMatch(/payment_method_not_found \(HTTP 404/);
   });

@@ -70,6 +70,11 @@ export class PixelmuseClient {
     return this.http.baseUrl;
   }
 
+  /** A new key was stored: any cached copy of the old one is read again on the next call. */
+  forgetKey(): void {
+    this.onUnauthorized();
+  }
+
   /**
    * POST /images. `waitSeconds` asks the server to hold the answer until the image is done
    * (Prefer: wait); the idempotency key makes our own retries replay instead of charging again.

@@ -1,4 +1,5 @@
 import { annotate, OutcomeUnknownError, ProviderError } from '../../errors.js';
+import { holdSecret } from '../../redact.js';
 import { nothingSent } from '../../spend/outcome.js';
 import type { PixelmuseClient } from './client.js';
 import type { CreateImageRequest, ModelPricing, MppImageObject } from './types.js';
@@ -278,10 +279,11 @@ export function buildCredential(offer: PaymentOffer, spt: string): { header: str
   const { challenge } = offer;
   const payload: { spt: string; externalId?: string } = { spt };
   if (offer.charge.externalId !== undefined) payload.externalId = offer.charge.externalId;
-  return {
-    header: (challenge.header ?? 'authorization').toLowerCase(),
-    value: `Payment ${encodeBase64urlJson({ challenge, payload })}`,
-  };
+  // The credential spends the SPT it carries: masked wherever it would leave, with or without its scheme.
+  const credential = encodeBase64urlJson({ challenge, payload });
+  holdSecret(spt);
+  holdSecret(credential);
+  return { header: (challenge.header ?? 'authorization').toLowerCase(), value: `Payment ${credential}` };
 }
 
 /** The Payment-Receipt of a 2xx, or undefined when it is absent or unreadable. */

@@ -3,6 +3,7 @@ import { ConfigurationError, ProviderError, UserInputError } from '../../errors.
 import { generate } from '../../generation/engine.js';
 import { reportOutcomes } from '../../generation/report.js';
 import type { Target } from '../../media/index.js';
+import { holdSecret } from '../../redact.js';
 import { positivePrice, usd } from '../../spend/money.js';
 import { MPP_SETUP_NEXT } from '../mpp-settings.js';
 import { SptMinter } from '../stripe.js';
@@ -126,5 +127,7 @@ export async function generateWithMpp(
 function sentPayment(memo: Record<string, unknown> | undefined): SentPayment | undefined {
   const payment = memo?.payment as { header?: unknown; value?: unknown } | undefined;
   if (typeof payment?.header !== 'string' || typeof payment.value !== 'string') return undefined;
+  // Read back after a restart: the credential it will resend is masked like the one first built.
+  holdSecret(payment.value.replace(/^Payment\s+/, ''));
   return { payment: { header: payment.header, value: payment.value }, sends: Number(memo?.sends) || 1 };
 }
