@@ -193,3 +193,37 @@ describe('ModelsLab emulator: Agents API', () => {
     }
   });
 });
+
+/** POST a generation endpoint as the documents show it: JSON body, the key inside it. */
+async function generation(path: string, body: Record<string, unknown>, init: RequestInit = {}) {
+  const res = await fetch(`${emulator.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('ModelsLab emulator: generation, no kinder than the documents', () => {
+  it('refuses a v6 width or height above the documented 1024 and charges nothing', async () => {
+    await start();
+    const before = emulator.accounts.byApiKey(SANDBOX_MODELSLAB_KEY)!.walletUsd;
+    const res = await generation('/api/v6/images/text2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'wide',
+      width: '2048',
+      height: '1024',
+    });
+    expect(res.body).toMatchObject({ status: 'error', message: expect.stringMatching(/width.*1024/) });
+    expect(emulator.accounts.byApiKey(SANDBOX_MODELSLAB_KEY)!.walletUsd).toBe(before);
+    const ok = await generation('/api/v6/images/text2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'square',
+      width: '1024',
+      height: '1024',
+    });
+    expect(ok.body.status).not.toBe('error');
+  });
+});

@@ -165,6 +165,25 @@ describe('generate_image on ModelsLab', () => {
     ]);
   });
 
+  it('refuses a v6 size above 1024 before anything is sent, naming the limit', async () => {
+    h = await startHarness(fast);
+    for (const args of [
+      { width: 2048, height: 1024 },
+      { params: { width: 1536, height: 1024 } },
+      { model: 'imagen-4', width: 2048, height: 2048, params: { api_version: 'v6' } },
+    ]) {
+      const result = await h.call('generate_image', {
+        provider: 'modelslab',
+        prompt: 'too wide',
+        preview: false,
+        ...args,
+      });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/up to 1024 px; width \d+ .*over the limit[\s\S]*Next: /);
+    }
+    expect(requests(h, /^\/api\/v\d\/images\//)).toEqual([]);
+  });
+
   it('decodes base64 outputs', async () => {
     h = await startHarness(fast);
     const result = await h.call('generate_image', {

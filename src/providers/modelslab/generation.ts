@@ -109,11 +109,27 @@ export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabReques
     if (args.inputImage) body.init_image = [args.inputImage];
   }
   const spec = FAMILIES[family];
+  const merged = { ...body, ...params };
+  if (family === 'v6') checkV6Size(merged);
   return {
     family,
     path: args.inputImage ? spec.imageToImage : spec.textToImage,
-    body: { ...body, ...params },
+    body: merged,
   };
+}
+
+/** v6 documents width and height as at most 1024 (flux openapi `maximum: 1024`); refuse before anything is sent. */
+function checkV6Size(body: Record<string, unknown>): void {
+  const over = (['width', 'height'] as const).filter((k) => Number(body[k]) > V6_MAX_EDGE);
+  if (over.length === 0) return;
+  throw new UserInputError(
+    `ModelsLab v6 models take width and height up to ${V6_MAX_EDGE} px; ${over
+      .map((k) => `${k} ${String(body[k])}`)
+      .join(' and ')} is over the limit.`,
+    {
+      next: `Pass sizes of at most ${V6_MAX_EDGE} (or aspect_ratio), or a v7 model (list_models) for larger images.`,
+    },
+  );
 }
 
 /** The longest edge v6 accepts, and its grid. */

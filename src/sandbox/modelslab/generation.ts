@@ -154,6 +154,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
           return refuse(ctx, 'The samples must be between 1 and 4.');
         const width = Number(body.width);
         const height = Number(body.height);
+        // v6 documents width and height as at most 1024.
+        if (family === 'v6' && (width > 1024 || height > 1024))
+          return refuse(ctx, `The ${width > 1024 ? 'width' : 'height'} must not be greater than 1024.`);
         const user = ctx.user as MlUser;
         // Throws the 402 when the wallet is short; nothing is taken then.
         accounts.debit(
