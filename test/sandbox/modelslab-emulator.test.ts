@@ -227,3 +227,32 @@ describe('ModelsLab emulator: generation, no kinder than the documents', () => {
     expect(ok.body.status).not.toBe('error');
   });
 });
+
+describe('ModelsLab emulator: image-to-image input', () => {
+  it('refuses a data: init_image without base64 (the documents type it as a URL), takes it with base64: true', async () => {
+    await start();
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    const bare = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: image,
+    });
+    expect(bare.body).toMatchObject({ status: 'error', message: expect.stringMatching(/init image/i) });
+    const flagged = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: image,
+      base64: true,
+    });
+    expect(flagged.body.status).not.toBe('error');
+    const url = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: 'https://example.com/ref.png',
+    });
+    expect(url.body.status).not.toBe('error');
+  });
+});

@@ -133,7 +133,7 @@ describe('generate_image on ModelsLab', () => {
     expect(textOf(result)).toContain('ModelsLab flagged the output as NSFW (nsfw_content_detected).');
   });
 
-  it('sends a local input_image as base64 to img2img (v6) and as a list to image-to-image (v7)', async () => {
+  it('sends a local input_image as base64 with base64: true to img2img (v6) and as a list to image-to-image (v7)', async () => {
     h = await startHarness(fast);
     const local = join(h.outputDir, 'ref.png');
     await writeFile(
@@ -149,9 +149,11 @@ describe('generate_image on ModelsLab', () => {
       preview: false,
     });
     expect(v6.isError).toBeFalsy();
-    expect(String(body(requests(h, '/api/v6/images/img2img')[0]!).init_image)).toMatch(
-      /^data:image\/png;base64,/,
-    );
+    const sent = body(requests(h, '/api/v6/images/img2img')[0]!);
+    expect(String(sent.init_image)).toMatch(/^data:image\/png;base64,/);
+    // The documents take base64 input only with `base64: true`; the output then comes back as base64 too.
+    expect(sent.base64).toBe(true);
+    expect((await sharp(await readFile(savedPaths(v6)[0]!)).metadata()).format).toBe('png');
     const v7 = await h.call('generate_image', {
       provider: 'modelslab',
       model: 'nano-banana-pro',

@@ -108,6 +108,10 @@ export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabReques
     // The v7 image-to-image endpoint takes a list of reference images.
     if (args.inputImage) body.init_image = [args.inputImage];
   }
+  // The documents type init_image as a URL and say base64 input goes with `base64: true` (v6 img2img); v7 and v8
+  // document nothing else, so they get the same (a documented guess). With it the outputs come back as base64,
+  // which asReference reads.
+  if (args.inputImage && /^data:/i.test(args.inputImage)) body.base64 = true;
   const spec = FAMILIES[family];
   const merged = { ...body, ...params };
   if (family === 'v6') checkV6Size(merged);

@@ -149,6 +149,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         const init = Array.isArray(body.init_image) ? body.init_image[0] : body.init_image;
         if (imageToImage && (typeof init !== 'string' || init === ''))
           return refuse(ctx, 'The init image field is required.');
+        // init_image is documented as a URL; base64 input is accepted only with `base64`.
+        if (imageToImage && /^data:/i.test(init as string) && !isYes(body.base64))
+          return refuse(ctx, 'The init image must be a valid URL.');
         const samples = Number(body.samples ?? 1);
         if (!Number.isInteger(samples) || samples < 1 || samples > 4)
           return refuse(ctx, 'The samples must be between 1 and 4.');
@@ -177,7 +180,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
             Number.isFinite(Number(body.seed)) && body.seed !== null
               ? Number(body.seed)
               : Math.floor(Math.random() * 1e9),
-          base64: body.base64 === true || body.base64 === 'yes' || body.base64 === 'true',
+          base64: isYes(body.base64),
           status: 'processing',
           fetches: 0,
           started: now(),
@@ -281,4 +284,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
       }),
     ];
   };
+}
+
+/** ModelsLab flags come as booleans or as "yes"/"true" strings. */
+function isYes(value: unknown): boolean {
+  return value === true || value === 'yes' || value === 'true';
 }
