@@ -71,6 +71,51 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(report).toContain('modelslab.subscriptions.change_plan $19.00');
   });
 
+  it('change_plan sends the documented {new_plan_id} only, and says so when the answer confirms no charge', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    const done = textOf(
+      await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) }),
+    );
+    const subId = /Subscription (\d+)/.exec(done)![1]!;
+    const withCard = await h.call('modelslab_manage_subscription', {
+      action: 'change_plan',
+      new_plan_id: 21,
+      payment_method_id: 'pm_card_visa',
+    });
+    expect(withCard.isError).toBe(true);
+    expect(textOf(withCard)).toMatch(/takes no payment_method_id[\s\S]*Next: /);
+
+    // The documents show no answer for PUT /subscriptions/{id}: the minimum is a data object without a payment.
+    h.modelslab.inject({
+      method: 'PUT',
+      path: `/api/agents/v1/subscriptions/${subId}`,
+      answerInstead: {
+        status: 200,
+        body: { data: { message: 'Plan updated.' }, error: null, meta: { request_id: 'req_put1' } },
+      },
+    });
+    const change = textOf(
+      await h.call('modelslab_manage_subscription', { action: 'change_plan', new_plan_id: 21 }),
+    );
+    expect(change).toMatch(/^Not charged yet: \$19\.00 USD/);
+    const changed = textOf(
+      await h.call('modelslab_manage_subscription', {
+        action: 'change_plan',
+        new_plan_id: 21,
+        confirmation_token: tokenOf(change),
+      }),
+    );
+    const puts = h.modelslab.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/${subId}`));
+    expect(puts.map((r) => r.body)).toEqual([{ new_plan_id: 21 }]);
+    expect(changed).toMatch(/^Changed to Imagen Pro\. /);
+    expect(changed).toContain("ModelsLab's answer confirms no immediate charge");
+    expect(changed).not.toMatch(/for \$19\.00/);
+    // The ledger still books the approved amount (Money: caps and the ledger count what the human approved).
+    expect(textOf(await h.call('spend_report'))).toContain('modelslab.subscriptions.change_plan $19.00');
+  });
+
   it('refuses a token quoted for another plan, and names the plan ids when the plan is unknown', async () => {
     h = await startHarness();
     await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });

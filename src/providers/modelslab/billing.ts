@@ -148,7 +148,8 @@ export class ModelslabBilling {
 
   changePlan(
     subscriptionId: string,
-    body: { new_plan_id: number; payment_method_id?: string },
+    // The documented body (subscriptions.mdx "Update subscription plan"): no card, no amount.
+    body: { new_plan_id: number },
     idempotencyKey: string,
     signal?: AbortSignal,
   ): Promise<ChargeAnswer> {

@@ -533,9 +533,10 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
         'agent-billing',
         mutation((ctx, [subId = '']) => {
           const sub = subscriptionOf(ctx, subId);
-          // The CLI sends plan_id here; the API wants new_plan_id.
+          // The CLI sends plan_id here; the API wants new_plan_id. The documented body is only {new_plan_id}: the
+          // subscription's card on file (the default) pays any difference.
           const plan = planOf(ctx.body.new_plan_id, 'new_plan_id');
-          const card = methodFor(ctx);
+          const card = methodFor({ ...ctx, body: {} } as ModelslabExchange);
           const { status, intent } = charge(me(ctx), card, plan.price, () => {
             Object.assign(sub, {
               plan_id: plan.id,
