@@ -1,5 +1,7 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { subscriptionList } from '../../src/providers/modelslab/agents.js';
+import { SANDBOX_MODELSLAB_TOKEN } from '../../src/sandbox/index.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -114,6 +116,31 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(changed).not.toMatch(/for \$19\.00/);
     // The ledger still books the approved amount (Money: caps and the ledger count what the human approved).
     expect(textOf(await h.call('spend_report'))).toContain('modelslab.subscriptions.change_plan $19.00');
+  });
+
+  it('reads GET /subscriptions grouped by kind (as documented) as well as a flat list', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) });
+    const listed = async () => {
+      const res = await fetch(`${h.modelslab.url}/api/agents/v1/subscriptions`, {
+        headers: { authorization: `Bearer ${SANDBOX_MODELSLAB_TOKEN}` },
+      });
+      return ((await res.json()) as { data: unknown }).data;
+    };
+    expect(Object.keys((await listed()) as object).sort()).toEqual(['addon', 'enterprise', 'normal']);
+    expect(textOf(await h.call('account_status'))).toMatch(/- subscription: Imagen Starter, status active/);
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'status' }))).toMatch(
+      /^Subscription \d+: plan Imagen Starter, active/,
+    );
+    const flat = subscriptionList([{ id: 1, plan_name: 'A' }]);
+    expect(flat).toEqual([{ id: 1, plan_name: 'A' }]);
+    expect(subscriptionList({ items: [{ id: 2 }] })).toEqual([{ id: 2 }]);
+    expect(subscriptionList({ addon: [{ id: 3 }], enterprise: [], normal: [{ id: 4 }] })).toEqual([
+      { kind: 'addon', id: 3 },
+      { kind: 'normal', id: 4 },
+    ]);
   });
 
   it('refuses a token quoted for another plan, and names the plan ids when the plan is unknown', async () => {

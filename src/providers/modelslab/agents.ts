@@ -313,16 +313,13 @@ export class ModelslabClient {
   }
 
   async subscriptions(signal?: AbortSignal): Promise<Array<Record<string, unknown>>> {
-    return list(
-      (
-        await this.request<Array<Record<string, unknown>>>({
-          method: 'GET',
-          path: '/subscriptions',
-          limiter: 'agent-general',
-          signal,
-        })
-      ).data,
-    );
+    const { data } = await this.request<unknown>({
+      method: 'GET',
+      path: '/subscriptions',
+      limiter: 'agent-general',
+      signal,
+    });
+    return subscriptionList(data);
   }
 
   // ---------- transport ----------
@@ -453,6 +450,28 @@ export class ModelslabClient {
     }
     return { grant, token, apiKey };
   }
+}
+
+/**
+ * GET /subscriptions: the documents say it lists subscriptions grouped by kind (addon, enterprise, normal); a flat
+ * list (bare or {items}) has been seen too. A grouped answer is flattened, each row keeping its kind.
+ */
+export function subscriptionList(data: unknown): Array<Record<string, unknown>> {
+  const rows = (value: unknown): Array<Record<string, unknown>> =>
+    Array.isArray(value)
+      ? value.filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object')
+      : [];
+  if (Array.isArray(data)) return rows(data);
+  if (data === null || typeof data !== 'object') return [];
+  const d = data as Record<string, unknown>;
+  if (Array.isArray(d.items)) return rows(d.items);
+  if (Array.isArray(d.data)) return rows(d.data);
+  const grouped = d.subscriptions !== undefined ? d.subscriptions : d;
+  if (Array.isArray(grouped)) return rows(grouped);
+  if (grouped === null || typeof grouped !== 'object') return [];
+  return Object.entries(grouped as Record<string, unknown>).flatMap(([kind, group]) =>
+    rows(group).map((s) => ({ kind, ...s })),
+  );
 }
 
 function list<T>(data: T[] | { items?: T[]; data?: T[] } | undefined): T[] {
