@@ -112,13 +112,21 @@ export class ModelslabClient {
     this.key = new CachedCredential(options.credentials, 'modelslab_api_key', this.now);
     this.tokens = new TokenSource(
       options.credentials,
-      async (token) =>
-        (
-          await this.send<TokenGrant>(
-            { method: 'POST', path: '/auth/refresh', limiter: 'agent-general', json: {} },
-            token,
-          )
-        ).data,
+      async (token, tokenExpiry) => {
+        const { data } = await this.send<TokenGrant>(
+          {
+            method: 'POST',
+            path: '/auth/refresh',
+            limiter: 'agent-general',
+            json: tokenExpiry ? { token_expiry: tokenExpiry } : {},
+          },
+          token,
+        );
+        // An answer without token_expiry keeps the lifetime asked for, so the next refresh asks for it again.
+        return tokenExpiry && data && typeof data === 'object'
+          ? { token_expiry: tokenExpiry, ...data }
+          : data;
+      },
       options.log,
       this.now,
     );
@@ -197,7 +205,12 @@ export class ModelslabClient {
       json: { device_name: 'atelier-mcp', ...body },
       signal,
     });
-    return this.keep(data);
+    // The lifetime asked for, when the answer does not say it: the refresh resends it.
+    return this.keep(
+      body.token_expiry && data && typeof data === 'object'
+        ? { token_expiry: body.token_expiry, ...data }
+        : data,
+    );
   }
 
   /**
