@@ -250,7 +250,7 @@ export class ModelslabBilling {
       });
       return { paid: true, data: data ?? {} };
     } catch (error) {
-      if (isNotPaidYet(error)) return { paid: false, message: (error as ProviderError).message };
+      if (isNotPaidYet(error)) return { paid: false, message: notYetMessage(error) };
       throw error;
     }
   }
@@ -357,14 +357,23 @@ function explainDecline(error: unknown): unknown {
   });
 }
 
-/** confirm-checkout before the human paid: undocumented, so anything that says "not (yet) paid". */
-function isNotPaidYet(error: unknown): boolean {
-  if (!(error instanceof ProviderError) || error.status === undefined || error.status >= 500) return false;
-  if (error.status === 401 || error.status === 404 || error.status === 429) return false;
-  return (
-    /incomplete|unpaid|not_paid|pending/i.test(error.code ?? '') ||
-    /not (yet )?(been )?(paid|completed)|unpaid|pending|incomplete/i.test(error.message)
-  );
+/**
+ * confirm-checkout before the human paid: the documents only say to poll, not what the answer is. So any 4xx
+ * but an auth error (401, 403) reads as "not paid yet"; the caller says that it read it so.
+ */
+function isNotPaidYet(error: unknown): error is ProviderError {
+  if (!(error instanceof ProviderError) || error.status === undefined) return false;
+  return error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403;
+}
+
+/** How a "not yet" answer came: status, code and request id, then ModelsLab's words. */
+function notYetMessage(error: ProviderError): string {
+  const how = [
+    `HTTP ${error.status}`,
+    ...(error.code ? [error.code] : []),
+    ...(error.requestId ? [`request ${error.requestId}`] : []),
+  ].join(', ');
+  return `ModelsLab answered ${how}: "${error.message.slice(0, 200)}"`;
 }
 
 function list<T>(data: unknown, key: string): T[] {

@@ -635,35 +635,17 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       if (!session || session.userId !== me(ctx).id || session.purpose !== purpose) {
         throw new ApiError(404, 'not_found', 'Checkout session not found.');
       }
-      if (session.confirmed) return ok(ctx, { ...session.confirmed, already_confirmed: true });
-      if (!session.paid) {
-        // Undocumented upstream; a 409 that says what is missing lets a client poll.
-        throw new ApiError(
-          409,
-          'payment_incomplete',
-          'The checkout session has not been paid yet.',
-          {},
-          { payment_status: 'unpaid' },
-        );
-      }
+      // The documents show no answer for confirm-checkout: the emulator answers the minimum (a message), and an
+      // unpaid session gets a plain 400 whose words say nothing a client could match.
+      if (session.confirmed) return ok(ctx, session.confirmed);
+      if (!session.paid) throw new ApiError(400, 'bad_request', 'The Checkout Session is still open.');
       const user = me(ctx);
       if (purpose === 'fund') {
         accounts.credit(user, session.amount, 'wallet_fund', 'stripe_checkout');
-        session.confirmed = {
-          message: 'Wallet funded.',
-          session_id: cs,
-          amount: session.amount,
-          balance: user.walletUsd,
-          currency: 'USD',
-        };
+        session.confirmed = { message: 'Wallet funded.' };
       } else {
-        const sub = subscribe(user, planOf(session.planId));
-        session.confirmed = {
-          message: 'Subscription active.',
-          session_id: cs,
-          amount: session.amount,
-          subscription: sub,
-        };
+        subscribe(user, planOf(session.planId));
+        session.confirmed = { message: 'Subscription active.' };
       }
       ok(ctx, session.confirmed);
     }
