@@ -103,10 +103,17 @@ describe('checking an offer before paying', () => {
     ).toBe('object');
   });
 
-  it('refuses another realm, another method, an expired challenge, a bad request, no seller', () => {
-    expect(readOffer(challenge({ realm: 'evil.example' }), { baseUrl: base })).toMatch(
-      /realm "evil.example"/,
-    );
+  it('keeps another realm as information, not a refusal (the specification only requires a realm)', () => {
+    const offer = readOffer(challenge({ realm: 'pay.pixelmuse.example' }), { baseUrl: base });
+    expect(offer).toMatchObject({
+      amountMinor: 10,
+      currency: 'usd',
+      realmNote: expect.stringMatching(/realm "pay\.pixelmuse\.example" is not /),
+    });
+    expect(readOffer(challenge(), { baseUrl: base })).not.toHaveProperty('realmNote');
+  });
+
+  it('refuses another method, an expired challenge, a bad request, no seller', () => {
     expect(readOffer(challenge({ method: 'tempo' }), { baseUrl: base })).toMatch(/only stripe\/charge/);
     expect(
       readOffer(challenge({ expires: new Date(Date.now() - 1).toISOString() }), { baseUrl: base }),
