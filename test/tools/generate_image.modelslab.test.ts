@@ -186,6 +186,29 @@ describe('generate_image on ModelsLab', () => {
     expect(requests(h, /^\/api\/v\d\/images\//)).toEqual([]);
   });
 
+  it("keeps Laravel's {message, errors} field errors, with the status and request id", async () => {
+    h = await startHarness(fast);
+    h.modelslab.inject({
+      method: 'POST',
+      path: '/api/v6/images/text2img',
+      status: 422,
+      headers: { 'x-request-id': 'req_laravel1' },
+      body: {
+        message: 'The given data was invalid.',
+        errors: {
+          samples: ['The samples must not be greater than 4.'],
+          seed: ['The seed must be an integer.'],
+        },
+      },
+    });
+    const result = await h.call('generate_image', { provider: 'modelslab', prompt: 'x', preview: false });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/HTTP 422 \(request [^)]*req_laravel1\)/);
+    expect(text).toContain('The samples must not be greater than 4.');
+    expect(text).toContain('seed: The seed must be an integer.');
+  });
+
   it('decodes base64 outputs', async () => {
     h = await startHarness(fast);
     const result = await h.call('generate_image', {
