@@ -7,7 +7,7 @@ import { reportOutcomes } from '../src/generation/report.js';
 import { buildModelslabRequest } from '../src/providers/modelslab/generation.js';
 import { generateWithMpp } from '../src/providers/pixelmuse/pay-per-image.js';
 import type { Provider } from '../src/config.js';
-import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
+import { PIXELMUSE_ASPECT_RATIOS, PIXELMUSE_GENERATE_FIELDS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
 import { confirmation_token, filename, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
@@ -125,6 +125,16 @@ export default defineTool({
       if (reserved.length > 0) {
         throw new UserInputError(`params may not override ${reserved.join(' and ')}.`, {
           next: 'Pass prompt and model as their own arguments.',
+        });
+      }
+      // Only fields of the OpenAPI GenerateImageRequest go into the body: anything else is a guess upstream.
+      const unknown = Object.keys(args.params ?? {}).filter(
+        (k) => !(PIXELMUSE_GENERATE_FIELDS as readonly string[]).includes(k),
+      );
+      if (unknown.length > 0) {
+        throw new UserInputError(`Pixelmuse takes no ${unknown.map((k) => `"${k}"`).join(', ')} in params.`, {
+          facts: [`Its generation request has only: ${PIXELMUSE_GENERATE_FIELDS.join(', ')}.`],
+          next: 'Drop those params (e.g. {"visibility":"public"} is fine), or use provider "modelslab" for its fields.',
         });
       }
       const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;
