@@ -209,6 +209,35 @@ describe('generate_image on ModelsLab', () => {
     expect(text).toContain('seed: The seed must be an integer.');
   });
 
+  it('sends nano-banana as nano-banana-t2i to text-to-image and as nano-banana to image-to-image', async () => {
+    h = await startHarness(fast);
+    for (const model of ['nano-banana', 'nano-banana-t2i']) {
+      const drawn = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'a',
+        preview: false,
+      });
+      expect(drawn.isError, textOf(drawn)).toBeFalsy();
+      const edited = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'b',
+        input_image: 'https://example.com/ref.png',
+        preview: false,
+      });
+      expect(edited.isError, textOf(edited)).toBeFalsy();
+    }
+    expect(requests(h, '/api/v7/images/text-to-image').map((r) => body(r).model_id)).toEqual([
+      'nano-banana-t2i',
+      'nano-banana-t2i',
+    ]);
+    expect(requests(h, '/api/v7/images/image-to-image').map((r) => body(r).model_id)).toEqual([
+      'nano-banana',
+      'nano-banana',
+    ]);
+  });
+
   it('decodes base64 outputs', async () => {
     h = await startHarness(fast);
     const result = await h.call('generate_image', {

@@ -44,6 +44,7 @@ export const MODEL_FAMILY: Readonly<Record<string, ApiVersion>> = {
   'imagen-4': 'v7',
   'imagen-4.0-ultra': 'v7',
   'nano-banana': 'v7',
+  'nano-banana-t2i': 'v7',
   'nano-banana-pro': 'v7',
   'flux-pro-1.1': 'v7',
   'flux-kontext-pro': 'v7',
@@ -52,6 +53,15 @@ export const MODEL_FAMILY: Readonly<Record<string, ApiVersion>> = {
 };
 
 export const DEFAULT_MODELSLAB_MODEL = 'flux';
+
+/**
+ * Models with one id per endpoint: `nano-banana` is the v7 image-to-image id, `nano-banana-t2i` its
+ * text-to-image twin. Either name is sent as the id of the endpoint used.
+ */
+const ENDPOINT_IDS: Readonly<Record<string, { textToImage: string; imageToImage: string }>> = {
+  'nano-banana': { textToImage: 'nano-banana-t2i', imageToImage: 'nano-banana' },
+  'nano-banana-t2i': { textToImage: 'nano-banana-t2i', imageToImage: 'nano-banana' },
+};
 
 export interface ModelslabImageArgs {
   model: string;
@@ -91,7 +101,9 @@ export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabReques
   }
   const family = (override as ApiVersion | undefined) ?? MODEL_FAMILY[args.model] ?? 'v6';
   const size = sizeFor(args);
-  const body: Record<string, unknown> = { model_id: args.model, prompt: args.prompt };
+  const ids = ENDPOINT_IDS[args.model];
+  const modelId = ids ? (args.inputImage ? ids.imageToImage : ids.textToImage) : args.model;
+  const body: Record<string, unknown> = { model_id: modelId, prompt: args.prompt };
   if (args.negative_prompt) body.negative_prompt = args.negative_prompt;
   if (args.seed !== undefined) body.seed = args.seed;
   if (family === 'v6') {

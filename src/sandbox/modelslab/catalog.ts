@@ -15,6 +15,8 @@ export interface CatalogModel {
   sync?: boolean;
   /** Extra required request fields. */
   requires?: string[];
+  /** Served by this endpoint only (an id per endpoint, as upstream does for some models). */
+  only?: 'text-to-image' | 'image-to-image';
 }
 
 export const CATALOG: CatalogModel[] = [
@@ -28,6 +30,14 @@ export const CATALOG: CatalogModel[] = [
     requires: ['aspect_ratio'],
   }),
   model('nano-banana-pro', 'Nano Banana Pro', 'google', 'v7', 0.14, 'Gemini image model; strong at edits.'),
+  // Upstream splits Nano Banana by endpoint: `nano-banana` edits (image-to-image), `nano-banana-t2i` draws.
+  model('nano-banana', 'Nano Banana', 'google', 'v7', 0.04, 'Gemini image editing.', {
+    model_type: 'image-to-image',
+    only: 'image-to-image',
+  }),
+  model('nano-banana-t2i', 'Nano Banana (text to image)', 'google', 'v7', 0.04, 'Gemini image model.', {
+    only: 'text-to-image',
+  }),
   model('seedream', 'Seedream', 'bytedance', 'v7', 0.03, 'Answers synchronously.', { sync: true }),
   model('flux-2-dev', 'FLUX.2 dev', 'black-forest-labs', 'v8', 0.02, 'v8 endpoint (unconfirmed upstream).'),
 ];

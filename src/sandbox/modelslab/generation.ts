@@ -137,6 +137,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         if (!prompt) return refuse(ctx, 'The prompt field is required.', true);
         if (familyOf(model) !== family)
           return refuse(ctx, `Model ${model} is not available on the ${family} endpoint.`, true);
+        const only = BY_ID.get(model)?.only;
+        if (only && only !== (imageToImage ? 'image-to-image' : 'text-to-image'))
+          return refuse(ctx, `Model ${model} is not available on the ${family} endpoint.`, true);
         if (/\bforbidden\b/i.test(prompt))
           return refuse(
             ctx,
