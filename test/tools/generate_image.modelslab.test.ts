@@ -238,6 +238,58 @@ describe('generate_image on ModelsLab', () => {
     ]);
   });
 
+  it("types v7 init_image as the model's schema says (a list for nano-banana-pro), else the documented string", async () => {
+    h = await startHarness(fast);
+    for (const model of ['nano-banana-pro', 'imagen-3']) {
+      const result = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'edit',
+        input_image: 'https://example.com/ref.png',
+        preview: false,
+      });
+      expect(result.isError, textOf(result)).toBeFalsy();
+    }
+    expect(requests(h, '/api/v7/images/image-to-image').map((r) => body(r).init_image)).toEqual([
+      ['https://example.com/ref.png'],
+      'https://example.com/ref.png',
+    ]);
+    // Without the schema (the catalogue is down) the documented string goes.
+    h.modelslab.inject({ path: /^\/api\/agents\/v1\/models\//, status: 503, times: 10 });
+    await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'seedream',
+      prompt: 'edit',
+      input_image: 'https://example.com/b.png',
+      preview: false,
+    });
+    expect(body(requests(h, '/api/v7/images/image-to-image').at(-1)!).init_image).toBe(
+      'https://example.com/b.png',
+    );
+  });
+
+  it("v8 paths come from the model's schema when known; params.api_version overrides the table", async () => {
+    h = await startHarness(fast);
+    const v8 = await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'flux-2-dev',
+      prompt: 'a',
+      preview: false,
+    });
+    expect(v8.isError, textOf(v8)).toBeFalsy();
+    expect(requests(h, /^\/api\/agents\/v1\/models\/flux-2-dev$/)).toHaveLength(1);
+    expect(requests(h, '/api/v8/images/text-to-image')).toHaveLength(1);
+    const moved = await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'imagen-3',
+      prompt: 'a',
+      preview: false,
+      params: { api_version: 'v7' },
+    });
+    expect(moved.isError, textOf(moved)).toBeFalsy();
+    expect(requests(h, '/api/v7/images/text-to-image')).toHaveLength(1);
+  });
+
   it('decodes base64 outputs', async () => {
     h = await startHarness(fast);
     const result = await h.call('generate_image', {

@@ -17,6 +17,8 @@ export interface CatalogModel {
   requires?: string[];
   /** Served by this endpoint only (an id per endpoint, as upstream does for some models). */
   only?: 'text-to-image' | 'image-to-image';
+  /** How image-to-image takes init_image (its schema says so): a URL string (the documents), or a list. */
+  initImage?: 'string' | 'array';
 }
 
 export const CATALOG: CatalogModel[] = [
@@ -29,7 +31,9 @@ export const CATALOG: CatalogModel[] = [
   model('imagen-4', 'Imagen 4', 'google', 'v7', 0.04, "Google's newest; needs an aspect_ratio.", {
     requires: ['aspect_ratio'],
   }),
-  model('nano-banana-pro', 'Nano Banana Pro', 'google', 'v7', 0.14, 'Gemini image model; strong at edits.'),
+  model('nano-banana-pro', 'Nano Banana Pro', 'google', 'v7', 0.14, 'Gemini image model; strong at edits.', {
+    initImage: 'array',
+  }),
   // Upstream splits Nano Banana by endpoint: `nano-banana` edits (image-to-image), `nano-banana-t2i` draws.
   model('nano-banana', 'Nano Banana', 'google', 'v7', 0.04, 'Gemini image editing.', {
     model_type: 'image-to-image',
@@ -79,9 +83,32 @@ export function modelView(m: CatalogModel, details = false): Record<string, unkn
   if (!details) return base;
   const path =
     m.api_version === 'v6' ? '/api/v6/images/text2img' : `/api/${m.api_version}/images/text-to-image`;
+  const editPath =
+    m.api_version === 'v6' ? '/api/v6/images/img2img' : `/api/${m.api_version}/images/image-to-image`;
+  const edit =
+    m.only === 'text-to-image'
+      ? []
+      : [
+          {
+            name: 'image-to-image',
+            endpoint: editPath,
+            parameters: {
+              type: 'object',
+              required: ['prompt', 'init_image'],
+              properties: {
+                prompt: { type: 'string' },
+                init_image:
+                  m.initImage === 'array'
+                    ? { type: 'array', items: { type: 'string', format: 'uri' } }
+                    : { type: 'string', format: 'uri' },
+              },
+            },
+          },
+        ];
   return {
     ...base,
     endpoint_configurations: [
+      ...edit,
       {
         name: 'text-to-image',
         endpoint: path,

@@ -152,6 +152,14 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         const init = Array.isArray(body.init_image) ? body.init_image[0] : body.init_image;
         if (imageToImage && (typeof init !== 'string' || init === ''))
           return refuse(ctx, 'The init image field is required.');
+        // init_image as the model's schema types it: a URL string unless the schema says a list.
+        if (imageToImage && Array.isArray(body.init_image) !== (BY_ID.get(model)?.initImage === 'array'))
+          return refuse(
+            ctx,
+            Array.isArray(body.init_image)
+              ? 'The init image must be a string.'
+              : 'The init image must be an array.',
+          );
         // init_image is documented as a URL; base64 input is accepted only with `base64`.
         if (imageToImage && /^data:/i.test(init as string) && !isYes(body.base64))
           return refuse(ctx, 'The init image must be a valid URL.');
