@@ -256,3 +256,27 @@ describe('ModelsLab emulator: image-to-image input', () => {
     expect(url.body.status).not.toBe('error');
   });
 });
+
+describe('ModelsLab emulator: where the generation key goes', () => {
+  it('takes the key in the JSON body of a POST only, not in the query, a key header or Bearer', async () => {
+    await start();
+    const body = { model_id: 'flux', prompt: 'where is the key' };
+    const post = (url: string, headers: Record<string, string>, json: Record<string, unknown>) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(json),
+      });
+    const path = `${emulator.url}/api/v6/images/text2img`;
+    for (const res of [
+      await post(`${path}?key=${SANDBOX_MODELSLAB_KEY}`, {}, body),
+      await post(path, { key: SANDBOX_MODELSLAB_KEY }, body),
+      await post(path, { authorization: `Bearer ${SANDBOX_MODELSLAB_KEY}` }, body),
+    ]) {
+      expect(res.status).toBe(401);
+    }
+    expect((await post(path, {}, { ...body, key: SANDBOX_MODELSLAB_KEY })).status).toBe(200);
+    const search = await fetch(`${emulator.url}/api/v6/model-search?key=${SANDBOX_MODELSLAB_KEY}`);
+    expect(search.status).toBe(200);
+  });
+});
