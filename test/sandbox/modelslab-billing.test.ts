@@ -170,7 +170,12 @@ describe('ModelsLab billing routes', () => {
       ).status,
     ).toBe(402);
     const needs3ds = (await tokenize('4000002760003184')).body.id as string;
-    const r = await agents('POST', '/subscriptions', { plan_id: 20, payment_method_id: needs3ds });
+    // subscriptions.mdx: 3-D Secure on a subscription is a 402 with decline_code, not the wallet's 202.
+    const sub = await agents('POST', '/subscriptions', { plan_id: 20, payment_method_id: needs3ds });
+    expect(sub.status).toBe(402);
+    expect(sub.body.error.details).toMatchObject({ decline_code: 'authentication_required' });
+    expect(ml.accounts.users[0]!.subscriptions).toHaveLength(0);
+    const r = await agents('POST', '/wallet/fund', { amount: 25, payment_method_id: needs3ds });
     expect(r.status).toBe(202);
     const pi = r.body.data.payment.payment_intent_id as string;
     expect(r.body.data.payment).toMatchObject({
@@ -180,7 +185,6 @@ describe('ModelsLab billing routes', () => {
     expect((await agents('GET', `/payments/${pi}/status`)).body.data.status).toBe('pending');
     expect(ml.billing.authenticate(pi)).toBe(true);
     expect((await agents('GET', `/payments/${pi}/status`)).body.data.status).toBe('succeeded');
-    expect(ml.accounts.users[0]!.subscriptions).toHaveLength(1);
   });
 
   it('never accepts raw card data, and counts mutations against agent-billing (15/min)', async () => {

@@ -143,6 +143,23 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     ]);
   });
 
+  it('a subscription on a card that needs 3-D Secure is refused (402 decline_code) and sends the human to a link', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', {
+      card: { number: '4000002760003184', exp_month: 12, exp_year: 2034, cvc: '731' },
+    });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    const result = await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/payment_declined \(HTTP 402, request req_\w+\)/);
+    expect(text).toContain('Decline code: authentication_required.');
+    expect(text).toMatch(
+      /Next: Nothing was charged: the card needs 3-D Secure[\s\S]*modelslab_create_payment_link/,
+    );
+    expect(textOf(await h.call('spend_report'))).toMatch(/Spend today \([\d-]+ UTC\): \$0\.00/);
+  });
+
   it('refuses a token quoted for another plan, and names the plan ids when the plan is unknown', async () => {
     h = await startHarness();
     await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });

@@ -61,6 +61,11 @@ const DECLINE_NEXT =
   'Nothing was charged. Use another card (modelslab_payment_methods, modelslab_add_payment_method), or call ' +
   "modelslab_create_payment_link so a human pays on Stripe's page.";
 
+const AUTHENTICATION_NEXT =
+  'Nothing was charged: the card needs 3-D Secure, which ModelsLab does not take headlessly here. Call ' +
+  "modelslab_create_payment_link so a human pays on Stripe's page (or on modelslab.com/pricing), or use a card " +
+  'without 3-D Secure.';
+
 export class ModelslabBilling {
   constructor(private readonly client: ModelslabClient) {}
 
@@ -345,6 +350,9 @@ function explainDecline(error: unknown): unknown {
       ? [`payment_intent_id: ${details.payment_intent_id}.`]
       : []),
   ];
+  // subscriptions.mdx: a card that needs 3-D Secure is refused with 402 and a decline_code; a human pays instead.
+  const needsAuthentication =
+    typeof details.decline_code === 'string' && /authentication/i.test(details.decline_code);
   return new ProviderError({
     provider: 'modelslab',
     status: 402,
@@ -352,7 +360,7 @@ function explainDecline(error: unknown): unknown {
     requestId: error.requestId,
     message: error.message || 'The card was declined.',
     facts,
-    next: DECLINE_NEXT,
+    next: needsAuthentication ? AUTHENTICATION_NEXT : DECLINE_NEXT,
     body: error.body,
   });
 }

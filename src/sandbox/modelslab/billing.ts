@@ -223,6 +223,9 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       card: StoredCard,
       amount: number,
       onSuccess: () => void,
+      // subscriptions.mdx: "If the card requires 3D Secure, the response returns HTTP 402 with decline_code
+      // details" (the 202 requires_action is documented for the wallet only).
+      threeDSecure: '202' | '402' = '202',
     ): { status: number; intent: PaymentIntent } => {
       const intent: PaymentIntent = {
         id: id('pi'),
@@ -243,6 +246,16 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
             decline_code: card.behaviour.declineCode,
             payment_intent_id: intent.id,
           },
+        );
+      }
+      if (card.behaviour.kind === 'requires_action' && threeDSecure === '402') {
+        intent.status = 'failed';
+        throw new ApiError(
+          402,
+          'payment_declined',
+          'Your card requires authentication. Use modelslab.com/pricing to pay for this subscription.',
+          {},
+          { decline_code: 'authentication_required', payment_intent_id: intent.id },
         );
       }
       if (card.behaviour.kind === 'requires_action') {
@@ -507,9 +520,15 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           const plan = planOf(ctx.body.plan_id);
           const card = methodFor(ctx);
           let sub: Record<string, unknown> | undefined;
-          const { status, intent } = charge(user, card, plan.price, () => {
-            sub = subscribe(user, plan);
-          });
+          const { status, intent } = charge(
+            user,
+            card,
+            plan.price,
+            () => {
+              sub = subscribe(user, plan);
+            },
+            '402',
+          );
           if (status === 202) return { status, data: requiresAction(intent) };
           return {
             status: 201,
@@ -537,14 +556,20 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           // subscription's card on file (the default) pays any difference.
           const plan = planOf(ctx.body.new_plan_id, 'new_plan_id');
           const card = methodFor({ ...ctx, body: {} } as ModelslabExchange);
-          const { status, intent } = charge(me(ctx), card, plan.price, () => {
-            Object.assign(sub, {
-              plan_id: plan.id,
-              plan_name: plan.name,
-              feature: plan.type,
-              status: 'active',
-            });
-          });
+          const { status, intent } = charge(
+            me(ctx),
+            card,
+            plan.price,
+            () => {
+              Object.assign(sub, {
+                plan_id: plan.id,
+                plan_name: plan.name,
+                feature: plan.type,
+                status: 'active',
+              });
+            },
+            '402',
+          );
           if (status === 202) return { status, data: requiresAction(intent) };
           return {
             status: 200,
