@@ -4,10 +4,11 @@ import { adapterFor } from '../src/generation/adapters.js';
 import { chooseProvider } from '../src/generation/choose-provider.js';
 import { generate } from '../src/generation/engine.js';
 import { reportOutcomes } from '../src/generation/report.js';
-import { buildModelslabRequest } from '../src/providers/modelslab/generation.js';
+import { buildModelslabRequest, modelslabFamily } from '../src/providers/modelslab/generation.js';
+import { getModelslabModel } from '../src/providers/modelslab/models.js';
 import { generateWithMpp } from '../src/providers/pixelmuse/pay-per-image.js';
 import type { Provider } from '../src/config.js';
-import { PIXELMUSE_ASPECT_RATIOS } from '../src/providers/pixelmuse/types.js';
+import { PIXELMUSE_ASPECT_RATIOS, PIXELMUSE_GENERATE_FIELDS } from '../src/providers/pixelmuse/types.js';
 import { defineTool } from './define.js';
 import { confirmation_token, filename, max_wait_seconds, output_dir, preview, provider } from './params.js';
 
@@ -105,7 +106,14 @@ export default defineTool({
       const model = args.model ?? DEFAULT_MODELSLAB_MODEL;
       if ((args.width === undefined) !== (args.height === undefined))
         throw new UserInputError('width and height go together.', { next: 'Pass both, or aspect_ratio.' });
-      const request = buildModelslabRequest({ ...args, model, inputImage: imageInput });
+      // v7 image-to-image and v8 depend on what the model's own schema says (init_image's type, the endpoint);
+      // without it (no credential for the catalogue, an outage) the documented defaults apply.
+      const family = modelslabFamily({ model, params: args.params });
+      const schema =
+        family === 'v8' || (family === 'v7' && imageInput)
+          ? await getModelslabModel(ctx, model).catch(() => undefined)
+          : undefined;
+      const request = buildModelslabRequest({ ...args, model, inputImage: imageInput, schema });
       // ModelsLab makes up to 4 images in one job (`samples`): one job, one charge per image.
       settled = await generate(ctx, adapter, request, {
         count: 1,
@@ -125,6 +133,16 @@ export default defineTool({
       if (reserved.length > 0) {
         throw new UserInputError(`params may not override ${reserved.join(' and ')}.`, {
           next: 'Pass prompt and model as their own arguments.',
+        });
+      }
+      // Only fields of the OpenAPI GenerateImageRequest go into the body: anything else is a guess upstream.
+      const unknown = Object.keys(args.params ?? {}).filter(
+        (k) => !(PIXELMUSE_GENERATE_FIELDS as readonly string[]).includes(k),
+      );
+      if (unknown.length > 0) {
+        throw new UserInputError(`Pixelmuse takes no ${unknown.map((k) => `"${k}"`).join(', ')} in params.`, {
+          facts: [`Its generation request has only: ${PIXELMUSE_GENERATE_FIELDS.join(', ')}.`],
+          next: 'Drop those params (e.g. {"visibility":"public"} is fine), or use provider "modelslab" for its fields.',
         });
       }
       const model = args.model ?? DEFAULT_PIXELMUSE_MODEL;

@@ -44,7 +44,8 @@ export default defineTool({
     if (!answer.paid) {
       return [
         `NOT PAID YET: checkout ${session_id} has not been paid${wait_seconds ? ` after waiting ${wait_seconds} s` : ''}.`,
-        `ModelsLab said: "${answer.message.slice(0, 200)}"`,
+        `${answer.message}. The documents do not say how an unpaid checkout is answered, so any refusal but an ` +
+          'auth error is read as "not paid yet".',
         'Next: ask the human to finish paying on the link, then call this again (wait_seconds up to 600 waits for it).',
       ].join('\n');
     }
@@ -67,7 +68,10 @@ export default defineTool({
         : Number((await ctx.modelslab.walletBalance(ctx.signal)).balance);
       lines.push(`ModelsLab wallet balance: ${usd(balance)}.`);
     } else {
-      const sub = data.subscription as Record<string, unknown> | undefined;
+      // The documents show no confirm answer: without a subscription in it, the newest one listed is the one paid.
+      const sub =
+        (data.subscription as Record<string, unknown> | undefined) ??
+        (await ctx.modelslab.subscriptions(ctx.signal).catch(() => [])).at(-1);
       lines.push(
         sub
           ? `Subscription ${String(sub.id)}: plan ${String(sub.plan_name ?? sub.plan_id)}, ${String(sub.status)}.`

@@ -1,13 +1,7 @@
 import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
 import { ModelslabBilling } from '../src/providers/modelslab/billing.js';
-import {
-  cardLabel,
-  chosenCard,
-  findPlan,
-  chargeCard,
-  spendText,
-} from '../src/providers/modelslab/payments.js';
+import { findPlan, chargeCard, showsPayment, spendText } from '../src/providers/modelslab/payments.js';
 import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 import { confirmation_token, payment_method_id } from './params.js';
@@ -54,32 +48,45 @@ export default defineTool({
         next: 'Call modelslab_list_plans for the plan ids.',
       });
     }
-    const [plan, card] = await Promise.all([
-      findPlan(billing, new_plan_id, ctx.signal),
-      chosenCard(billing, payment_method_id, ctx.signal),
-    ]);
+    if (payment_method_id !== undefined) {
+      throw new UserInputError('change_plan takes no payment_method_id.', {
+        facts: [
+          "ModelsLab's documented plan change sends only the new plan: the subscription's card on file pays it.",
+        ],
+        next: 'Call again without payment_method_id.',
+      });
+    }
+    const plan = await findPlan(billing, new_plan_id, ctx.signal);
     const price = Number(plan.price);
+    // Consent and caps are at the new plan's full price: no immediate charge is documented, but none is excluded.
     const result = await chargeCard(ctx.spend, {
       operation: 'modelslab.subscriptions.change_plan',
       tool: 'modelslab_manage_subscription',
       amountUsd: price,
-      args: { action, subscription_id: id, new_plan_id, payment_method_id: card.id, price },
-      what: `changing subscription ${id} to the ModelsLab plan ${plan.name} (${plan.id}), ${usd(price)}`,
-      card,
+      args: { action, subscription_id: id, new_plan_id, price },
+      what: `changing subscription ${id} to the ModelsLab plan ${plan.name} (${plan.id}), up to ${usd(price)}`,
+      card: "the subscription's card on file at ModelsLab",
       confirmationToken: confirmation_token,
-      send: (key) => billing.changePlan(id, { new_plan_id, payment_method_id: card.id }, key, ctx.signal),
+      send: (key) => billing.changePlan(id, { new_plan_id }, key, ctx.signal),
     });
     return spendText(
       result,
-      (answer) =>
-        `Changed to ${plan.name} for ${usd(price)} from ${cardLabel(card)}. ` +
-        describe(
+      (answer) => {
+        const sub = describe(
           (answer.data.subscription as Record<string, unknown> | undefined) ?? {
             id,
             plan_name: plan.name,
             status: 'active',
           },
-        ),
+        );
+        if (showsPayment(answer)) return `Changed to ${plan.name} for ${usd(price)}. ${sub}`;
+        return [
+          `Changed to ${plan.name}. ${sub}`,
+          "ModelsLab's answer confirms no immediate charge (none is documented for a plan change; the difference " +
+            'may be billed with the next invoice). The ledger books the approved ' +
+            `${usd(price)}, the most this change was approved to cost.`,
+        ].join('\n');
+      },
       { purpose: 'subscribe', amountUsd: price, planId: new_plan_id },
     );
 

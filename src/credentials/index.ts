@@ -8,14 +8,22 @@ import { Keychain, probeKeychain, type KeychainLike } from './keychain.js';
 export { Keychain, probeKeychain, keychainLabel, KEYCHAIN_SERVICE } from './keychain.js';
 export type { KeychainLike, KeychainResult } from './keychain.js';
 
-/** `modelslab_token_expires_at` is not secret, but it lives beside its token so the two move together. */
+/**
+ * `modelslab_token_expires_at` and `modelslab_token_expiry` (the lifetime chosen at login, resent on refresh)
+ * are not secret, but they live beside their token so the three move together.
+ */
 export type CredentialName =
-  'pixelmuse_api_key' | 'modelslab_api_key' | 'modelslab_token' | 'modelslab_token_expires_at';
+  | 'pixelmuse_api_key'
+  | 'modelslab_api_key'
+  | 'modelslab_token'
+  | 'modelslab_token_expires_at'
+  | 'modelslab_token_expiry';
 export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'pixelmuse_api_key',
   'modelslab_api_key',
   'modelslab_token',
   'modelslab_token_expires_at',
+  'modelslab_token_expiry',
 ];
 
 export const CREDENTIAL_ENV: Record<CredentialName, string> = {
@@ -23,6 +31,7 @@ export const CREDENTIAL_ENV: Record<CredentialName, string> = {
   modelslab_api_key: 'MODELSLAB_API_KEY',
   modelslab_token: 'MODELSLAB_TOKEN',
   modelslab_token_expires_at: 'MODELSLAB_TOKEN_EXPIRES_AT',
+  modelslab_token_expiry: 'MODELSLAB_TOKEN_EXPIRY',
 };
 
 export type CredentialSource = 'env' | 'keychain' | 'file' | 'memory';
@@ -132,7 +141,8 @@ export function openCredentials(
     }
   };
   // Every key and token this process reads or stores is masked by value wherever it would leave (src/redact.ts).
-  const isSecret = (name: CredentialName) => name !== 'modelslab_token_expires_at';
+  const isSecret = (name: CredentialName) =>
+    name !== 'modelslab_token_expires_at' && name !== 'modelslab_token_expiry';
 
   return {
     async get(name) {

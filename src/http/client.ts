@@ -56,6 +56,8 @@ export interface ParsedError {
   requestId?: string;
   /** Structured specifics (per-field validation messages, a decline code); shown as facts. */
   details?: Record<string, unknown>;
+  /** A wait the body asks for (ModelsLab's documented 429 `retry_after`), used when no header says one. */
+  retryAfterSeconds?: number;
 }
 
 export interface HttpClientOptions {
@@ -161,7 +163,7 @@ export class HttpClient {
         attempt < maxRetries &&
         !(unread?.reason instanceof BodyTooLargeError) &&
         (status === undefined || (req.retryOn ?? RETRYABLE_STATUS).has(status));
-      const asked = 'error' in outcome ? undefined : retryAfterMs(outcome.headers);
+      const asked = 'error' in outcome ? undefined : this.askedWaitMs(outcome);
       const wait = Math.max(asked ?? 0, backoffMs(attempt, baseDelayMs, maxDelayMs, this.options.random));
       if (!canRetry || wait > maxRetryWaitMs) {
         log.debug(`${this.provider} ${label} failed after ${attempt + 1} attempt(s): ${failure.message}`);
@@ -229,9 +231,17 @@ export class HttpClient {
     };
   }
 
+  /** The wait an answer asks for: Retry-After or the rate-limit reset, else the body's own field. */
+  private askedWaitMs(res: HttpResponse): number | undefined {
+    const fromHeaders = retryAfterMs(res.headers);
+    if (fromHeaders !== undefined || res.status < 400) return fromHeaders;
+    const seconds = this.options.parseError(res.status, res.body).retryAfterSeconds;
+    return seconds === undefined ? undefined : seconds * 1000;
+  }
+
   private providerError(res: HttpResponse): ProviderError {
     const parsed = this.options.parseError(res.status, res.body);
-    const retryAfter = retryAfterMs(res.headers);
+    const retryAfter = this.askedWaitMs(res);
     return new ProviderError({
       provider: this.provider,
       status: res.status,

@@ -82,6 +82,7 @@ describe('env', () => {
       modelslab_api_key: 'MODELSLAB_API_KEY',
       modelslab_token: 'MODELSLAB_TOKEN',
       modelslab_token_expires_at: 'MODELSLAB_TOKEN_EXPIRES_AT',
+      modelslab_token_expiry: 'MODELSLAB_TOKEN_EXPIRY',
     });
   });
 

@@ -43,7 +43,7 @@ describe('JSON-RPC message size over stdio (built bin)', () => {
   it('accepts a message over the SDK default 10 MiB: a 9 MB reference image inline (12 MB of base64)', async () => {
     const result = await generate({
       prompt: 'from a reference',
-      model: 'nano-banana-2',
+      model: 'nano-banana-pro',
       input_image: await inlineImage(9 * 1024 * 1024),
       preview: false,
     });

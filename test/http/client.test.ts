@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NetworkError, ProviderError, UnexpectedError } from '../../src/errors.js';
 import { HttpClient } from '../../src/http/client.js';
 import { createLogger } from '../../src/log.js';
+import { formatError } from '../../src/error-format.js';
+import { parseModelslabError } from '../../src/providers/modelslab/errors.js';
 import { parsePixelmuseError } from '../../src/providers/pixelmuse/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string, n: number) => void;
@@ -100,6 +102,29 @@ describe('HttpClient', () => {
     const started = Date.now();
     await client(url).request({ method: 'GET', path: '/x' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it("takes ModelsLab's documented 429 body `retry_after` when no header says how long", async () => {
+    const modelslab = { provider: 'modelslab' as const, parseError: parseModelslabError };
+    let shortHits = 0;
+    const { url, hits } = await serve((req, res) => {
+      if (req.url === '/short' && ++shortHits > 1) return json(res, 200, {});
+      json(res, 429, {
+        status: 'error',
+        message: 'Rate limit exceeded. Maximum 5 queued requests allowed.',
+        retry_after: req.url === '/short' ? 1 : 120,
+      });
+    });
+    const started = Date.now();
+    await client(url, [], modelslab).request({ method: 'GET', path: '/short' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+
+    const error = await client(url, [], modelslab)
+      .request({ method: 'GET', path: '/long' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 120 });
+    expect(hits).toHaveLength(3);
+    expect(formatError(error)).toContain('Retry after 120 s');
   });
 
   it('does not sit out a long Retry-After: it reports when to retry', async () => {

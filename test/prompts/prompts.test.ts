@@ -115,6 +115,7 @@ describe('prompts over MCP', () => {
     ]);
     expect(await complete('blog_thumbnail', 'model', 'ban', { provider: 'modelslab' })).toEqual([
       'nano-banana',
+      'nano-banana-t2i',
       'nano-banana-pro',
     ]);
     // app_icon defaults to Pixelmuse, so its models come first without a provider argument.

@@ -193,3 +193,90 @@ describe('ModelsLab emulator: Agents API', () => {
     }
   });
 });
+
+/** POST a generation endpoint as the documents show it: JSON body, the key inside it. */
+async function generation(path: string, body: Record<string, unknown>, init: RequestInit = {}) {
+  const res = await fetch(`${emulator.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('ModelsLab emulator: generation, no kinder than the documents', () => {
+  it('refuses a v6 width or height above the documented 1024 and charges nothing', async () => {
+    await start();
+    const before = emulator.accounts.byApiKey(SANDBOX_MODELSLAB_KEY)!.walletUsd;
+    const res = await generation('/api/v6/images/text2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'wide',
+      width: '2048',
+      height: '1024',
+    });
+    expect(res.body).toMatchObject({ status: 'error', message: expect.stringMatching(/width.*1024/) });
+    expect(emulator.accounts.byApiKey(SANDBOX_MODELSLAB_KEY)!.walletUsd).toBe(before);
+    const ok = await generation('/api/v6/images/text2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'square',
+      width: '1024',
+      height: '1024',
+    });
+    expect(ok.body.status).not.toBe('error');
+  });
+});
+
+describe('ModelsLab emulator: image-to-image input', () => {
+  it('refuses a data: init_image without base64 (the documents type it as a URL), takes it with base64: true', async () => {
+    await start();
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    const bare = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: image,
+    });
+    expect(bare.body).toMatchObject({ status: 'error', message: expect.stringMatching(/init image/i) });
+    const flagged = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: image,
+      base64: true,
+    });
+    expect(flagged.body.status).not.toBe('error');
+    const url = await generation('/api/v6/images/img2img', {
+      key: SANDBOX_MODELSLAB_KEY,
+      model_id: 'flux',
+      prompt: 'variation',
+      init_image: 'https://example.com/ref.png',
+    });
+    expect(url.body.status).not.toBe('error');
+  });
+});
+
+describe('ModelsLab emulator: where the generation key goes', () => {
+  it('takes the key in the JSON body of a POST only, not in the query, a key header or Bearer', async () => {
+    await start();
+    const body = { model_id: 'flux', prompt: 'where is the key' };
+    const post = (url: string, headers: Record<string, string>, json: Record<string, unknown>) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(json),
+      });
+    const path = `${emulator.url}/api/v6/images/text2img`;
+    for (const res of [
+      await post(`${path}?key=${SANDBOX_MODELSLAB_KEY}`, {}, body),
+      await post(path, { key: SANDBOX_MODELSLAB_KEY }, body),
+      await post(path, { authorization: `Bearer ${SANDBOX_MODELSLAB_KEY}` }, body),
+    ]) {
+      expect(res.status).toBe(401);
+    }
+    expect((await post(path, {}, { ...body, key: SANDBOX_MODELSLAB_KEY })).status).toBe(200);
+    const search = await fetch(`${emulator.url}/api/v6/model-search?key=${SANDBOX_MODELSLAB_KEY}`);
+    expect(search.status).toBe(200);
+  });
+});

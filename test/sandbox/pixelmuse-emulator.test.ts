@@ -296,11 +296,14 @@ describe('generation', () => {
     expect(e.credits).toBe(95);
   });
 
-  it('accepts nano-banana-2 although the OpenAPI enum lacks it', async () => {
+  it('refuses nano-banana-2 and fields outside the OpenAPI GenerateImageRequest, charging nothing', async () => {
     const e = await start();
-    const res = await generate({ prompt: 'a banana', model: 'nano-banana-2' });
-    expect(res.status).toBe(201);
-    expect(e.credits).toBe(99);
+    const banana = await generate({ prompt: 'a banana', model: 'nano-banana-2' });
+    expect(banana.status).toBe(400);
+    const extra = await generate({ prompt: 'a banana', model: 'flux-schnell', style: 'anime' });
+    expect(extra.status).toBe(400);
+    expect(((await extra.json()) as { error: { message: string } }).error.message).toMatch(/style/);
+    expect(e.credits).toBe(100);
   });
 
   it('answers async models with 202, completes after the delay, and serves the PNG from the CDN URL', async () => {
@@ -443,9 +446,9 @@ describe('generation', () => {
     expect(e.credits).toBe(100);
   });
 
-  it('ignores fields it does not know, such as the style the official CLI sends', async () => {
+  it('takes visibility, a field of the OpenAPI request', async () => {
     await start();
-    const res = await generate({ prompt: 'a cat', model: 'imagen-3', style: 'anime', visibility: 'public' });
+    const res = await generate({ prompt: 'a cat', model: 'imagen-3', visibility: 'public' });
     expect(res.status).toBe(201);
     expect(((await res.json()) as Image).visibility).toBe('public');
   });

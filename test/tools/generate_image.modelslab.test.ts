@@ -133,7 +133,7 @@ describe('generate_image on ModelsLab', () => {
     expect(textOf(result)).toContain('ModelsLab flagged the output as NSFW (nsfw_content_detected).');
   });
 
-  it('sends a local input_image as base64 to img2img (v6) and as a list to image-to-image (v7)', async () => {
+  it('sends a local input_image as base64 with base64: true to img2img (v6) and as a list to image-to-image (v7)', async () => {
     h = await startHarness(fast);
     const local = join(h.outputDir, 'ref.png');
     await writeFile(
@@ -149,9 +149,11 @@ describe('generate_image on ModelsLab', () => {
       preview: false,
     });
     expect(v6.isError).toBeFalsy();
-    expect(String(body(requests(h, '/api/v6/images/img2img')[0]!).init_image)).toMatch(
-      /^data:image\/png;base64,/,
-    );
+    const sent = body(requests(h, '/api/v6/images/img2img')[0]!);
+    expect(String(sent.init_image)).toMatch(/^data:image\/png;base64,/);
+    // The documents take base64 input only with `base64: true`; the output then comes back as base64 too.
+    expect(sent.base64).toBe(true);
+    expect((await sharp(await readFile(savedPaths(v6)[0]!)).metadata()).format).toBe('png');
     const v7 = await h.call('generate_image', {
       provider: 'modelslab',
       model: 'nano-banana-pro',
@@ -163,6 +165,129 @@ describe('generate_image on ModelsLab', () => {
     expect(body(requests(h, '/api/v7/images/image-to-image')[0]!).init_image).toEqual([
       'https://example.com/ref.png',
     ]);
+  });
+
+  it('refuses a v6 size above 1024 before anything is sent, naming the limit', async () => {
+    h = await startHarness(fast);
+    for (const args of [
+      { width: 2048, height: 1024 },
+      { params: { width: 1536, height: 1024 } },
+      { model: 'imagen-4', width: 2048, height: 2048, params: { api_version: 'v6' } },
+    ]) {
+      const result = await h.call('generate_image', {
+        provider: 'modelslab',
+        prompt: 'too wide',
+        preview: false,
+        ...args,
+      });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/up to 1024 px; width \d+ .*over the limit[\s\S]*Next: /);
+    }
+    expect(requests(h, /^\/api\/v\d\/images\//)).toEqual([]);
+  });
+
+  it("keeps Laravel's {message, errors} field errors, with the status and request id", async () => {
+    h = await startHarness(fast);
+    h.modelslab.inject({
+      method: 'POST',
+      path: '/api/v6/images/text2img',
+      status: 422,
+      headers: { 'x-request-id': 'req_laravel1' },
+      body: {
+        message: 'The given data was invalid.',
+        errors: {
+          samples: ['The samples must not be greater than 4.'],
+          seed: ['The seed must be an integer.'],
+        },
+      },
+    });
+    const result = await h.call('generate_image', { provider: 'modelslab', prompt: 'x', preview: false });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/HTTP 422 \(request [^)]*req_laravel1\)/);
+    expect(text).toContain('The samples must not be greater than 4.');
+    expect(text).toContain('seed: The seed must be an integer.');
+  });
+
+  it('sends nano-banana as nano-banana-t2i to text-to-image and as nano-banana to image-to-image', async () => {
+    h = await startHarness(fast);
+    for (const model of ['nano-banana', 'nano-banana-t2i']) {
+      const drawn = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'a',
+        preview: false,
+      });
+      expect(drawn.isError, textOf(drawn)).toBeFalsy();
+      const edited = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'b',
+        input_image: 'https://example.com/ref.png',
+        preview: false,
+      });
+      expect(edited.isError, textOf(edited)).toBeFalsy();
+    }
+    expect(requests(h, '/api/v7/images/text-to-image').map((r) => body(r).model_id)).toEqual([
+      'nano-banana-t2i',
+      'nano-banana-t2i',
+    ]);
+    expect(requests(h, '/api/v7/images/image-to-image').map((r) => body(r).model_id)).toEqual([
+      'nano-banana',
+      'nano-banana',
+    ]);
+  });
+
+  it("types v7 init_image as the model's schema says (a list for nano-banana-pro), else the documented string", async () => {
+    h = await startHarness(fast);
+    for (const model of ['nano-banana-pro', 'imagen-3']) {
+      const result = await h.call('generate_image', {
+        provider: 'modelslab',
+        model,
+        prompt: 'edit',
+        input_image: 'https://example.com/ref.png',
+        preview: false,
+      });
+      expect(result.isError, textOf(result)).toBeFalsy();
+    }
+    expect(requests(h, '/api/v7/images/image-to-image').map((r) => body(r).init_image)).toEqual([
+      ['https://example.com/ref.png'],
+      'https://example.com/ref.png',
+    ]);
+    // Without the schema (the catalogue is down) the documented string goes.
+    h.modelslab.inject({ path: /^\/api\/agents\/v1\/models\//, status: 503, times: 10 });
+    await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'seedream',
+      prompt: 'edit',
+      input_image: 'https://example.com/b.png',
+      preview: false,
+    });
+    expect(body(requests(h, '/api/v7/images/image-to-image').at(-1)!).init_image).toBe(
+      'https://example.com/b.png',
+    );
+  });
+
+  it("v8 paths come from the model's schema when known; params.api_version overrides the table", async () => {
+    h = await startHarness(fast);
+    const v8 = await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'flux-2-dev',
+      prompt: 'a',
+      preview: false,
+    });
+    expect(v8.isError, textOf(v8)).toBeFalsy();
+    expect(requests(h, /^\/api\/agents\/v1\/models\/flux-2-dev$/)).toHaveLength(1);
+    expect(requests(h, '/api/v8/images/text-to-image')).toHaveLength(1);
+    const moved = await h.call('generate_image', {
+      provider: 'modelslab',
+      model: 'imagen-3',
+      prompt: 'a',
+      preview: false,
+      params: { api_version: 'v7' },
+    });
+    expect(moved.isError, textOf(moved)).toBeFalsy();
+    expect(requests(h, '/api/v7/images/text-to-image')).toHaveLength(1);
   });
 
   it('decodes base64 outputs', async () => {

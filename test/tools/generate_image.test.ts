@@ -36,6 +36,27 @@ describe('generate_image', () => {
     expect(posts(h)[0]?.headers['idempotency-key']).toMatch(/^atelier-generate-pixelmuse-/);
   });
 
+  it('refuses params outside the OpenAPI GenerateImageRequest before anything is sent; visibility goes through', async () => {
+    h = await startHarness();
+    const result = await h.call('generate_image', {
+      prompt: 'styled',
+      model: 'flux-schnell',
+      params: { style: 'anime', steps: 4 },
+      preview: false,
+    });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/Pixelmuse takes no "style", "steps" in params[\s\S]*Next: /);
+    expect(posts(h)).toHaveLength(0);
+    const ok = await h.call('generate_image', {
+      prompt: 'public',
+      model: 'flux-schnell',
+      params: { visibility: 'public' },
+      preview: false,
+    });
+    expect(ok.isError, textOf(ok)).toBeFalsy();
+    expect(posts(h)[0]?.body).toMatchObject({ visibility: 'public' });
+  });
+
   it('waits for an async job, downloads the URL output and honours output_dir, filename and preview: false', async () => {
     h = await startHarness();
     const result = await h.call('generate_image', {

@@ -35,7 +35,7 @@ describe('list_models', () => {
   it('lists ModelsLab models through the Agents API with a token, filtered, and caches the answer briefly', async () => {
     h = await startHarness();
     const text = textOf(await h.call('list_models', { provider: 'modelslab', vendor: 'google' }));
-    expect(text).toMatch(/^ModelsLab models \(3\), default flux/);
+    expect(text).toMatch(/^ModelsLab models \(5\), default flux/);
     expect(text).toMatch(/- imagen-4 \(Imagen 4\): google · text-to-image · v7/);
     expect(text).not.toContain('- flux (');
     const asked = h.modelslab.requests.filter((r) => r.path === '/api/agents/v1/models');

@@ -66,6 +66,11 @@ describe('modelslab_confirm_checkout books what the link asked, not what the ans
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toMatch(/not created by this server .* no usable amount \(-1000\)/);
     expect(await ledgerOf()).toHaveLength(0);
+    // The emulator answers the documented minimum (no amount): an answer that states a usable one is booked.
+    h.modelslab.inject({
+      path: confirmPath,
+      rewrite: (body) => ({ ...body, data: { ...(body.data as object), amount: 25 } }),
+    });
     const booked = textOf(
       await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session }),
     );
@@ -89,6 +94,9 @@ describe('modelslab_create_payment_link and modelslab_confirm_checkout', () => {
       await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session }),
     );
     expect(early).toMatch(/^NOT PAID YET: checkout cs_test_\w+ has not been paid\./);
+    expect(early).toMatch(/ModelsLab answered HTTP 400, bad_request, request req_\w+: "/);
+    expect(early).toContain('any refusal but an auth error is read as "not paid yet"');
+    expect(early).toMatch(/\nNext: /);
     expect(h.modelslab.accounts.users[0]!.walletUsd).toBe(25);
 
     expect(await pay(url)).toContain('Payment complete');
@@ -108,6 +116,25 @@ describe('modelslab_create_payment_link and modelslab_confirm_checkout', () => {
       reference: session,
       amount: 25,
     });
+  });
+
+  it('an auth error while confirming is an error, not "not paid yet"', async () => {
+    h = await startHarness();
+    const { session } = linkOf(
+      textOf(await h.call('modelslab_create_payment_link', { purpose: 'fund', amount_usd: 25 })),
+    );
+    h.modelslab.inject({
+      path: '/api/agents/v1/wallet/confirm-checkout',
+      status: 403,
+      body: {
+        data: null,
+        error: { code: 'forbidden', message: 'Forbidden.' },
+        meta: { request_id: 'req_f1' },
+      },
+    });
+    const result = await h.call('modelslab_confirm_checkout', { purpose: 'fund', session_id: session });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/forbidden \(HTTP 403, request req_f1\)[\s\S]*Next: /);
   });
 
   it('waits with progress until the human pays', async () => {

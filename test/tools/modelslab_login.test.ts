@@ -130,6 +130,23 @@ describe('the ModelsLab token source', () => {
     expect(Date.parse((await store.get('modelslab_token_expires_at'))!.value)).toBe(fresh.expiresMs);
   });
 
+  it('resends the token_expiry chosen at login on the automatic refresh, so a 3_months login stays 3_months', async () => {
+    const config = await fileHome();
+    const h = await start({ modelslabCredentials: {}, config });
+    await h.call('modelslab_login', { ...login, token_expiry: '3_months' });
+    const old = h.modelslab.accounts.tokens.at(-1)!;
+    const store = openCredentials({ ...config, sandbox: false }, { env: {} });
+    expect((await store.get('modelslab_token_expiry'))?.value).toBe('3_months');
+    await store.save('modelslab_token_expires_at', new Date(Date.now() + 2 * 3600_000).toISOString());
+
+    const next = await restartWith(config, old.value);
+    expect((await next.call('modelslab_profile')).isError).toBeFalsy();
+    expect(refreshes(next).map((r) => r.body)).toEqual([{ token_expiry: '3_months' }]);
+    const fresh = next.modelslab.accounts.tokens.at(-1)!;
+    expect(fresh.expiry).toBe('3_months');
+    expect((await store.get('modelslab_token_expiry'))?.value).toBe('3_months');
+  });
+
   it('refreshes once for concurrent calls', async () => {
     const config = await fileHome();
     const h = await start({ modelslabCredentials: {}, config });

@@ -1,5 +1,7 @@
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { subscriptionList } from '../../src/providers/modelslab/agents.js';
+import { SANDBOX_MODELSLAB_TOKEN } from '../../src/sandbox/index.js';
 import { startHarness, textOf, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -69,6 +71,93 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(report).toMatch(/modelslab: \$28\.00 \(2 charges\)/);
     expect(report).toContain('modelslab.subscriptions.create $9.00');
     expect(report).toContain('modelslab.subscriptions.change_plan $19.00');
+  });
+
+  it('change_plan sends the documented {new_plan_id} only, and says so when the answer confirms no charge', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    const done = textOf(
+      await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) }),
+    );
+    const subId = /Subscription (\d+)/.exec(done)![1]!;
+    const withCard = await h.call('modelslab_manage_subscription', {
+      action: 'change_plan',
+      new_plan_id: 21,
+      payment_method_id: 'pm_card_visa',
+    });
+    expect(withCard.isError).toBe(true);
+    expect(textOf(withCard)).toMatch(/takes no payment_method_id[\s\S]*Next: /);
+
+    // The documents show no answer for PUT /subscriptions/{id}: the minimum is a data object without a payment.
+    h.modelslab.inject({
+      method: 'PUT',
+      path: `/api/agents/v1/subscriptions/${subId}`,
+      answerInstead: {
+        status: 200,
+        body: { data: { message: 'Plan updated.' }, error: null, meta: { request_id: 'req_put1' } },
+      },
+    });
+    const change = textOf(
+      await h.call('modelslab_manage_subscription', { action: 'change_plan', new_plan_id: 21 }),
+    );
+    expect(change).toMatch(/^Not charged yet: \$19\.00 USD/);
+    const changed = textOf(
+      await h.call('modelslab_manage_subscription', {
+        action: 'change_plan',
+        new_plan_id: 21,
+        confirmation_token: tokenOf(change),
+      }),
+    );
+    const puts = h.modelslab.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/${subId}`));
+    expect(puts.map((r) => r.body)).toEqual([{ new_plan_id: 21 }]);
+    expect(changed).toMatch(/^Changed to Imagen Pro\. /);
+    expect(changed).toContain("ModelsLab's answer confirms no immediate charge");
+    expect(changed).not.toMatch(/for \$19\.00/);
+    // The ledger still books the approved amount (Money: caps and the ledger count what the human approved).
+    expect(textOf(await h.call('spend_report'))).toContain('modelslab.subscriptions.change_plan $19.00');
+  });
+
+  it('reads GET /subscriptions grouped by kind (as documented) as well as a flat list', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', { payment_method_id: 'pm_card_visa' });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) });
+    const listed = async () => {
+      const res = await fetch(`${h.modelslab.url}/api/agents/v1/subscriptions`, {
+        headers: { authorization: `Bearer ${SANDBOX_MODELSLAB_TOKEN}` },
+      });
+      return ((await res.json()) as { data: unknown }).data;
+    };
+    expect(Object.keys((await listed()) as object).sort()).toEqual(['addon', 'enterprise', 'normal']);
+    expect(textOf(await h.call('account_status'))).toMatch(/- subscription: Imagen Starter, status active/);
+    expect(textOf(await h.call('modelslab_manage_subscription', { action: 'status' }))).toMatch(
+      /^Subscription \d+: plan Imagen Starter, active/,
+    );
+    const flat = subscriptionList([{ id: 1, plan_name: 'A' }]);
+    expect(flat).toEqual([{ id: 1, plan_name: 'A' }]);
+    expect(subscriptionList({ items: [{ id: 2 }] })).toEqual([{ id: 2 }]);
+    expect(subscriptionList({ addon: [{ id: 3 }], enterprise: [], normal: [{ id: 4 }] })).toEqual([
+      { kind: 'addon', id: 3 },
+      { kind: 'normal', id: 4 },
+    ]);
+  });
+
+  it('a subscription on a card that needs 3-D Secure is refused (402 decline_code) and sends the human to a link', async () => {
+    h = await startHarness();
+    await h.call('modelslab_add_payment_method', {
+      card: { number: '4000002760003184', exp_month: 12, exp_year: 2034, cvc: '731' },
+    });
+    const quote = textOf(await h.call('modelslab_subscribe', { plan_id: 20 }));
+    const result = await h.call('modelslab_subscribe', { plan_id: 20, confirmation_token: tokenOf(quote) });
+    expect(result.isError).toBe(true);
+    const text = textOf(result);
+    expect(text).toMatch(/payment_declined \(HTTP 402, request req_\w+\)/);
+    expect(text).toContain('Decline code: authentication_required.');
+    expect(text).toMatch(
+      /Next: Nothing was charged: the card needs 3-D Secure[\s\S]*modelslab_create_payment_link/,
+    );
+    expect(textOf(await h.call('spend_report'))).toMatch(/Spend today \([\d-]+ UTC\): \$0\.00/);
   });
 
   it('refuses a token quoted for another plan, and names the plan ids when the plan is unknown', async () => {

@@ -112,13 +112,21 @@ export class ModelslabClient {
     this.key = new CachedCredential(options.credentials, 'modelslab_api_key', this.now);
     this.tokens = new TokenSource(
       options.credentials,
-      async (token) =>
-        (
-          await this.send<TokenGrant>(
-            { method: 'POST', path: '/auth/refresh', limiter: 'agent-general', json: {} },
-            token,
-          )
-        ).data,
+      async (token, tokenExpiry) => {
+        const { data } = await this.send<TokenGrant>(
+          {
+            method: 'POST',
+            path: '/auth/refresh',
+            limiter: 'agent-general',
+            json: tokenExpiry ? { token_expiry: tokenExpiry } : {},
+          },
+          token,
+        );
+        // An answer without token_expiry keeps the lifetime asked for, so the next refresh asks for it again.
+        return tokenExpiry && data && typeof data === 'object'
+          ? { token_expiry: tokenExpiry, ...data }
+          : data;
+      },
       options.log,
       this.now,
     );
@@ -197,7 +205,12 @@ export class ModelslabClient {
       json: { device_name: 'atelier-mcp', ...body },
       signal,
     });
-    return this.keep(data);
+    // The lifetime asked for, when the answer does not say it: the refresh resends it.
+    return this.keep(
+      body.token_expiry && data && typeof data === 'object'
+        ? { token_expiry: body.token_expiry, ...data }
+        : data,
+    );
   }
 
   /**
@@ -313,16 +326,13 @@ export class ModelslabClient {
   }
 
   async subscriptions(signal?: AbortSignal): Promise<Array<Record<string, unknown>>> {
-    return list(
-      (
-        await this.request<Array<Record<string, unknown>>>({
-          method: 'GET',
-          path: '/subscriptions',
-          limiter: 'agent-general',
-          signal,
-        })
-      ).data,
-    );
+    const { data } = await this.request<unknown>({
+      method: 'GET',
+      path: '/subscriptions',
+      limiter: 'agent-general',
+      signal,
+    });
+    return subscriptionList(data);
   }
 
   // ---------- transport ----------
@@ -453,6 +463,28 @@ export class ModelslabClient {
     }
     return { grant, token, apiKey };
   }
+}
+
+/**
+ * GET /subscriptions: the documents say it lists subscriptions grouped by kind (addon, enterprise, normal); a flat
+ * list (bare or {items}) has been seen too. A grouped answer is flattened, each row keeping its kind.
+ */
+export function subscriptionList(data: unknown): Array<Record<string, unknown>> {
+  const rows = (value: unknown): Array<Record<string, unknown>> =>
+    Array.isArray(value)
+      ? value.filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object')
+      : [];
+  if (Array.isArray(data)) return rows(data);
+  if (data === null || typeof data !== 'object') return [];
+  const d = data as Record<string, unknown>;
+  if (Array.isArray(d.items)) return rows(d.items);
+  if (Array.isArray(d.data)) return rows(d.data);
+  const grouped = d.subscriptions !== undefined ? d.subscriptions : d;
+  if (Array.isArray(grouped)) return rows(grouped);
+  if (grouped === null || typeof grouped !== 'object') return [];
+  return Object.entries(grouped as Record<string, unknown>).flatMap(([kind, group]) =>
+    rows(group).map((s) => ({ kind, ...s })),
+  );
 }
 
 function list<T>(data: T[] | { items?: T[]; data?: T[] } | undefined): T[] {

@@ -61,6 +61,11 @@ const DECLINE_NEXT =
   'Nothing was charged. Use another card (modelslab_payment_methods, modelslab_add_payment_method), or call ' +
   "modelslab_create_payment_link so a human pays on Stripe's page.";
 
+const AUTHENTICATION_NEXT =
+  'Nothing was charged: the card needs 3-D Secure, which ModelsLab does not take headlessly here. Call ' +
+  "modelslab_create_payment_link so a human pays on Stripe's page (or on modelslab.com/pricing), or use a card " +
+  'without 3-D Secure.';
+
 export class ModelslabBilling {
   constructor(private readonly client: ModelslabClient) {}
 
@@ -148,7 +153,8 @@ export class ModelslabBilling {
 
   changePlan(
     subscriptionId: string,
-    body: { new_plan_id: number; payment_method_id?: string },
+    // The documented body (subscriptions.mdx "Update subscription plan"): no card, no amount.
+    body: { new_plan_id: number },
     idempotencyKey: string,
     signal?: AbortSignal,
   ): Promise<ChargeAnswer> {
@@ -249,7 +255,7 @@ export class ModelslabBilling {
       });
       return { paid: true, data: data ?? {} };
     } catch (error) {
-      if (isNotPaidYet(error)) return { paid: false, message: (error as ProviderError).message };
+      if (isNotPaidYet(error)) return { paid: false, message: notYetMessage(error) };
       throw error;
     }
   }
@@ -344,6 +350,9 @@ function explainDecline(error: unknown): unknown {
       ? [`payment_intent_id: ${details.payment_intent_id}.`]
       : []),
   ];
+  // subscriptions.mdx: a card that needs 3-D Secure is refused with 402 and a decline_code; a human pays instead.
+  const needsAuthentication =
+    typeof details.decline_code === 'string' && /authentication/i.test(details.decline_code);
   return new ProviderError({
     provider: 'modelslab',
     status: 402,
@@ -351,19 +360,28 @@ function explainDecline(error: unknown): unknown {
     requestId: error.requestId,
     message: error.message || 'The card was declined.',
     facts,
-    next: DECLINE_NEXT,
+    next: needsAuthentication ? AUTHENTICATION_NEXT : DECLINE_NEXT,
     body: error.body,
   });
 }
 
-/** confirm-checkout before the human paid: undocumented, so anything that says "not (yet) paid". */
-function isNotPaidYet(error: unknown): boolean {
-  if (!(error instanceof ProviderError) || error.status === undefined || error.status >= 500) return false;
-  if (error.status === 401 || error.status === 404 || error.status === 429) return false;
-  return (
-    /incomplete|unpaid|not_paid|pending/i.test(error.code ?? '') ||
-    /not (yet )?(been )?(paid|completed)|unpaid|pending|incomplete/i.test(error.message)
-  );
+/**
+ * confirm-checkout before the human paid: the documents only say to poll, not what the answer is. So any 4xx
+ * but an auth error (401, 403) reads as "not paid yet"; the caller says that it read it so.
+ */
+function isNotPaidYet(error: unknown): error is ProviderError {
+  if (!(error instanceof ProviderError) || error.status === undefined) return false;
+  return error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403;
+}
+
+/** How a "not yet" answer came: status, code and request id, then ModelsLab's words. */
+function notYetMessage(error: ProviderError): string {
+  const how = [
+    `HTTP ${error.status}`,
+    ...(error.code ? [error.code] : []),
+    ...(error.requestId ? [`request ${error.requestId}`] : []),
+  ].join(', ');
+  return `ModelsLab answered ${how}: "${error.message.slice(0, 200)}"`;
 }
 
 function list<T>(data: unknown, key: string): T[] {

@@ -39,5 +39,13 @@ export function parseModelslabError(status: number, body: unknown): ParsedError 
       out.details = e.details as Record<string, unknown>;
     }
   }
+  // Laravel's validation answer: {message, errors: {field: [messages]}}; the fields are what a caller must fix.
+  if (out.details === undefined && b.errors && typeof b.errors === 'object' && !Array.isArray(b.errors)) {
+    if (Object.keys(b.errors).length > 0) out.details = b.errors as Record<string, unknown>;
+  }
+  // error-codes.mdx: a 429 says how long to wait in the body, `"retry_after": 30` (seconds).
+  const retryAfter = Number(b.retry_after);
+  if (b.retry_after !== undefined && b.retry_after !== null && Number.isFinite(retryAfter) && retryAfter >= 0)
+    out.retryAfterSeconds = Math.ceil(retryAfter);
   return out;
 }

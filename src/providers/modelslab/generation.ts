@@ -2,6 +2,7 @@ import { ProviderError, UserInputError } from '../../errors.js';
 import type { CallBounds, GenerationAdapter, Job } from '../../generation/adapter.js';
 import { rawJson } from '../raw-json.js';
 import type { ModelslabGenerationClient, ModelslabReply } from './generation-client.js';
+import type { ModelslabModel } from './models.js';
 
 /** The generation API families (notes/modelslab.md §2): v6 community models, v7 provider models, v8 (unconfirmed). */
 export const API_VERSIONS = ['v6', 'v7', 'v8'] as const;
@@ -14,6 +15,12 @@ interface FamilySpec {
   fetch: string;
 }
 
+/**
+ * Documented: v6 (community-models openapi) and v7 (docs-v2 model-selection guide, the skills). The v8 paths are
+ * an UNDOCUMENTED GUESS (the Agents docs only name /api/v8; third-party code uses these): they are used only through
+ * this table, and `params.api_version` or the model's own schema (GET /models/{id} `endpoint_configurations`)
+ * overrides them.
+ */
 const FAMILIES: Record<ApiVersion, FamilySpec> = {
   v6: {
     textToImage: '/api/v6/images/text2img',
@@ -44,6 +51,7 @@ export const MODEL_FAMILY: Readonly<Record<string, ApiVersion>> = {
   'imagen-4': 'v7',
   'imagen-4.0-ultra': 'v7',
   'nano-banana': 'v7',
+  'nano-banana-t2i': 'v7',
   'nano-banana-pro': 'v7',
   'flux-pro-1.1': 'v7',
   'flux-kontext-pro': 'v7',
@@ -52,6 +60,15 @@ export const MODEL_FAMILY: Readonly<Record<string, ApiVersion>> = {
 };
 
 export const DEFAULT_MODELSLAB_MODEL = 'flux';
+
+/**
+ * Models with one id per endpoint: `nano-banana` is the v7 image-to-image id, `nano-banana-t2i` its
+ * text-to-image twin. Either name is sent as the id of the endpoint used.
+ */
+const ENDPOINT_IDS: Readonly<Record<string, { textToImage: string; imageToImage: string }>> = {
+  'nano-banana': { textToImage: 'nano-banana-t2i', imageToImage: 'nano-banana' },
+  'nano-banana-t2i': { textToImage: 'nano-banana-t2i', imageToImage: 'nano-banana' },
+};
 
 export interface ModelslabImageArgs {
   model: string;
@@ -66,6 +83,8 @@ export interface ModelslabImageArgs {
   /** A URL or a data: URL (a local file read and checked by media.readInput). */
   inputImage?: string;
   params?: Record<string, unknown>;
+  /** The model as GET /models/{id} describes it, when known: its endpoints and parameter schema win. */
+  schema?: ModelslabModel;
 }
 
 export interface ModelslabRequest {
@@ -76,6 +95,14 @@ export interface ModelslabRequest {
 }
 
 const RESERVED = ['key', 'model_id', 'prompt'];
+
+/** The family a request goes to: params.api_version, else the table, else v6. */
+export function modelslabFamily(args: Pick<ModelslabImageArgs, 'model' | 'params'>): ApiVersion {
+  const override = args.params?.api_version;
+  if (typeof override === 'string' && API_VERSIONS.includes(override as ApiVersion))
+    return override as ApiVersion;
+  return MODEL_FAMILY[args.model] ?? 'v6';
+}
 
 /** Map our arguments onto the family's fields; params pass through (scheduler, steps, guidance, lora…). */
 export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabRequest {
@@ -91,7 +118,9 @@ export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabReques
   }
   const family = (override as ApiVersion | undefined) ?? MODEL_FAMILY[args.model] ?? 'v6';
   const size = sizeFor(args);
-  const body: Record<string, unknown> = { model_id: args.model, prompt: args.prompt };
+  const ids = ENDPOINT_IDS[args.model];
+  const modelId = ids ? (args.inputImage ? ids.imageToImage : ids.textToImage) : args.model;
+  const body: Record<string, unknown> = { model_id: modelId, prompt: args.prompt };
   if (args.negative_prompt) body.negative_prompt = args.negative_prompt;
   if (args.seed !== undefined) body.seed = args.seed;
   if (family === 'v6') {
@@ -105,15 +134,70 @@ export function buildModelslabRequest(args: ModelslabImageArgs): ModelslabReques
     body.aspect_ratio = args.aspect_ratio ?? (args.width && args.height ? undefined : '1:1');
     if (body.aspect_ratio === undefined) delete body.aspect_ratio;
     body.samples = args.count ?? 1;
-    // The v7 image-to-image endpoint takes a list of reference images.
-    if (args.inputImage) body.init_image = [args.inputImage];
+    // The documents disagree (a URL string in the references, a list in the skills): the model's own schema says
+    // which when it is known, else the documented string.
+    if (args.inputImage)
+      body.init_image =
+        schemaOf(args.schema, 'image-to-image')?.properties?.init_image?.type === 'array'
+          ? [args.inputImage]
+          : args.inputImage;
   }
+  // The documents type init_image as a URL and say base64 input goes with `base64: true` (v6 img2img); v7 and v8
+  // document nothing else, so they get the same (a documented guess). With it the outputs come back as base64,
+  // which asReference reads.
+  if (args.inputImage && /^data:/i.test(args.inputImage)) body.base64 = true;
   const spec = FAMILIES[family];
+  const merged = { ...body, ...params };
+  if (family === 'v6') checkV6Size(merged);
+  const kind = args.inputImage ? 'image-to-image' : 'text-to-image';
+  // The model's schema names its endpoint; params.api_version, when given, wins over it.
+  const listed = override === undefined ? endpointOf(args.schema, kind, family) : undefined;
   return {
     family,
-    path: args.inputImage ? spec.imageToImage : spec.textToImage,
-    body: { ...body, ...params },
+    path: listed ?? (args.inputImage ? spec.imageToImage : spec.textToImage),
+    body: merged,
   };
+}
+
+type EndpointConfiguration = NonNullable<ModelslabModel['endpoint_configurations']>[number];
+
+function configurationOf(
+  schema: ModelslabModel | undefined,
+  kind: 'text-to-image' | 'image-to-image',
+): EndpointConfiguration | undefined {
+  return schema?.endpoint_configurations?.find((c) => c.name === kind);
+}
+
+function schemaOf(
+  schema: ModelslabModel | undefined,
+  kind: 'text-to-image' | 'image-to-image',
+): { properties?: Record<string, Record<string, unknown>> } | undefined {
+  return configurationOf(schema, kind)?.parameters;
+}
+
+/** The schema's endpoint for this kind, when it is a path of the family chosen (never another host). */
+function endpointOf(
+  schema: ModelslabModel | undefined,
+  kind: 'text-to-image' | 'image-to-image',
+  family: ApiVersion,
+): string | undefined {
+  const endpoint = configurationOf(schema, kind)?.endpoint;
+  if (typeof endpoint !== 'string') return undefined;
+  return new RegExp(`^/api/${family}/[A-Za-z0-9/_-]+$`).test(endpoint) ? endpoint : undefined;
+}
+
+/** v6 documents width and height as at most 1024 (flux openapi `maximum: 1024`); refuse before anything is sent. */
+function checkV6Size(body: Record<string, unknown>): void {
+  const over = (['width', 'height'] as const).filter((k) => Number(body[k]) > V6_MAX_EDGE);
+  if (over.length === 0) return;
+  throw new UserInputError(
+    `ModelsLab v6 models take width and height up to ${V6_MAX_EDGE} px; ${over
+      .map((k) => `${k} ${String(body[k])}`)
+      .join(' and ')} is over the limit.`,
+    {
+      next: `Pass sizes of at most ${V6_MAX_EDGE} (or aspect_ratio), or a v7 model (list_models) for larger images.`,
+    },
+  );
 }
 
 /** The longest edge v6 accepts, and its grid. */

@@ -113,7 +113,8 @@ export async function findPlan(
 export function chargeCard(
   spend: Spend,
   req: Omit<ChargeRequest<ChargeAnswer>, 'provider' | 'paymentMethod' | 'send'> & {
-    card: PaymentMethodInfo;
+    /** The card charged, or how the payment is made when no card is sent. */
+    card: PaymentMethodInfo | string;
     send(idempotencyKey: string): Promise<ChargeAnswer>;
   },
 ): Promise<SpendResult<ChargeAnswer>> {
@@ -121,8 +122,17 @@ export function chargeCard(
   return spend.charge({
     ...rest,
     provider: 'modelslab',
-    paymentMethod: cardLabel(card),
+    paymentMethod: typeof card === 'string' ? card : cardLabel(card),
     // A charge answer without a PaymentIntent id still needs a reference the ledger can show.
     send: async (key) => outcomeOf(await send(key), `${req.operation}-${key.slice(-12)}`),
   });
+}
+
+/** Whether a charge answer shows a payment made now: a PaymentIntent, a payment object or an amount. */
+export function showsPayment(answer: ChargeAnswer & { kind: 'charged' }): boolean {
+  return (
+    answer.paymentIntentId !== undefined ||
+    answer.data.payment !== undefined ||
+    answer.data.amount !== undefined
+  );
 }

@@ -1,7 +1,7 @@
 import { CachedCredential } from '../../credentials/cached.js';
 import type { Credentials, ResolvedCredential, SaveResult } from '../../credentials/index.js';
 import type { Logger } from '../../log.js';
-import type { TokenGrant } from './types.js';
+import { TOKEN_EXPIRIES, type TokenExpiry, type TokenGrant } from './types.js';
 
 /** Refresh this long before expiry: a token must never lapse between two uses a day apart. */
 export const REFRESH_BEFORE_MS = 24 * 60 * 60 * 1000;
@@ -12,6 +12,8 @@ export interface CurrentToken {
   expiresAt: number | null | undefined;
   source: ResolvedCredential['source'];
   where: string;
+  /** The lifetime chosen at login (`3_months`…), resent on refresh; undefined when unknown. */
+  tokenExpiry?: TokenExpiry;
 }
 
 /**
@@ -22,16 +24,18 @@ export interface CurrentToken {
 export class TokenSource {
   private readonly token: CachedCredential;
   private readonly expiry: CachedCredential;
+  private readonly lifetime: CachedCredential;
   private refreshing: Promise<CurrentToken | undefined> | undefined;
 
   constructor(
     private readonly credentials: Credentials,
-    private readonly refresher: (token: string) => Promise<TokenGrant>,
+    private readonly refresher: (token: string, tokenExpiry: TokenExpiry | undefined) => Promise<TokenGrant>,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
     this.token = new CachedCredential(credentials, 'modelslab_token', now);
     this.expiry = new CachedCredential(credentials, 'modelslab_token_expires_at', now);
+    this.lifetime = new CachedCredential(credentials, 'modelslab_token_expiry', now);
   }
 
   /** The stored token and its expiry, without refreshing. */
@@ -39,11 +43,13 @@ export class TokenSource {
     const token = await this.token.get();
     if (!token) return undefined;
     const expiry = await this.expiry.get();
+    const lifetime = asTokenExpiry((await this.lifetime.get())?.value);
     return {
       value: token.value,
       expiresAt: parseExpiry(expiry?.value),
       source: token.source,
       where: token.where,
+      ...(lifetime ? { tokenExpiry: lifetime } : {}),
     };
   }
 
@@ -89,6 +95,11 @@ export class TokenSource {
     await this.credentials.save('modelslab_token_expires_at', grant.expires_at ?? 'never');
     this.token.set({ value: grant.access_token, source: saved.source, where: saved.where });
     this.expiry.set({ value: grant.expires_at ?? 'never', source: saved.source, where: saved.where });
+    const lifetime = asTokenExpiry(grant.token_expiry);
+    if (lifetime) {
+      await this.credentials.save('modelslab_token_expiry', lifetime);
+      this.lifetime.set({ value: lifetime, source: saved.source, where: saved.where });
+    }
     return saved;
   }
 
@@ -97,11 +108,13 @@ export class TokenSource {
     this.drop();
     await this.credentials.remove('modelslab_token');
     await this.credentials.remove('modelslab_token_expires_at');
+    await this.credentials.remove('modelslab_token_expiry');
   }
 
   drop(): void {
     this.token.drop();
     this.expiry.drop();
+    this.lifetime.drop();
   }
 
   private dueSoon(t: CurrentToken): boolean {
@@ -116,7 +129,8 @@ export class TokenSource {
   private refresh(current: CurrentToken): Promise<CurrentToken | undefined> {
     this.refreshing ??= (async () => {
       try {
-        const grant = await this.refresher(current.value);
+        // Without token_expiry ModelsLab issues a 1_month token: a 3_months login would shrink at its first refresh.
+        const grant = await this.refresher(current.value, current.tokenExpiry);
         const saved = await this.save(grant);
         this.log.info(`modelslab: token refreshed; stored in ${saved.where}`);
         return {
@@ -124,6 +138,7 @@ export class TokenSource {
           expiresAt: parseExpiry(grant.expires_at ?? 'never'),
           source: saved.source,
           where: saved.where,
+          ...(current.tokenExpiry ? { tokenExpiry: current.tokenExpiry } : {}),
         };
       } finally {
         this.refreshing = undefined;
@@ -138,4 +153,8 @@ function parseExpiry(raw: string | undefined): number | null | undefined {
   if (raw === 'never') return null;
   const at = Date.parse(raw);
   return Number.isNaN(at) ? undefined : at;
+}
+
+function asTokenExpiry(raw: string | undefined): TokenExpiry | undefined {
+  return (TOKEN_EXPIRIES as readonly string[]).includes(raw ?? '') ? (raw as TokenExpiry) : undefined;
 }

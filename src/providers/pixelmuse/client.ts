@@ -236,20 +236,6 @@ export class PixelmuseClient {
     ).body;
   }
 
-  /** POST /images/generate with an API key: the dual-auth endpoint, which then behaves like POST /images. */
-  async generateWithKey(
-    body: CreateImageRequest,
-    opts: { idempotencyKey: string; signal?: AbortSignal },
-  ): Promise<ImageObject> {
-    const res = await this.call<ImageObject>('POST', '/api/v1/images/generate', {
-      json: body,
-      idempotencyKey: opts.idempotencyKey,
-      signal: opts.signal,
-      timeoutMs: 120_000,
-    });
-    return expectImage(res);
-  }
-
   /**
    * POST /images/generate with no key: the MPP endpoint. Without `payment` the answer is normally the 402
    * challenge (thrown as a ProviderError that keeps the headers); with it, the paid retry of the same request.

@@ -37,9 +37,11 @@ export interface StripeChargeRequest {
   methodDetails: { networkId: string; paymentMethodTypes?: string[]; metadata?: Record<string, string> };
 }
 
-/** A challenge we are willing to pay: stripe/charge, our realm, not expired, decoded. */
+/** A challenge we are willing to pay: stripe/charge, not expired, decoded. */
 export interface PaymentOffer {
   challenge: PaymentChallenge;
+  /** Set when the realm is not the configured host: information, not a refusal (the spec only requires one). */
+  realmNote?: string;
   charge: StripeChargeRequest;
   /** Amount in minor units (cents for usd). */
   amountMinor: number;
@@ -187,10 +189,14 @@ export function readOffer(
   if (challenge.method !== 'stripe' || challenge.intent !== 'charge')
     return `${challenge.method}/${challenge.intent} is not a method atelier-mcp pays with (only stripe/charge)`;
   const base = new URL(opts.baseUrl);
-  // mppx's server sets the realm to the hostname without the port; a realm with the port is fine too.
+  // The specification requires a realm but does not bind it to the host: the challenge came from the configured
+  // origin, and the price check and the SPT's limits (amount, currency, expiry, seller) bind the payment. mppx's
+  // server sets the hostname without the port; another realm is kept as a note.
   const realm = challenge.realm.toLowerCase();
-  if (realm !== base.hostname.toLowerCase() && realm !== base.host.toLowerCase())
-    return `its realm "${challenge.realm}" is not ${base.hostname} (PIXELMUSE_BASE_URL)`;
+  const realmNote =
+    realm !== base.hostname.toLowerCase() && realm !== base.host.toLowerCase()
+      ? `its realm "${challenge.realm.slice(0, 80)}" is not ${base.hostname} (PIXELMUSE_BASE_URL)`
+      : undefined;
   if (challenge.request.length > MAX_REQUEST_CHARS) return 'its request is larger than 16 KiB';
   let expiresAt = new Date(now + DEFAULT_OFFER_TTL_MS);
   if (challenge.expires !== undefined) {
@@ -215,6 +221,7 @@ export function readOffer(
   if (typeof networkId !== 'string' || networkId === '') return 'it names no seller network id';
   return {
     challenge,
+    ...(realmNote ? { realmNote } : {}),
     charge: charge as StripeChargeRequest,
     amountMinor: Number(charge.amount),
     currency: charge.currency.toLowerCase(),

@@ -122,3 +122,13 @@ export interface CheckoutResponse {
   package: { name: string; label: string; credits: number; bonus_credits: number; price_usd: number };
   expires_at: string | null;
 }
+
+/** The fields of GenerateImageRequest in Pixelmuse's OpenAPI: nothing else goes into a generation body. */
+export const PIXELMUSE_GENERATE_FIELDS = [
+  'prompt',
+  'model',
+  'aspect_ratio',
+  'negative_prompt',
+  'image_input',
+  'visibility',
+] as const;

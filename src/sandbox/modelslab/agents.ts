@@ -198,7 +198,13 @@ export function agentsRoutes({ accounts, now }: ModelslabEnv): ModelslabRoute[] 
       ok(ctx, { balance: me(ctx).walletUsd, currency: 'USD' });
     }),
     route('GET', '/subscriptions', 'token', 'agent-general', (ctx) => {
-      ok(ctx, me(ctx).subscriptions);
+      // Documented: "List user subscriptions (addon, enterprise, normal)", grouped by kind.
+      const subs = me(ctx).subscriptions;
+      ok(ctx, {
+        addon: subs.filter((s) => s.kind === 'addon'),
+        enterprise: subs.filter((s) => s.kind === 'enterprise'),
+        normal: subs.filter((s) => s.kind !== 'addon' && s.kind !== 'enterprise'),
+      });
     }),
   ];
 }

@@ -223,6 +223,9 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       card: StoredCard,
       amount: number,
       onSuccess: () => void,
+      // subscriptions.mdx: "If the card requires 3D Secure, the response returns HTTP 402 with decline_code
+      // details" (the 202 requires_action is documented for the wallet only).
+      threeDSecure: '202' | '402' = '202',
     ): { status: number; intent: PaymentIntent } => {
       const intent: PaymentIntent = {
         id: id('pi'),
@@ -243,6 +246,16 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
             decline_code: card.behaviour.declineCode,
             payment_intent_id: intent.id,
           },
+        );
+      }
+      if (card.behaviour.kind === 'requires_action' && threeDSecure === '402') {
+        intent.status = 'failed';
+        throw new ApiError(
+          402,
+          'payment_declined',
+          'Your card requires authentication. Use modelslab.com/pricing to pay for this subscription.',
+          {},
+          { decline_code: 'authentication_required', payment_intent_id: intent.id },
         );
       }
       if (card.behaviour.kind === 'requires_action') {
@@ -507,9 +520,15 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           const plan = planOf(ctx.body.plan_id);
           const card = methodFor(ctx);
           let sub: Record<string, unknown> | undefined;
-          const { status, intent } = charge(user, card, plan.price, () => {
-            sub = subscribe(user, plan);
-          });
+          const { status, intent } = charge(
+            user,
+            card,
+            plan.price,
+            () => {
+              sub = subscribe(user, plan);
+            },
+            '402',
+          );
           if (status === 202) return { status, data: requiresAction(intent) };
           return {
             status: 201,
@@ -533,17 +552,24 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
         'agent-billing',
         mutation((ctx, [subId = '']) => {
           const sub = subscriptionOf(ctx, subId);
-          // The CLI sends plan_id here; the API wants new_plan_id.
+          // The CLI sends plan_id here; the API wants new_plan_id. The documented body is only {new_plan_id}: the
+          // subscription's card on file (the default) pays any difference.
           const plan = planOf(ctx.body.new_plan_id, 'new_plan_id');
-          const card = methodFor(ctx);
-          const { status, intent } = charge(me(ctx), card, plan.price, () => {
-            Object.assign(sub, {
-              plan_id: plan.id,
-              plan_name: plan.name,
-              feature: plan.type,
-              status: 'active',
-            });
-          });
+          const card = methodFor({ ...ctx, body: {} } as ModelslabExchange);
+          const { status, intent } = charge(
+            me(ctx),
+            card,
+            plan.price,
+            () => {
+              Object.assign(sub, {
+                plan_id: plan.id,
+                plan_name: plan.name,
+                feature: plan.type,
+                status: 'active',
+              });
+            },
+            '402',
+          );
           if (status === 202) return { status, data: requiresAction(intent) };
           return {
             status: 200,
@@ -634,35 +660,17 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       if (!session || session.userId !== me(ctx).id || session.purpose !== purpose) {
         throw new ApiError(404, 'not_found', 'Checkout session not found.');
       }
-      if (session.confirmed) return ok(ctx, { ...session.confirmed, already_confirmed: true });
-      if (!session.paid) {
-        // Undocumented upstream; a 409 that says what is missing lets a client poll.
-        throw new ApiError(
-          409,
-          'payment_incomplete',
-          'The checkout session has not been paid yet.',
-          {},
-          { payment_status: 'unpaid' },
-        );
-      }
+      // The documents show no answer for confirm-checkout: the emulator answers the minimum (a message), and an
+      // unpaid session gets a plain 400 whose words say nothing a client could match.
+      if (session.confirmed) return ok(ctx, session.confirmed);
+      if (!session.paid) throw new ApiError(400, 'bad_request', 'The Checkout Session is still open.');
       const user = me(ctx);
       if (purpose === 'fund') {
         accounts.credit(user, session.amount, 'wallet_fund', 'stripe_checkout');
-        session.confirmed = {
-          message: 'Wallet funded.',
-          session_id: cs,
-          amount: session.amount,
-          balance: user.walletUsd,
-          currency: 'USD',
-        };
+        session.confirmed = { message: 'Wallet funded.' };
       } else {
-        const sub = subscribe(user, planOf(session.planId));
-        session.confirmed = {
-          message: 'Subscription active.',
-          session_id: cs,
-          amount: session.amount,
-          subscription: sub,
-        };
+        subscribe(user, planOf(session.planId));
+        session.confirmed = { message: 'Subscription active.' };
       }
       ok(ctx, session.confirmed);
     }

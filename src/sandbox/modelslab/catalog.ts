@@ -15,6 +15,10 @@ export interface CatalogModel {
   sync?: boolean;
   /** Extra required request fields. */
   requires?: string[];
+  /** Served by this endpoint only (an id per endpoint, as upstream does for some models). */
+  only?: 'text-to-image' | 'image-to-image';
+  /** How image-to-image takes init_image (its schema says so): a URL string (the documents), or a list. */
+  initImage?: 'string' | 'array';
 }
 
 export const CATALOG: CatalogModel[] = [
@@ -27,7 +31,17 @@ export const CATALOG: CatalogModel[] = [
   model('imagen-4', 'Imagen 4', 'google', 'v7', 0.04, "Google's newest; needs an aspect_ratio.", {
     requires: ['aspect_ratio'],
   }),
-  model('nano-banana-pro', 'Nano Banana Pro', 'google', 'v7', 0.14, 'Gemini image model; strong at edits.'),
+  model('nano-banana-pro', 'Nano Banana Pro', 'google', 'v7', 0.14, 'Gemini image model; strong at edits.', {
+    initImage: 'array',
+  }),
+  // Upstream splits Nano Banana by endpoint: `nano-banana` edits (image-to-image), `nano-banana-t2i` draws.
+  model('nano-banana', 'Nano Banana', 'google', 'v7', 0.04, 'Gemini image editing.', {
+    model_type: 'image-to-image',
+    only: 'image-to-image',
+  }),
+  model('nano-banana-t2i', 'Nano Banana (text to image)', 'google', 'v7', 0.04, 'Gemini image model.', {
+    only: 'text-to-image',
+  }),
   model('seedream', 'Seedream', 'bytedance', 'v7', 0.03, 'Answers synchronously.', { sync: true }),
   model('flux-2-dev', 'FLUX.2 dev', 'black-forest-labs', 'v8', 0.02, 'v8 endpoint (unconfirmed upstream).'),
 ];
@@ -69,9 +83,32 @@ export function modelView(m: CatalogModel, details = false): Record<string, unkn
   if (!details) return base;
   const path =
     m.api_version === 'v6' ? '/api/v6/images/text2img' : `/api/${m.api_version}/images/text-to-image`;
+  const editPath =
+    m.api_version === 'v6' ? '/api/v6/images/img2img' : `/api/${m.api_version}/images/image-to-image`;
+  const edit =
+    m.only === 'text-to-image'
+      ? []
+      : [
+          {
+            name: 'image-to-image',
+            endpoint: editPath,
+            parameters: {
+              type: 'object',
+              required: ['prompt', 'init_image'],
+              properties: {
+                prompt: { type: 'string' },
+                init_image:
+                  m.initImage === 'array'
+                    ? { type: 'array', items: { type: 'string', format: 'uri' } }
+                    : { type: 'string', format: 'uri' },
+              },
+            },
+          },
+        ];
   return {
     ...base,
     endpoint_configurations: [
+      ...edit,
       {
         name: 'text-to-image',
         endpoint: path,

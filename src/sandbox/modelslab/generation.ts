@@ -137,6 +137,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         if (!prompt) return refuse(ctx, 'The prompt field is required.', true);
         if (familyOf(model) !== family)
           return refuse(ctx, `Model ${model} is not available on the ${family} endpoint.`, true);
+        const only = BY_ID.get(model)?.only;
+        if (only && only !== (imageToImage ? 'image-to-image' : 'text-to-image'))
+          return refuse(ctx, `Model ${model} is not available on the ${family} endpoint.`, true);
         if (/\bforbidden\b/i.test(prompt))
           return refuse(
             ctx,
@@ -149,11 +152,25 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         const init = Array.isArray(body.init_image) ? body.init_image[0] : body.init_image;
         if (imageToImage && (typeof init !== 'string' || init === ''))
           return refuse(ctx, 'The init image field is required.');
+        // init_image as the model's schema types it: a URL string unless the schema says a list.
+        if (imageToImage && Array.isArray(body.init_image) !== (BY_ID.get(model)?.initImage === 'array'))
+          return refuse(
+            ctx,
+            Array.isArray(body.init_image)
+              ? 'The init image must be a string.'
+              : 'The init image must be an array.',
+          );
+        // init_image is documented as a URL; base64 input is accepted only with `base64`.
+        if (imageToImage && /^data:/i.test(init as string) && !isYes(body.base64))
+          return refuse(ctx, 'The init image must be a valid URL.');
         const samples = Number(body.samples ?? 1);
         if (!Number.isInteger(samples) || samples < 1 || samples > 4)
           return refuse(ctx, 'The samples must be between 1 and 4.');
         const width = Number(body.width);
         const height = Number(body.height);
+        // v6 documents width and height as at most 1024.
+        if (family === 'v6' && (width > 1024 || height > 1024))
+          return refuse(ctx, `The ${width > 1024 ? 'width' : 'height'} must not be greater than 1024.`);
         const user = ctx.user as MlUser;
         // Throws the 402 when the wallet is short; nothing is taken then.
         accounts.debit(
@@ -174,7 +191,7 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
             Number.isFinite(Number(body.seed)) && body.seed !== null
               ? Number(body.seed)
               : Math.floor(Math.random() * 1e9),
-          base64: body.base64 === true || body.base64 === 'yes' || body.base64 === 'true',
+          base64: isYes(body.base64),
           status: 'processing',
           fetches: 0,
           started: now(),
@@ -278,4 +295,9 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
       }),
     ];
   };
+}
+
+/** ModelsLab flags come as booleans or as "yes"/"true" strings. */
+function isYes(value: unknown): boolean {
+  return value === true || value === 'yes' || value === 'true';
 }

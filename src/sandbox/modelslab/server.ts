@@ -9,8 +9,8 @@ export const LIMITERS = { 'agent-auth': 20, 'agent-billing': 15, 'agent-general'
 export type Limiter = keyof typeof LIMITERS;
 
 /**
- * none: no credential; token: an Agents API Bearer token; key: a generation API key (body `key`,
- * query `key`, header `key` or Bearer, as the clients send it).
+ * none: no credential; token: an Agents API Bearer token; key: a generation API key (body `key` on a POST,
+ * query `key` on a GET, as documented).
  */
 export type ModelslabAuth = 'none' | 'token' | 'key';
 
@@ -135,7 +135,9 @@ export async function startModelslabServer(
       ctx.user = found.user;
       ctx.token = found.token;
     } else if (auth === 'key') {
-      const key = ctx.body['key'] ?? ctx.query.get('key') ?? ctx.headers['key'] ?? bearer;
+      // Documented: a POST carries the key in its JSON body only; the GET twins (model-search) take `?key=`.
+      // A key anywhere else (a header, Bearer) is not one.
+      const key = ctx.req.method === 'GET' ? ctx.query.get('key') : ctx.body['key'];
       const user = typeof key === 'string' ? accounts.byApiKey(key) : undefined;
       if (!user) throw new ApiError(401, 'invalid_api_key', 'Invalid API key.');
       ctx.user = user;

@@ -273,7 +273,10 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
     },
     async sell(sale) {
       const key = sale.idempotencyKey;
-      const earlier = key === undefined ? undefined : replays.get(key);
+      // The spec: "the unpaid request that triggers a 402 challenge MUST NOT modify server state". A request
+      // without a credential gets a fresh challenge whatever its key, never a paid answer; only a paid request
+      // (its credential resent after a lost answer) is answered from the replay cache.
+      const earlier = key === undefined || sale.authorization === undefined ? undefined : replays.get(key);
       if (earlier) {
         if (earlier.canonical !== sale.canonicalBody)
           return {
@@ -291,9 +294,10 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
       }
       const answer = settle(sale);
       // Only a request that was paid is remembered: a 402 leaves the key free for the paid retry.
-      if (key !== undefined) replays.set(key, { canonical: sale.canonicalBody, answer });
+      const paid = key !== undefined && sale.authorization !== undefined;
+      if (paid) replays.set(key, { canonical: sale.canonicalBody, answer });
       const done = await answer;
-      if (key !== undefined && done.status !== 201 && done.status !== 500) replays.delete(key);
+      if (paid && done.status !== 201 && done.status !== 500) replays.delete(key);
       return done;
     },
   };

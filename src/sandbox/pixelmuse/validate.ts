@@ -1,6 +1,9 @@
 import { ApiError } from '../core/exchange.js';
 import { ASPECT_RATIOS, MODELS, type ModelSpec, type Visibility } from './catalog.js';
 
+/** GenerateImageRequest.model's enum in the OpenAPI. */
+const GENERATE_MODELS = ['flux-schnell', 'recraft-v4', 'recraft-v4-pro', 'imagen-3', 'nano-banana-pro'];
+
 export interface GenerateInput {
   prompt: string;
   model: ModelSpec;
@@ -10,7 +13,10 @@ export interface GenerateInput {
 
 export function validateGenerate(body: Record<string, unknown>): GenerateInput {
   const bad = (message: string) => new ApiError(400, 'invalid_request_error', message);
-  const { prompt, model, aspect_ratio, negative_prompt, image_input, visibility } = body;
+  const { prompt, model, aspect_ratio, negative_prompt, image_input, visibility, ...rest } = body;
+  // The OpenAPI GenerateImageRequest lists six fields; the emulator takes no other, so a client that sends one fails.
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw bad(`Unknown field(s): ${unknown.join(', ')}.`);
 
   if (prompt === undefined) throw bad('prompt is required.');
   if (typeof prompt !== 'string') throw bad('prompt must be a string.');
@@ -18,8 +24,9 @@ export function validateGenerate(body: Record<string, unknown>): GenerateInput {
   if (prompt.length > 10_000) throw bad('prompt must be at most 10000 characters.');
 
   if (model === undefined) throw bad('model is required.');
-  const spec = MODELS.find((m) => m.id === model);
-  if (!spec) throw bad(`model must be one of: ${MODELS.map((m) => m.id).join(', ')}.`);
+  // Only the models of the OpenAPI request enum: nano-banana-2 is listed by /models but not in it.
+  const spec = MODELS.find((m) => m.id === model && GENERATE_MODELS.includes(m.id));
+  if (!spec) throw bad(`model must be one of: ${GENERATE_MODELS.join(', ')}.`);
 
   if (
     aspect_ratio !== undefined &&

@@ -103,10 +103,17 @@ describe('checking an offer before paying', () => {
     ).toBe('object');
   });
 
-  it('refuses another realm, another method, an expired challenge, a bad request, no seller', () => {
-    expect(readOffer(challenge({ realm: 'evil.example' }), { baseUrl: base })).toMatch(
-      /realm "evil.example"/,
-    );
+  it('keeps another realm as information, not a refusal (the specification only requires a realm)', () => {
+    const offer = readOffer(challenge({ realm: 'pay.pixelmuse.example' }), { baseUrl: base });
+    expect(offer).toMatchObject({
+      amountMinor: 10,
+      currency: 'usd',
+      realmNote: expect.stringMatching(/realm "pay\.pixelmuse\.example" is not /),
+    });
+    expect(readOffer(challenge(), { baseUrl: base })).not.toHaveProperty('realmNote');
+  });
+
+  it('refuses another method, an expired challenge, a bad request, no seller', () => {
     expect(readOffer(challenge({ method: 'tempo' }), { baseUrl: base })).toMatch(/only stripe\/charge/);
     expect(
       readOffer(challenge({ expires: new Date(Date.now() - 1).toISOString() }), { baseUrl: base }),
@@ -241,12 +248,14 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
     expect(generateCalls[1]?.headers['idempotency-key']).toBe(generateCalls[0]?.headers['idempotency-key']);
   });
 
-  it('replays an earlier paid request with the same idempotency key instead of paying again', async () => {
+  it('gets no free replay: an unpaid request with a paid key is a fresh 402 (the spec: it changes nothing)', async () => {
     const first = await buy({ idempotencyKey: 'same' });
-    const again = await buy({ idempotencyKey: 'same' });
-    expect(again).toMatchObject({ kind: 'paid', replayed: true, offer: undefined });
-    expect(again.kind === 'paid' && first.kind === 'paid' && again.image.id === first.image.id).toBe(true);
-    expect(minted).toBe(1);
+    expect(first.kind).toBe('paid');
+    const unpaid = await pixelmuse
+      .generateWithPayment({ prompt: 'a fox', model: 'flux-schnell' }, { idempotencyKey: 'same' })
+      .catch((e: unknown) => e);
+    expect(unpaid).toMatchObject({ status: 402 });
+    expect((unpaid as ProviderError).headers['www-authenticate']).toMatch(/^Payment /);
     expect(sandbox.stripe.book.paymentIntents.size).toBe(1);
   });
 
