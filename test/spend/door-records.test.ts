@@ -3,11 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { NetworkError, SpendStateError, type AtelierError } from '../../src/errors.js';
+import { NetworkError, SpendStateError } from '../../src/errors.js';
 import { spendDir } from '../../src/spend/home.js';
 import { argsDigest } from '../../src/spend/idempotency.js';
 import type { ChargeOutcome } from '../../src/spend/index.js';
-import { configWith, door, fund, HOUR, keyDigest, ledgerLines, provider, recordingLogger } from './kit.js';
+import {
+  configWith,
+  door,
+  failure,
+  fund,
+  HOUR,
+  keyDigest,
+  ledgerLines,
+  provider,
+  recordingLogger,
+} from './kit.js';
 
 // What the spend door writes down and reports: ledger lines for confirmed, refunded and replayed charges,
 // 3-D Secure payments until they resolve, payment links and their checkouts, and the overview of what is held.
@@ -20,11 +30,6 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => expect.fail('expected a failure'),
-    (e: unknown) => e as AtelierError,
-  );
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');
 const at = (ms: number) => () => ms;
 const answer = (outcome: Partial<ChargeOutcome<string>>) => async (): Promise<ChargeOutcome<string>> =>

@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import {
-  NetworkError,
-  OutcomeUnknownError,
-  ProviderError,
-  SpendRefusedError,
-  type AtelierError,
-} from '../../src/errors.js';
+import { NetworkError, OutcomeUnknownError, ProviderError, SpendRefusedError } from '../../src/errors.js';
 import { spendDir } from '../../src/spend/home.js';
 import { argsDigest } from '../../src/spend/idempotency.js';
 import type { ChargeAttempt } from '../../src/spend/index.js';
@@ -27,6 +21,7 @@ import {
   recordingLogger,
   tokenFile,
   tokenOf,
+  failure,
 } from './kit.js';
 
 // The durable state behind the spend door (holds, keys, tokens, the ledger) across lost answers, crashes,
@@ -40,11 +35,6 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => expect.fail('expected a failure'),
-    (e: unknown) => e as AtelierError,
-  );
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');
 const lost = () => new NetworkError('modelslab', 'socket hang up');
 const http = (status: number, code?: string) =>

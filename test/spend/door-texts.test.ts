@@ -2,14 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  NetworkError,
-  OutcomeUnknownError,
-  SpendRefusedError,
-  UserInputError,
-  type AtelierError,
-} from '../../src/errors.js';
-import { configWith, door, fund, HOUR, humanSays, provider, tokenOf } from './kit.js';
+import { NetworkError, OutcomeUnknownError, SpendRefusedError, UserInputError } from '../../src/errors.js';
+import { configWith, door, fund, HOUR, humanSays, provider, tokenOf, failure } from './kit.js';
 
 // What the human and the agent read at the spend door: quotes, consent forms, refusals and their next steps.
 // These texts are the consent itself (the amount, what is bought, how it is paid) and the only guide out of a
@@ -23,11 +17,6 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const failure = (call: Promise<unknown>) =>
-  call.then(
-    () => expect.fail('expected a failure'),
-    (e: unknown) => e as AtelierError,
-  );
 const now = Date.parse('2026-12-03T10:00:00.000Z');
 const clock = () => now;
 const lost = () => new NetworkError('modelslab', 'socket hang up');

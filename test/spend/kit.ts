@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { AtelierError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { spendDir } from '../../src/spend/home.js';
 import {
@@ -133,3 +134,10 @@ export async function liveOtherOwner(): Promise<string> {
 }
 
 export const HOUR = 60 * 60 * 1000;
+
+/** The error a call ends with; a call that succeeds fails the test. */
+export const failure = (call: Promise<unknown>) =>
+  call.then(
+    () => expect.fail('expected a failure'),
+    (e: unknown) => e as AtelierError,
+  );
