@@ -21,7 +21,7 @@ export default tseslint.config(
     // stdout belongs to JSON-RPC: the server and everything it loads log to stderr only.
     files: ['src/**/*.ts', 'tools/**/*.ts', 'prompts/**/*.ts'],
     // The transport is the one writer of JSON-RPC to stdout.
-    ignores: ['src/cli.ts', 'src/cli/**', 'src/stdio-transport.ts'],
+    ignores: ['src/cli.ts', 'src/cli/**', 'src/mcp/stdio-transport.ts'],
     rules: {
       'no-console': ['error', { allow: ['error', 'warn'] }],
       'no-restricted-properties': [

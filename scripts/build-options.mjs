@@ -12,8 +12,8 @@ const SDK_SERVER = /@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]server[\\
 
 /**
  * The SDK's Server imports its ajv validator statically, so ajv (and ajv-formats) would be evaluated at every
- * start even though src/server.ts passes a lazily loading one. For that one import only, the bundle gets a stub
- * that fails loudly if it is ever constructed; src/json-schema-validator.ts still imports the real module.
+ * start even though src/mcp/server.ts passes a lazily loading one. For that one import only, the bundle gets a stub
+ * that fails loudly if it is ever constructed; src/mcp/json-schema-validator.ts still imports the real module.
  */
 const lazyAjv = {
   name: 'atelier-lazy-ajv',
@@ -24,7 +24,7 @@ const lazyAjv = {
     b.onLoad({ filter: /.*/, namespace: 'atelier-stub' }, () => ({
       contents:
         'export class AjvJsonSchemaValidator { constructor() { throw new Error(' +
-        "'atelier-mcp passes its own jsonSchemaValidator to the SDK (src/json-schema-validator.ts)'); } }",
+        "'atelier-mcp passes its own jsonSchemaValidator to the SDK (src/mcp/json-schema-validator.ts)'); } }",
       loader: 'js',
     }));
   },

@@ -1,5 +1,5 @@
 // Bundles the bin so that `npx atelier-mcp` starts fast: one minified ESM entry that holds only what answering
-// `initialize` and `tools/list` from the build's table needs (scripts/tool-list.ts, src/early-answers.ts), plus
+// `initialize` and `tools/list` from the build's table needs (scripts/tool-list.ts, src/mcp/early-answers.ts), plus
 // chunks loaded by import(): the MCP SDK server, the tools and their services, undici, ajv, the sandbox, the
 // other CLI commands. Native modules (sharp, the keychain) stay external and are imported on first use.
 import { build } from 'esbuild';

@@ -1,15 +1,15 @@
 // Bundled and run by scripts/build.mjs: every tool's tools/list entry, for every providers/default-provider
-// combination, as the server computes them from the source (src/server.ts, src/tool-schema.ts), so the prebuilt
+// combination, as the server computes them from the source (src/mcp/server.ts, src/mcp/tool-schema.ts), so the prebuilt
 // answer the bin serves is byte for byte what it would compute; and the summary of each tool that selecting them needs.
 import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { createServer, setupWith } from '../src/server.js';
+import { createServer, setupWith } from '../src/mcp/server.js';
 import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
-import { variantKey, type ToolListTable, type ToolListVariant } from '../src/tool-list.js';
+import { variantKey, type ToolListTable, type ToolListVariant } from '../src/mcp/tool-list.js';
 
 const ALLOWED = new Set<string>(['providers', 'defaultProvider']);
 
@@ -39,7 +39,7 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
         get(target, prop) {
           if (typeof prop === 'string' && !ALLOWED.has(prop)) {
             throw new Error(
-              `${tool.name}: input reads config.${prop}; src/tool-list.ts keys only ${[...ALLOWED]}`,
+              `${tool.name}: input reads config.${prop}; src/mcp/tool-list.ts keys only ${[...ALLOWED]}`,
             );
           }
           return target[prop as keyof Config];

@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import type { Credentials } from './credentials/index.js';
-import type { Generations } from './generations/store.js';
+import type { Generations } from './history/store.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
@@ -46,7 +46,7 @@ export interface SecretPages {
   readonly open: Map<string, OpenSecretPage>;
 }
 
-/** What a handler may return; src/server.ts turns each into a CallToolResult. */
+/** What a handler may return; src/mcp/server.ts turns each into a CallToolResult. */
 export type ToolOutput = string | ContentBlock[];
 
 /** What a tool handler may use. Deliberately not the SDK: tests build one in a line or two. */
@@ -84,7 +84,7 @@ export interface ToolContext {
   progress(message: string, opts?: { etaSeconds?: number }): void;
 }
 
-/** The per-server part of a ToolContext; src/server.ts adds signal, progress and the consent seam per call. */
+/** The per-server part of a ToolContext; src/mcp/server.ts adds signal, progress and the consent seam per call. */
 export type ServerServices = Omit<
   ToolContext,
   'signal' | 'progress' | 'media' | 'spend' | 'confirm' | 'pages'

@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { ServerServices } from './context.js';
 import { CachedCredential } from './credentials/cached.js';
 import { openCredentials, type CredentialName } from './credentials/index.js';
-import { openGenerations } from './generations/store.js';
+import { openGenerations } from './history/store.js';
 import type { Logger } from './log.js';
 import { ModelslabClient } from './providers/modelslab/agents.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';

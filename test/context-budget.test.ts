@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
-import { listToolsAsClient } from '../src/tools-as-client.js';
+import { listToolsAsClient } from '../src/mcp/tools-as-client.js';
 import { createServices } from '../src/services.js';
 
 // A client pays for the whole tools/list in context on every turn. Budgets in approximate tokens (JSON length / 4)

@@ -33,7 +33,7 @@ export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
 
 /**
  * What selecting and listing a tool needs, without its schema or handler: the bin has these from the build
- * (src/tool-list.ts) and loads the tool modules only after `initialize` is answered.
+ * (src/mcp/tool-list.ts) and loads the tool modules only after `initialize` is answered.
  */
 export type ToolSummary = Pick<ToolDefinition, 'name' | 'toolset' | 'providers'> & {
   annotations: Pick<ToolAnnotations, 'readOnlyHint'>;

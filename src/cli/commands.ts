@@ -6,7 +6,7 @@ import { mask } from '../redact.js';
 import type { Logger } from '../log.js';
 import { PixelmuseClient } from '../providers/pixelmuse/client.js';
 import { createServices } from '../services.js';
-import { listToolsAsClient } from '../tools-as-client.js';
+import { listToolsAsClient } from '../mcp/tools-as-client.js';
 import { readSecret } from './read-secret.js';
 
 type Print = (line: string) => void;

@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { earlyAnswers } from '../early-answers.js';
-import type { ServerParts, ServerSetup } from '../server.js';
-import { StdioTransport } from '../stdio-transport.js';
-import { builtToolTable, prebuiltToolList } from '../tool-list.js';
+import { earlyAnswers } from '../mcp/early-answers.js';
+import type { ServerParts, ServerSetup } from '../mcp/server.js';
+import { StdioTransport } from '../mcp/stdio-transport.js';
+import { builtToolTable, prebuiltToolList } from '../mcp/tool-list.js';
 import { selectTools } from '../tool-selection.js';
 
 // The MCP server command. Imported statically by the bin, unlike the other commands: what it imports at the top
@@ -39,7 +39,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
       },
     };
   }
-  const { createServer, serveStdio } = await import('../server.js');
+  const { createServer, serveStdio } = await import('../mcp/server.js');
   await serveStdio(createServer(setup), transport, log, async () => {
     await stopSandbox();
     process.exit(0);

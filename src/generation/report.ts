@@ -2,8 +2,8 @@ import { basename } from 'node:path';
 import type { ContentBlock } from '../context.js';
 import { formatError } from '../error-format.js';
 import { annotate, PROVIDER_LABEL, ProviderError } from '../errors.js';
-import { describeGeneration } from '../generations/resources.js';
-import type { Generations } from '../generations/store.js';
+import { describeGeneration } from '../history/resources.js';
+import type { Generations } from '../history/store.js';
 import type { Media, SavedImage } from '../media/index.js';
 import { describeCost, jobLabel, plural, quoteProvider, resumeNext, type JobOutcome } from './outcome.js';
 

@@ -34,7 +34,7 @@ export { usd } from './money.js';
 
 export type ConsentAnswer = 'accept' | 'decline' | 'cancel';
 
-/** How the server reaches the human (built in src/server.ts, the one SDK seam). */
+/** How the server reaches the human (built in src/mcp/server.ts, the one SDK seam). */
 export interface Consent {
   /** The client can show the human a form (MCP form elicitation). */
   canAsk(): boolean;

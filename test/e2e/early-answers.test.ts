@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, requireBuiltBin } from '../helpers/spawn.js';
 
 // What a client writes at spawn, all at once, reaches the bin before the MCP SDK has loaded: the bin answers
-// `initialize` and `tools/list` itself (src/early-answers.ts) and hands everything to the SDK once it is loaded. The
+// `initialize` and `tools/list` itself (src/mcp/early-answers.ts) and hands everything to the SDK once it is loaded. The
 // client must see what the SDK alone would send: one answer per request, in request order, and a log that says
 // what was ignored, in lines a person can read.
 

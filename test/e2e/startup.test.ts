@@ -24,7 +24,7 @@ const HEAVY: Array<[string, RegExp]> = [
   ['credentials', /^src\/credentials\//],
   // The one-time secret pages (an HTTP server and their HTML): loaded by the tools that open one, on that call.
   ['secret pages', /^src\/entry\//],
-  ['zod to JSON Schema', /^src\/tool-schema\.ts$/],
+  ['zod to JSON Schema', /^src\/mcp\/tool-schema\.ts$/],
   ['node:crypto', /^node:crypto$/],
 ];
 const heavyIn = (paths: Iterable<string>) =>
@@ -78,7 +78,7 @@ describe('start-up of the bundled bin', () => {
       }
     }
     expect(heavyIn([...reached].flatMap(inputsOf))).toEqual([]);
-    // The MCP SDK (and zod, which builds its schemas) loads once `initialize` is answered (src/early-answers.ts).
+    // The MCP SDK (and zod, which builds its schemas) loads once `initialize` is answered (src/mcp/early-answers.ts).
     const sdk = /node_modules\/(?:@modelcontextprotocol\/sdk|zod)\//;
     expect([...reached].flatMap(inputsOf).filter((i) => sdk.test(i))).toEqual([]);
     expect(Object.keys(meta.inputs).some((i) => sdk.test(i))).toBe(true);

@@ -65,7 +65,7 @@ describe('the built bin over stdio (--sandbox)', () => {
 
   it("takes the client's capabilities from initialize although it answers before the SDK loads: the root", async () => {
     // No --output-dir: the server asks the client for its roots, which it may only do if the SDK server saw the
-    // client declare them in the initialize the bin answered early (src/early-answers.ts).
+    // client declare them in the initialize the bin answered early (src/mcp/early-answers.ts).
     const project = await realpath(await mkdtemp(join(tmpdir(), 'atelier-root-')));
     const session = await connectBin({
       args: [BIN, '--sandbox'],

@@ -9,8 +9,8 @@ import { rawAnswers } from '../../scripts/tool-list.js';
 import { loadConfig } from '../../src/config.js';
 import { BIN, cleanEnv, requireBuiltBin, ROOT } from '../helpers/spawn.js';
 
-// The bin answers initialize and tools/list from a table the build computed (src/tool-list.ts), before the MCP SDK
-// has loaded (src/early-answers.ts). What a client receives must be what the source server sends, byte for byte,
+// The bin answers initialize and tools/list from a table the build computed (src/mcp/tool-list.ts), before the MCP SDK
+// has loaded (src/mcp/early-answers.ts). What a client receives must be what the source server sends, byte for byte,
 // in every configuration; and once loaded, the SDK server inside the bin must agree (else it logs a warning).
 
 /** The raw answers the bin writes on stdout, re-serialized only to cut out their parts, and its stderr. */

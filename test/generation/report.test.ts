@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
 import type { JobOutcome } from '../../src/generation/outcome.js';
 import { reportOutcomes } from '../../src/generation/report.js';
-import { openGenerations } from '../../src/generations/store.js';
+import { openGenerations } from '../../src/history/store.js';
 import { silentLogger } from '../../src/log.js';
 import { createMedia } from '../../src/media/index.js';
 

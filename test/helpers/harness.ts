@@ -20,7 +20,7 @@ import {
   type PixelmuseEmulatorOptions,
   type StripeEmulator,
 } from '../../src/sandbox/index.js';
-import { createServer, setupWith } from '../../src/server.js';
+import { createServer, setupWith } from '../../src/mcp/server.js';
 import { createServices } from '../../src/services.js';
 import { startLossyProxy, type LossyProxy } from './lossy-proxy.js';
 import { TOOLS } from '../../tools/index.js';

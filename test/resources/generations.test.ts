@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { MAX_RESOURCE_FILE_BYTES, RESOURCE_PAGE_SIZE } from '../../src/generations/resources.js';
+import { MAX_RESOURCE_FILE_BYTES, RESOURCE_PAGE_SIZE } from '../../src/history/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { createServices } from '../../src/services.js';
 import { savedPaths, startHarness, textOf, type Harness } from '../helpers/harness.js';

@@ -19,7 +19,7 @@ const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * computed and without loading the MCP SDK (its zod schemas are most of the start-up time). The bin writes them
  * while the SDK loads, then hands the same requests to the SDK server, which takes the client's capabilities from
  * `initialize`; the transport compares the SDK's own answers with the ones sent and drops them
- * (src/stdio-transport.ts).
+ * (src/mcp/stdio-transport.ts).
  *
  * The SDK answers in request order, one answer per request. An early answer keeps to that: the session's first
  * message must be an `initialize` the SDK would accept with the same answer, then come `notifications/initialized`

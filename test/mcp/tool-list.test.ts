@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prebuiltToolList, variantKey, type ToolListTable } from '../src/tool-list.js';
+import { prebuiltToolList, variantKey, type ToolListTable } from '../../src/mcp/tool-list.js';
 
 const tool = (name: string) => ({ name });
 const both = { providers: ['pixelmuse', 'modelslab'] as const, defaultProvider: 'pixelmuse' as const };

@@ -1,6 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { describeIssues } from './zod-issues.js';
+import { describeIssues } from '../zod-issues.js';
 
 /**
  * The largest JSON-RPC message read from stdin: a 10 MB reference image inline as a data: URI is about
@@ -25,7 +25,7 @@ interface Oversize {
  * read) gets a JSON-RPC error of its own, and the server goes on.
  *
  * It can also read before the SDK is loaded (listen()): messages wait for start(), and `initialize` and `tools/list`
- * may be answered at once (src/early-answers.ts). The SDK server still gets those requests; its answers are
+ * may be answered at once (src/mcp/early-answers.ts). The SDK server still gets those requests; its answers are
  * compared with the ones sent and dropped, and a difference is reported through onerror.
  */
 export class StdioTransport implements Transport {
@@ -54,7 +54,7 @@ export class StdioTransport implements Transport {
 
   /**
    * Starts reading stdin; what arrives waits for start(). `early` sees each message read until then and may answer
-   * it at once (src/early-answers.ts). Resolves once a first message arrived or stdin ended.
+   * it at once (src/mcp/early-answers.ts). Resolves once a first message arrived or stdin ended.
    */
   listen(early?: (message: unknown) => JSONRPCMessage | undefined): Promise<void> {
     this.early = early;

@@ -1,11 +1,11 @@
-import type { ToolSummary } from '../tools/define.js';
-import type { Config } from './config.js';
+import type { ToolSummary } from '../../tools/define.js';
+import type { Config } from '../config.js';
 import type { InitializeAnswer } from './early-answers.js';
 
 /**
  * What scripts/build.mjs computes of the tools so that the bin neither loads the tool modules nor converts their
  * zod schemas to JSON Schema before `initialize` and `tools/list` are answered: a summary of every tool (enough
- * to select them), the tools/list answers, and the initialize answer (src/early-answers.ts). `entries` holds each distinct answer as JSON;
+ * to select them), the tools/list answers, and the initialize answer (src/mcp/early-answers.ts). `entries` holds each distinct answer as JSON;
  * `index[tool][variant]` points into it.
  */
 export interface ToolListTable {

@@ -7,17 +7,17 @@ import type {
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { ToolDefinition } from '../tools/define.js';
-import type { OpenSecretPage, SecretPages, ServerServices, ToolContext, ToolOutput } from './context.js';
-import { formatError } from './error-format.js';
-import { UserInputError } from './errors.js';
-import { createMedia } from './media/index.js';
-import { createProgressReporter } from './progress.js';
-import { holdSecret, KEEP_AS_IS, redact, redactStrings } from './redact.js';
-import type { Consent } from './spend/index.js';
+import type { ToolDefinition } from '../../tools/define.js';
+import type { OpenSecretPage, SecretPages, ServerServices, ToolContext, ToolOutput } from '../context.js';
+import { formatError } from '../error-format.js';
+import { UserInputError } from '../errors.js';
+import { createMedia } from '../media/index.js';
+import { createProgressReporter } from '../progress.js';
+import { holdSecret, KEEP_AS_IS, redact, redactStrings } from '../redact.js';
+import type { Consent } from '../spend/index.js';
 import { argumentChecker, inputShape } from './tool-schema.js';
 
-// tools/call, loaded with the tools after `initialize` is answered (src/server.ts): checks the arguments, gives the
+// tools/call, loaded with the tools after `initialize` is answered (src/mcp/server.ts): checks the arguments, gives the
 // handler its narrow context (never the SDK) and turns what it returns or throws into the result.
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;

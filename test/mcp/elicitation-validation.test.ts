@@ -2,13 +2,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
-import { createServer, setupWith } from '../src/server.js';
-import { createServices } from '../src/services.js';
-import { TOOLS } from '../tools/index.js';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { createServer, setupWith } from '../../src/mcp/server.js';
+import { createServices } from '../../src/services.js';
+import { TOOLS } from '../../tools/index.js';
 
-// ajv loads lazily (src/json-schema-validator.ts): elicitation answers must still be checked against the schema.
+// ajv loads lazily (src/mcp/json-schema-validator.ts): elicitation answers must still be checked against the schema.
 describe('elicitation answers', () => {
   let close: (() => Promise<void>) | undefined;
   afterEach(() => close?.());

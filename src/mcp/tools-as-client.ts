@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { TOOLS } from '../tools/index.js';
-import type { ToolDefinition } from '../tools/define.js';
-import type { ServerServices } from './context.js';
+import { TOOLS } from '../../tools/index.js';
+import type { ToolDefinition } from '../../tools/define.js';
+import type { ServerServices } from '../context.js';
 import { createServer, setupWith } from './server.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 /** The tools/list answer a client would get, for `atelier-mcp tools` and the schema snapshots. */
 export async function listToolsAsClient(

@@ -4,16 +4,16 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildToolList } from '../scripts/tool-list.js';
-import { loadConfig } from '../src/config.js';
-import { earlyAnswers } from '../src/early-answers.js';
-import { silentLogger } from '../src/log.js';
-import { createServer, setupWith, type ServerSetup } from '../src/server.js';
-import { createServices } from '../src/services.js';
-import { StdioTransport } from '../src/stdio-transport.js';
-import { prebuiltToolList } from '../src/tool-list.js';
-import { selectTools } from '../src/tool-selection.js';
-import { TOOLS } from '../tools/index.js';
+import { buildToolList } from '../../scripts/tool-list.js';
+import { loadConfig } from '../../src/config.js';
+import { earlyAnswers } from '../../src/mcp/early-answers.js';
+import { silentLogger } from '../../src/log.js';
+import { createServer, setupWith, type ServerSetup } from '../../src/mcp/server.js';
+import { createServices } from '../../src/services.js';
+import { StdioTransport } from '../../src/mcp/stdio-transport.js';
+import { prebuiltToolList } from '../../src/mcp/tool-list.js';
+import { selectTools } from '../../src/tool-selection.js';
+import { TOOLS } from '../../tools/index.js';
 
 const initialize = {
   versions: ['2025-11-25', '2025-06-18', '2024-11-05'],

@@ -11,21 +11,21 @@ import {
   ReadResourceRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Prompts } from '../prompts/index.js';
-import type { ToolDefinition, ToolSummary } from '../tools/define.js';
-import type { Config } from './config.js';
-import type { ServerServices } from './context.js';
-import { formatError } from './error-format.js';
-import { loadUndici } from './http/undici.js';
+import type { Prompts } from '../../prompts/index.js';
+import type { ToolDefinition, ToolSummary } from '../../tools/define.js';
+import type { Config } from '../config.js';
+import type { ServerServices } from '../context.js';
+import { formatError } from '../error-format.js';
+import { loadUndici } from '../http/undici.js';
 import { LazyJsonSchemaValidator } from './json-schema-validator.js';
-import type { Logger } from './log.js';
-import { KEEP_AS_IS, redactStrings } from './redact.js';
+import type { Logger } from '../log.js';
+import { KEEP_AS_IS, redactStrings } from '../redact.js';
 import type { StdioTransport } from './stdio-transport.js';
 import type { ToolRunner } from './tool-call.js';
 import { prebuiltToolList, type ToolListTable } from './tool-list.js';
-import { selectTools } from './tool-selection.js';
-import { VERSION } from './version.js';
-import { readableError } from './zod-issues.js';
+import { selectTools } from '../tool-selection.js';
+import { VERSION } from '../version.js';
+import { readableError } from '../zod-issues.js';
 
 const INSTRUCTIONS =
   'atelier-mcp generates images (generate_image) and saves them as files in the project; results give absolute ' +
@@ -43,7 +43,7 @@ export interface ServerParts {
 export interface ServerSetup {
   config: Config;
   log: Logger;
-  /** Every tool, or the build's summary of each (src/tool-list.ts): what selecting them for this config needs. */
+  /** Every tool, or the build's summary of each (src/mcp/tool-list.ts): what selecting them for this config needs. */
   tools: readonly ToolSummary[];
   /** The build's tools/list answers; without them the list is computed from the loaded tools. */
   table?: ToolListTable;
@@ -146,7 +146,7 @@ function retrying<T>(load: () => Promise<T>): () => Promise<T> {
 function servePrompts(server: Server, { config, log }: ServerSetup, parts: () => Promise<ServerParts>): void {
   let loaded: Promise<Prompts> | undefined;
   const prompts = () =>
-    (loaded ??= import('../prompts/index.js').then((m) => m.createPrompts({ home: config.home, log })));
+    (loaded ??= import('../../prompts/index.js').then((m) => m.createPrompts({ home: config.home, log })));
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
     prompts: await (await prompts()).list(),
   }));
@@ -175,7 +175,7 @@ function servePrompts(server: Server, { config, log }: ServerSetup, parts: () =>
       ref.type === 'ref/prompt'
         ? await (await prompts()).complete(ref.name, argument.name, argument.value, params.context?.arguments)
         : await (
-            await import('./generations/resources.js')
+            await import('../history/resources.js')
           ).completeGenerationKey((await parts()).services.generations, ref.uri, argument.value);
     return { completion: { values, total: values.length, hasMore: false } };
   });
@@ -187,7 +187,7 @@ function servePrompts(server: Server, { config, log }: ServerSetup, parts: () =>
  * changed.
  */
 function serveGenerations(server: Server, { log }: ServerSetup, parts: () => Promise<ServerParts>): void {
-  const resources = () => import('./generations/resources.js');
+  const resources = () => import('../history/resources.js');
   const generations = async () => (await parts()).services.generations;
   server.setRequestHandler(ListResourcesRequestSchema, async ({ params }) => {
     try {

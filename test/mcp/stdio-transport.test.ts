@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { StdioTransport } from '../src/stdio-transport.js';
+import { StdioTransport } from '../../src/mcp/stdio-transport.js';
 
 function pair(max = 64) {
   const stdin = new PassThrough();

@@ -1,24 +1,24 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { silentLogger } from '../src/log.js';
-import { listToolsAsClient } from '../src/tools-as-client.js';
-import { createServices } from '../src/services.js';
-import { selectTools } from '../src/tool-selection.js';
-import { TOOLS } from '../tools/index.js';
-import { PUBLIC_TOOL_NAMES } from './helpers/public-api.js';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { listToolsAsClient } from '../../src/mcp/tools-as-client.js';
+import { createServices } from '../../src/services.js';
+import { selectTools } from '../../src/tool-selection.js';
+import { TOOLS } from '../../tools/index.js';
+import { PUBLIC_TOOL_NAMES } from '../helpers/public-api.js';
 
 const services = (flags: Parameters<typeof loadConfig>[0] = {}) =>
   createServices(loadConfig(flags, {}, '/tmp'), silentLogger, { env: {}, memory: {} });
 
 describe('tool registry', () => {
   it('has one file per tool, named after the tool, and nothing else in tools/', async () => {
-    const files = (await readdir(new URL('../tools/', import.meta.url)))
+    const files = (await readdir(new URL('../../tools/', import.meta.url)))
       .filter((f) => f.endsWith('.ts') && !['define.ts', 'index.ts', 'params.ts'].includes(f))
       .map((f) => f.replace(/\.ts$/, ''));
     expect(files.sort()).toEqual(TOOLS.map((t) => t.name).sort());
     for (const name of files) {
-      const mod = (await import(`../tools/${name}.ts`)) as { default: { name: string } };
+      const mod = (await import(`../../tools/${name}.ts`)) as { default: { name: string } };
       expect(mod.default.name).toBe(name);
     }
   });

@@ -6,7 +6,7 @@ import type {
 
 /**
  * The SDK validates elicitation answers with ajv (plus ajv-formats: ~40 ms of evaluation at start-up), and nothing
- * else. This one loads ajv with the first elicitation instead: src/server.ts awaits `load()` before each one, and
+ * else. This one loads ajv with the first elicitation instead: src/mcp/server.ts awaits `load()` before each one, and
  * the bundle (scripts/build-options.mjs) swaps the SDK's eager default for a stub. getValidator is synchronous in
  * the SDK's interface, so a use before load() is a bug, reported loudly rather than skipping validation.
  */

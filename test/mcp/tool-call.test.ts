@@ -3,14 +3,14 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { createServer, type ServerParts, type ServerSetup } from '../src/server.js';
-import { createServices } from '../src/services.js';
-import { variantKey } from '../src/tool-list.js';
-import { defineTool, type ToolDefinition } from '../tools/define.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { createServer, type ServerParts, type ServerSetup } from '../../src/mcp/server.js';
+import { createServices } from '../../src/services.js';
+import { variantKey } from '../../src/mcp/tool-list.js';
+import { defineTool, type ToolDefinition } from '../../tools/define.js';
 
-// tools/call is ours (src/tool-call.ts), not the SDK's: arguments are checked against the tool's zod schema, and
+// tools/call is ours (src/mcp/tool-call.ts), not the SDK's: arguments are checked against the tool's zod schema, and
 // every failure before the handler runs is an isError result with a next step, like the handler's own errors.
 
 const runs: Array<Record<string, unknown>> = [];

@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import type { ToolDefinition } from '../tools/define.js';
-import type { Config } from './config.js';
+import type { ToolDefinition } from '../../tools/define.js';
+import type { Config } from '../config.js';
 
 // A tool's input as zod (to validate a call) and as JSON Schema (what tools/list shows). Loaded with the first
 // call or the first computed tools/list, never before `initialize` is answered: the bin lists tools from the
-// build's table (src/tool-list.ts), which scripts/tool-list.ts computes with this module.
+// build's table (src/mcp/tool-list.ts), which scripts/tool-list.ts computes with this module.
 
 export function inputShape(tool: ToolDefinition, config: Config): z.ZodRawShape {
   return typeof tool.input === 'function' ? tool.input(config) : tool.input;
