@@ -87,8 +87,18 @@ export interface ChargeRequest<T> {
 export type SpendResult<T> =
   | { status: 'quote'; text: string; token: string; expiresAt: Date }
   | { status: 'declined'; text: string }
-  /** An earlier call with this token already completed: nothing was sent again. */
-  | { status: 'already_done'; text: string; entry: LedgerEntry | undefined; reference: string }
+  /**
+   * An earlier call with this token already completed: nothing was sent again. `earlier`: that charge's key and
+   * memo, handed over once when the process that booked it died before releasing its hold, so the caller may
+   * replay the request (a replay, not a charge) to get back what was bought.
+   */
+  | {
+      status: 'already_done';
+      text: string;
+      entry: LedgerEntry | undefined;
+      reference: string;
+      earlier?: { idempotencyKey: string; memo: Record<string, unknown> };
+    }
   | { status: 'done'; outcome: ChargeOutcome<T>; entry: LedgerEntry | undefined; consent: string };
 
 /** A request that moves no money but must not happen twice (a card change, a job's create request). */
@@ -539,10 +549,12 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         const entries = await ledger.entries();
         const entry = entries.find((e) => e.reference === reference && e.operation === req.operation);
         if (!record.reference) await confirmations.update(token, { ...record, reference });
+        const earlier = await releaseBooked(argsDigest(req.operation, req.args), record.key_sha256);
         return {
           status: 'already_done',
           reference,
           entry,
+          ...(earlier?.memo ? { earlier: { idempotencyKey: earlier.key, memo: earlier.memo } } : {}),
           text:
             `Already done: this confirmation_token was used for ${req.what} (${reference}` +
             `${entry ? `, ${usd(entry.amount)} recorded ${entry.time}` : ''}). Nothing was charged again.`,
@@ -573,6 +585,16 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         );
       }
       return undefined;
+    };
+
+    /** Under the lock: the hold a dead process left after booking its charge, taken away (it is settled). */
+    const releaseBooked = async (digest: string, keySha256: string | undefined) => {
+      const held = keySha256 ? await attempts.read(digest).catch(() => undefined) : undefined;
+      if (!held || keyDigest(held.key) !== keySha256) return undefined;
+      const sender = parseOwner(held.owner);
+      if (sender && (await isAlive(sender))) return undefined;
+      await attempts.remove(digest, held.key);
+      return held;
     };
 
     const quote = async <T>(

@@ -82,6 +82,41 @@ describe('the sandbox Pixelmuse sells images over MPP', () => {
     expect(sandbox.stripe.book.paymentIntents.size).toBe(1);
   });
 
+  it('refuses a settled credential under another key as a replay, and replays the paid 201 under its own key', async () => {
+    const o = await offer();
+    const auth = credential(o, await spt(o));
+    const paid = await generate({ authorization: auth, 'idempotency-key': 'k1' });
+    expect(paid.res.status).toBe(201);
+    const replayed = await generate({ authorization: auth, 'idempotency-key': 'k1' });
+    expect(replayed.res.status).toBe(201);
+    expect(replayed.res.headers.get('x-idempotent-replayed')).toBe('true');
+    expect(replayed.res.headers.get('payment-receipt')).toBe(paid.res.headers.get('payment-receipt'));
+    expect(replayed.json).toEqual(paid.json);
+    const elsewhere: Array<Record<string, string>> = [
+      { authorization: auth, 'idempotency-key': 'k2' },
+      { authorization: auth },
+    ];
+    for (const headers of elsewhere) {
+      const again = await generate(headers);
+      expect(again.res.status).toBe(402);
+      expect(again.json).toMatchObject({ type: 'https://paymentauth.org/problems/invalid-challenge' });
+      expect(again.json.detail).toMatch(/already used/);
+    }
+    expect(sandbox.stripe.book.paymentIntents.size).toBe(1);
+  });
+
+  it('hands a paid key’s answer to no credential it did not issue', async () => {
+    const o = await offer();
+    await generate({ authorization: credential(o, await spt(o)), 'idempotency-key': 'k1' });
+    const forged = { ...o.challenge, id: 'A'.repeat(43) };
+    for (const authorization of [credential(o, 'spt_x', forged), 'Payment bm90IGpzb24']) {
+      const answer = await generate({ authorization, 'idempotency-key': 'k1' });
+      expect(answer.res.status, authorization).toBe(402);
+      expect(answer.json).not.toHaveProperty('output');
+      expect(answer.res.headers.get('x-idempotent-replayed')).toBeNull();
+    }
+  });
+
   it('refuses an altered challenge, an unreadable credential, and a cheaper challenge for a dearer model', async () => {
     const o = await offer();
     const token = await spt(o);

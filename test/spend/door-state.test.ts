@@ -630,6 +630,42 @@ describe('a token used again', () => {
     expect(p.sent).toHaveLength(2);
   });
 
+  it('after its process died between booking and releasing the hold: hands over that key and memo, once', async () => {
+    const config = configWith(home);
+    const p = provider();
+    const token = tokenOf(await door(config).charge(fund(25, p.send())));
+    const send = p.send();
+    let held: Record<string, unknown> | undefined;
+    await door(config).charge(
+      fund(
+        25,
+        async (key, attempt) => {
+          await attempt.remember({ credential: 'kept' });
+          held = await readHold(config, { amount_usd: 25 });
+          return send(key, attempt);
+        },
+        { token },
+      ),
+    );
+    // The hold as the dead process left it: booked in the ledger, its owner gone.
+    const { owner: _, ...orphan } = held!;
+    await writeHold(config, { amount_usd: 25 }, orphan);
+    const again = await door(config).charge(fund(25, p.send(), { token }));
+    expect(again).toMatchObject({
+      status: 'already_done',
+      reference: 'pi_1',
+      earlier: { idempotencyKey: p.sent[0]!.key, memo: { credential: 'kept' } },
+    });
+    await expect(readFile(holdPath(config, { amount_usd: 25 }))).rejects.toMatchObject({ code: 'ENOENT' });
+    const third = await door(config).charge(fund(25, p.send(), { token }));
+    expect(third).toMatchObject({ status: 'already_done', reference: 'pi_1' });
+    expect(third).not.toHaveProperty('earlier');
+    // Held by a live process, the hold is that process's to release: nothing is handed over.
+    await writeHold(config, { amount_usd: 25 }, { ...orphan, owner: await liveOtherOwner() });
+    expect(await door(config).charge(fund(25, p.send(), { token }))).not.toHaveProperty('earlier');
+    expect(p.sent).toHaveLength(1);
+  });
+
   it('shows the line of its own charge, not another with the same reference or operation', async () => {
     const config = configWith(home);
     const p = provider();

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MODELS } from '../../src/sandbox/pixelmuse/catalog.js';
@@ -154,6 +156,53 @@ describe('generate_image with payment "mpp"', () => {
     const report = textOf(await h.call('spend_report', {}));
     expect(report).toContain('No charges in the last 30 day(s)');
     expect(report).toMatch(/\$0\.10 held/);
+  });
+
+  it('"Already done" after a death between booking and releasing the hold replays the paid answer and saves the image', async () => {
+    // The hold as it stood while the paid request was at the emulator (read when the seller checks the clock).
+    let kept: [string, string] | undefined;
+    const holds = () => join(h!.home, 'spend', 'idempotency');
+    const capture = () => {
+      if (!h) return;
+      for (const file of readdirSync(holds()).filter((f) => /^[^.].*\.json$/.test(f))) {
+        const text = readFileSync(join(holds(), file), 'utf8');
+        if (text.includes('"payment"')) kept = [file, text];
+      }
+    };
+    h = await startHarness({
+      apiKey: null,
+      modelslabCredentials: {},
+      env: MPP_ENV,
+      emulator: { mpp: { now: () => (capture(), Date.now()) } },
+    });
+    const args = { prompt: 'a red kite', model: 'flux-schnell', payment: 'mpp' };
+    const token = tokenOf(textOf(await h.call('generate_image', args)));
+    const paid = textOf(await h.call('generate_image', { ...args, confirmation_token: token }));
+    expect(paid).toMatch(/Paid \$0\.10 with MPP/);
+    // The server that paid died after the ledger line, before it released the hold: the hold is back, unowned.
+    const [file, text] = kept!;
+    const { owner: _, ...orphan } = JSON.parse(text) as Record<string, unknown>;
+    await writeFile(join(holds(), file), JSON.stringify(orphan));
+
+    const again = await h.call('generate_image', { ...args, confirmation_token: token });
+    const againText = textOf(again);
+    expect(againText).toMatch(/^Already done: /);
+    expect(againText).toContain('Pixelmuse replayed the paid answer');
+    const path = /^- (\/\S+\.png) /m.exec(againText)?.[1];
+    expect((await readFile(path!)).subarray(1, 4).toString()).toBe('PNG');
+    expect(again.content.some((c) => c.type === 'image')).toBe(true);
+    // One payment, its credential sent twice (the second a replay), and no more after.
+    const third = textOf(await h.call('generate_image', { ...args, confirmation_token: token }));
+    expect(third).toMatch(/^Already done: /);
+    expect(third).not.toContain('replayed');
+    expect(h.stripe.book.paymentIntents.size).toBe(1);
+    expect(h.stripe.book.tokens.size).toBe(1);
+    const credentials = paidPosts(h).map((r) => r.headers['authorization']);
+    expect(credentials).toHaveLength(2);
+    expect(new Set(credentials).size).toBe(1);
+    expect((await readFile(join(h.home, 'spend', 'ledger.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(
+      1,
+    );
   });
 
   it('a token covers the price the human saw: raised to $40 after the quote, it gets a new quote and pays nothing', async () => {

@@ -92,35 +92,78 @@ export async function generateWithMpp(
       };
     },
   });
-  if (result.status === 'quote' || result.status === 'declined' || result.status === 'already_done')
-    return result.text;
+  if (result.status === 'quote' || result.status === 'declined') return result.text;
+  if (result.status === 'already_done') {
+    const replayed = result.earlier && (await replayBooked(result.earlier));
+    if (!replayed) return result.text;
+    return save(replayed, result.entry?.amount ?? amountUsd, (report) => [
+      result.text,
+      'Pixelmuse replayed the paid answer (same Idempotency-Key and credential): the image it sold is saved now.',
+      report,
+    ]);
+  }
   const { outcome } = result;
   const bought = outcome.value;
   if (bought.kind === 'refunded') throw bought.error;
   const paidUsd = result.entry?.amount ?? amountUsd;
   const receipt = bought.reference ? `receipt ${bought.reference}` : 'no receipt returned';
-  const job = { ...toJob(bought.image), cost: { usd: paidUsd } };
-  // The image is already made (MPP answers synchronously): the engine only saves it and keeps its id.
-  const adapter = {
-    ...pixelmuseAdapter(ctx.pixelmuse),
-    submit: async () => ({ job, replayed: bought.replayed }),
-  };
-  const settled = await generate(ctx, adapter, body, {
-    count: 1,
-    deadline: opts.deadline,
-    target: opts.target,
-    model: body.model,
-    preview: opts.preview,
-  });
-  const report = await reportOutcomes(settled, {
-    media: ctx.media,
-    generations: ctx.generations,
-    preview: opts.preview,
-  });
-  const paidLine =
-    `Paid ${usd(paidUsd)} with MPP (${receipt}; ${result.consent}); ` + `it is in the ledger (spend_report).`;
-  const [first, ...rest] = report;
-  return first?.type === 'text' ? [{ type: 'text', text: `${first.text}\n${paidLine}` }, ...rest] : report;
+  return save(bought, paidUsd, (report) => [
+    report,
+    `Paid ${usd(paidUsd)} with MPP (${receipt}; ${result.consent}); it is in the ledger (spend_report).`,
+  ]);
+
+  /**
+   * A charge booked by a server that died before it saved the image: its kept credential is sent once more
+   * with its key, and Pixelmuse's replay carries the image. Anything but a paid replay leaves it unrecovered.
+   */
+  async function replayBooked(earlier: {
+    idempotencyKey: string;
+    memo: Record<string, unknown>;
+  }): Promise<(MppPurchase & { kind: 'paid' }) | undefined> {
+    const sent = sentPayment(earlier.memo);
+    if (!sent) return undefined;
+    try {
+      const bought = await buyImage(ctx.pixelmuse, body, {
+        idempotencyKey: earlier.idempotencyKey,
+        approvedMinor: Math.round(amountUsd * 100),
+        earlier: sent,
+        // Booked already: the hold that kept the credential is gone, and nothing new is ever minted here.
+        remember: async () => {},
+        mint: () => Promise.reject(new Error('a booked MPP charge is never paid again')),
+      });
+      return bought.kind === 'paid' ? bought : undefined;
+    } catch (error) {
+      ctx.log.warn(`generate_image: the booked MPP charge's image could not be replayed: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  /** The image is already made (MPP answers synchronously): the engine only saves it and keeps its id. */
+  async function save(
+    bought: MppPurchase & { kind: 'paid' },
+    paidUsd: number,
+    text: (report: string) => string[],
+  ): Promise<ToolOutput> {
+    const job = { ...toJob(bought.image), cost: { usd: paidUsd } };
+    const adapter = {
+      ...pixelmuseAdapter(ctx.pixelmuse),
+      submit: async () => ({ job, replayed: bought.replayed }),
+    };
+    const settled = await generate(ctx, adapter, body, {
+      count: 1,
+      deadline: opts.deadline,
+      target: opts.target,
+      model: body.model,
+      preview: opts.preview,
+    });
+    const report = await reportOutcomes(settled, {
+      media: ctx.media,
+      generations: ctx.generations,
+      preview: opts.preview,
+    });
+    const [first, ...rest] = report;
+    return first?.type === 'text' ? [{ type: 'text', text: text(first.text).join('\n') }, ...rest] : report;
+  }
 }
 
 /** The credential an earlier send of this purchase kept with its charge (src/spend/), if any. */

@@ -66,6 +66,9 @@ function jcs(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A challenge echoed in a credential: the fields the HMAC binds, as strings. */
+type Challenge = Record<string, string | undefined> & { id: string; request: string };
+
 const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
@@ -127,7 +130,8 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
     body: { type: `${PROBLEM}${type}`, title, status: 402, detail },
   });
 
-  const settle = async (sale: MppSale): Promise<MppAnswer> => {
+  /** The credential's echoed challenge if it is readable and was issued (HMAC-bound) here, else the refusal. */
+  const issued = (sale: MppSale): MppAnswer | { c: Challenge; payload: { spt?: unknown } | undefined } => {
     const raw = /^Payment\s+([A-Za-z0-9_-]+=*)\s*$/i.exec(sale.authorization ?? '')?.[1];
     if (!raw)
       return refuse(sale, 'payment-required', 'Payment Required', `Pay ${usd(sale.priceCents)} to generate.`);
@@ -159,6 +163,13 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
         'Invalid Challenge',
         'The challenge was not issued by this server.',
       );
+    return { c: c as Challenge, payload: credential.payload };
+  };
+
+  const settle = async (sale: MppSale): Promise<MppAnswer> => {
+    const read = issued(sale);
+    if ('status' in read) return read;
+    const { c, payload } = read;
     if (c.realm !== sale.realm)
       return refuse(
         sale,
@@ -181,7 +192,7 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
         'Payment Insufficient',
         `This generation costs ${usd(sale.priceCents)}; the challenge was for ${request.amount} ${request.currency}.`,
       );
-    const spt = credential.payload?.spt;
+    const spt = payload?.spt;
     if (typeof spt !== 'string')
       return refuse(sale, 'malformed-credential', 'Malformed Credential', 'The payload has no spt.');
     if (running >= maxConcurrent) {
@@ -274,10 +285,15 @@ export function createMppSeller(opts: MppSellerOptions = {}): MppSeller {
     async sell(sale) {
       const key = sale.idempotencyKey;
       // The spec: "the unpaid request that triggers a 402 challenge MUST NOT modify server state". A request
-      // without a credential gets a fresh challenge whatever its key, never a paid answer; only a paid request
-      // (its credential resent after a lost answer) is answered from the replay cache.
+      // without a credential gets a fresh challenge whatever its key, never a paid answer. A paid request whose
+      // key already paid (its credential resent after a lost answer) is answered from the replay cache, as the
+      // OpenAPI's idempotency says, but only for a credential this server issued: the image is not handed to
+      // anyone who merely knows the key. A settled credential under another key, or none, is a replay of a
+      // single-use proof and is refused (settle: "already used").
       const earlier = key === undefined || sale.authorization === undefined ? undefined : replays.get(key);
       if (earlier) {
+        const read = issued(sale);
+        if ('status' in read) return read;
         if (earlier.canonical !== sale.canonicalBody)
           return {
             status: 422,

@@ -276,7 +276,7 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
   it('resends a kept credential with the same key instead of minting again, and not a third time', async () => {
     const key = `k-${Math.random()}`;
     const kept: SentPayment[] = [];
-    await buy({ idempotencyKey: key, remember: async (sent) => void kept.push(sent) });
+    const first = await buy({ idempotencyKey: key, remember: async (sent) => void kept.push(sent) });
     expect(kept).toHaveLength(1);
     const mintedBefore = minted;
     const again = await buy({
@@ -285,6 +285,12 @@ describe('buying an image from the sandbox Pixelmuse with an SPT from the sandbo
       remember: async (s) => void kept.push(s),
     });
     expect(again).toMatchObject({ kind: 'paid', replayed: true });
+    // The replay carries the image the first send paid for, and its receipt.
+    expect(first.kind === 'paid' && again.kind === 'paid').toBe(true);
+    if (first.kind === 'paid' && again.kind === 'paid') {
+      expect(again.image).toEqual(first.image);
+      expect(again.reference).toBe(first.reference);
+    }
     expect(minted).toBe(mintedBefore);
     expect(kept[1]).toMatchObject({ sends: 2, payment: kept[0]!.payment });
     await expect(buy({ idempotencyKey: key, earlier: kept[1] })).rejects.toThrow(/already sent twice/);
