@@ -55,7 +55,8 @@ export default defineTool({
       provider: 'modelslab',
       operation: `modelslab.checkout.${purpose}`,
       reportedUsd: data.amount,
-      replay: data.already_confirmed === true,
+      // The documents show no confirm answer, so nothing in it says "confirmed before": one line per session does.
+      replay: false,
       description:
         purpose === 'fund'
           ? 'wallet top-up paid by a human on Stripe Checkout'
@@ -63,9 +64,7 @@ export default defineTool({
     });
     const lines = [`Paid: ${usd(entry.amount)} via checkout ${session_id}.`];
     if (purpose === 'fund') {
-      const balance = Number.isFinite(Number(data.balance))
-        ? Number(data.balance)
-        : Number((await ctx.modelslab.walletBalance(ctx.signal)).balance);
+      const balance = Number((await ctx.modelslab.walletBalance(ctx.signal)).balance);
       lines.push(`ModelsLab wallet balance: ${usd(balance)}.`);
     } else {
       // The documents show no confirm answer: without a subscription in it, the newest one listed is the one paid.

@@ -34,17 +34,19 @@ export default defineTool({
       confirmationToken: confirmation_token,
       send: (key) => billing.fundWallet({ amount, payment_method_id: card.id }, key, ctx.signal),
     });
+    // The documents show no answer for a funded wallet: the balance is read where they do show it.
+    const balance =
+      result.status === 'done' && result.outcome.value.kind === 'charged'
+        ? await ctx.modelslab.walletBalance(ctx.signal).then(
+            (b) => Number(b.balance),
+            () => NaN,
+          )
+        : NaN;
     return spendText(
       result,
-      (answer) => {
-        const balance = Number(answer.data.balance);
-        return (
-          `Funded the ModelsLab wallet with ${usd(amount)} from ${cardLabel(card)}.` +
-          (Number.isFinite(balance)
-            ? ` Balance: ${usd(balance)}.`
-            : ' Call modelslab_wallet for the balance.')
-        );
-      },
+      () =>
+        `Funded the ModelsLab wallet with ${usd(amount)} from ${cardLabel(card)}.` +
+        (Number.isFinite(balance) ? ` Balance: ${usd(balance)}.` : ' Call modelslab_wallet for the balance.'),
       { purpose: 'fund', amountUsd: amount },
     );
   },

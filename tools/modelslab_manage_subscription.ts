@@ -69,16 +69,18 @@ export default defineTool({
       confirmationToken: confirmation_token,
       send: (key) => billing.changePlan(id, { new_plan_id }, key, ctx.signal),
     });
+    // The documents show no answer for a plan change: the subscription is read where they do show it.
+    const changed =
+      result.status === 'done' && result.outcome.value.kind === 'charged'
+        ? ((result.outcome.value.data.subscription as Record<string, unknown> | undefined) ??
+          (await billing
+            .subscriptionStatus(id, ctx.signal)
+            .catch(() => ({ id, plan_id: new_plan_id, status: 'status not read' }))))
+        : {};
     return spendText(
       result,
       (answer) => {
-        const sub = describe(
-          (answer.data.subscription as Record<string, unknown> | undefined) ?? {
-            id,
-            plan_name: plan.name,
-            status: 'active',
-          },
-        );
+        const sub = describe(changed);
         if (showsPayment(answer)) return `Changed to ${plan.name} for ${usd(price)}. ${sub}`;
         return [
           `Changed to ${plan.name}. ${sub}`,

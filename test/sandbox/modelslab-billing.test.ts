@@ -119,7 +119,9 @@ describe('ModelsLab billing routes', () => {
       { 'idempotency-key': 'k1' },
     );
     expect(first.status).toBe(200);
-    expect(first.body.data).toMatchObject({ balance: 50, amount: 25, status: 'succeeded' });
+    // No answer is documented: the minimum, with the PaymentIntent that payments/{id}/status follows.
+    expect(Object.keys(first.body.data).sort()).toEqual(['message', 'payment_intent_id']);
+    expect(ml.accounts.users[0]!.walletUsd).toBe(50);
     expect(first.body.idempotency_replay).toBeUndefined();
     const again = await agents(
       'POST',
@@ -185,6 +187,30 @@ describe('ModelsLab billing routes', () => {
     expect((await agents('GET', `/payments/${pi}/status`)).body.data.status).toBe('pending');
     expect(ml.billing.authenticate(pi)).toBe(true);
     expect((await agents('GET', `/payments/${pi}/status`)).body.data.status).toBe('succeeded');
+  });
+
+  it('answers subscriptions with the documented fields only: no amount or PaymentIntent to book from', async () => {
+    await start();
+    const pm = (await tokenize('4242424242424242')).body.id as string;
+    await agents('POST', '/billing/payment-methods', { payment_method_id: pm });
+    const created = await agents('POST', '/subscriptions', { plan_id: 20, payment_method_id: pm });
+    expect(created.status).toBe(201);
+    // subscriptions.mdx "Example response (headless)", key for key.
+    expect(created.body.data).toEqual({
+      message: 'Subscription created.',
+      subscription: { id: expect.any(Number), plan_id: 20, feature: 'imagen', status: 'active' },
+      stripe_subscription_id: expect.stringMatching(/^sub_/),
+      status: 'active',
+    });
+    const id = created.body.data.subscription.id as number;
+    const changed = await agents('PUT', `/subscriptions/${id}`, { new_plan_id: 21 });
+    // No answer is documented for a plan change: the minimum.
+    expect(changed.status).toBe(200);
+    expect(changed.body.data).toEqual({ message: 'Subscription plan updated.' });
+    expect((await agents('GET', `/subscriptions/${id}/status`)).body.data).toMatchObject({ plan_id: 21 });
+    // The documented body only: a card is not part of it.
+    const withCard = await agents('PUT', `/subscriptions/${id}`, { plan_id: 21 });
+    expect(withCard.status).toBe(422);
   });
 
   it('never accepts raw card data, and counts mutations against agent-billing (15/min)', async () => {

@@ -41,6 +41,8 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(done).toMatch(
       /^Subscribed to Imagen Starter for \$9\.00 from Visa •••• 4242 \(pm_card_visa\)\. Subscription (\d+): active\./,
     );
+    // The documented answer names no PaymentIntent: the charge is known by the Stripe subscription it started.
+    expect(done).toMatch(/^Charge sub_[0-9a-f]+; /m);
 
     expect(textOf(await h.call('modelslab_manage_subscription', { action: 'status' }))).toMatch(
       /^Subscription \d+: plan Imagen Starter, active, current period ends \d{4}-/,
@@ -66,7 +68,7 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
         confirmation_token: tokenOf(change),
       }),
     );
-    expect(changed).toMatch(/^Changed to Imagen Pro for \$19\.00/);
+    expect(changed).toMatch(/^Changed to Imagen Pro\. Subscription \d+: plan Imagen Pro, active/);
     const report = textOf(await h.call('spend_report'));
     expect(report).toMatch(/modelslab: \$28\.00 \(2 charges\)/);
     expect(report).toContain('modelslab.subscriptions.create $9.00');
@@ -89,15 +91,7 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     expect(withCard.isError).toBe(true);
     expect(textOf(withCard)).toMatch(/takes no payment_method_id[\s\S]*Next: /);
 
-    // The documents show no answer for PUT /subscriptions/{id}: the minimum is a data object without a payment.
-    h.modelslab.inject({
-      method: 'PUT',
-      path: `/api/agents/v1/subscriptions/${subId}`,
-      answerInstead: {
-        status: 200,
-        body: { data: { message: 'Plan updated.' }, error: null, meta: { request_id: 'req_put1' } },
-      },
-    });
+    // The emulator answers a plan change with the documented minimum (no answer is documented): a message.
     const change = textOf(
       await h.call('modelslab_manage_subscription', { action: 'change_plan', new_plan_id: 21 }),
     );
@@ -111,7 +105,14 @@ describe('modelslab_subscribe and modelslab_manage_subscription', () => {
     );
     const puts = h.modelslab.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/${subId}`));
     expect(puts.map((r) => r.body)).toEqual([{ new_plan_id: 21 }]);
-    expect(changed).toMatch(/^Changed to Imagen Pro\. /);
+    // The subscription is read from its documented status endpoint, not made up from the plan asked for.
+    expect(changed).toMatch(
+      /^Changed to Imagen Pro\. Subscription \d+: plan Imagen Pro, active, current period ends /,
+    );
+    expect(h.modelslab.requests.at(-1)).toMatchObject({
+      method: 'GET',
+      path: `/api/agents/v1/subscriptions/${subId}/status`,
+    });
     expect(changed).toContain("ModelsLab's answer confirms no immediate charge");
     expect(changed).not.toMatch(/for \$19\.00/);
     // The ledger still books the approved amount (Money: caps and the ledger count what the human approved).

@@ -37,9 +37,12 @@ function outcomeOf(answer: ChargeAnswer, fallbackReference: string): ChargeOutco
     return { kind: 'action_required', reference: answer.paymentIntentId || fallbackReference, value: answer };
   }
   const reported = answer.data.amount;
+  // A subscription's documented answer names no PaymentIntent, only the Stripe subscription it started.
+  const subscription = answer.data.stripe_subscription_id;
   return {
     kind: 'confirmed',
-    reference: answer.paymentIntentId ?? fallbackReference,
+    reference:
+      answer.paymentIntentId ?? (typeof subscription === 'string' ? subscription : fallbackReference),
     ...(reported !== undefined
       ? { reportedUsd: typeof reported === 'number' ? reported : Number(reported) }
       : {}),

@@ -313,13 +313,11 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       return sub;
     };
 
-    const fundedView = (user: MlUser, amount: number, intentId: string) => ({
-      message: `Wallet funded with $${amount.toFixed(2)}.`,
-      amount,
-      balance: user.walletUsd,
-      currency: 'USD',
+    // The documents show no answer for a funded wallet; "payments/{id}/status … useful after wallet funding" implies
+    // the PaymentIntent. Nothing else (no amount, no balance) for a client to lean on.
+    const fundedView = (intentId: string) => ({
+      message: 'Wallet funded.',
       payment_intent_id: intentId,
-      status: 'succeeded',
     });
 
     const linkFor = (session: CheckoutSession) => `${server.url}/sandbox/checkout/${session.id}`;
@@ -442,7 +440,7 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           });
           return status === 202
             ? { status, data: requiresAction(intent) }
-            : { status, data: fundedView(user, amount, intent.id) };
+            : { status, data: fundedView(intent.id) };
         }),
       ),
       agents('GET', '/wallet/transactions', 'agent-general', (ctx) => {
@@ -520,7 +518,7 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           const plan = planOf(ctx.body.plan_id);
           const card = methodFor(ctx);
           let sub: Record<string, unknown> | undefined;
-          const { status, intent } = charge(
+          charge(
             user,
             card,
             plan.price,
@@ -529,16 +527,19 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
             },
             '402',
           );
-          if (status === 202) return { status, data: requiresAction(intent) };
+          // subscriptions.mdx's example answer, field for field: no amount and no PaymentIntent to lean on.
           return {
             status: 201,
             data: {
-              message: `Subscribed to ${plan.name}.`,
-              subscription: sub,
+              message: 'Subscription created.',
+              subscription: {
+                id: sub?.id,
+                plan_id: sub?.plan_id,
+                feature: sub?.feature,
+                status: sub?.status,
+              },
               stripe_subscription_id: sub?.stripe_subscription_id,
               status: 'active',
-              amount: plan.price,
-              payment_intent_id: intent.id,
             },
           };
         }),
@@ -556,7 +557,7 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
           // subscription's card on file (the default) pays any difference.
           const plan = planOf(ctx.body.new_plan_id, 'new_plan_id');
           const card = methodFor({ ...ctx, body: {} } as ModelslabExchange);
-          const { status, intent } = charge(
+          charge(
             me(ctx),
             card,
             plan.price,
@@ -570,16 +571,8 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
             },
             '402',
           );
-          if (status === 202) return { status, data: requiresAction(intent) };
-          return {
-            status: 200,
-            data: {
-              message: `Plan changed to ${plan.name}.`,
-              subscription: sub,
-              amount: plan.price,
-              payment_intent_id: intent.id,
-            },
-          };
+          // The documents show no answer for a plan change: the minimum, a message in the envelope.
+          return { status: 200, data: { message: 'Subscription plan updated.' } };
         }),
       ),
       agents(
