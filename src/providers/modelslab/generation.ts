@@ -252,7 +252,8 @@ export function modelslabAdapter(client: ModelslabGenerationClient): GenerationA
     replaysIdempotencyKey: false,
     holdsCreate: false,
     async submit(request, { idempotencyKey, deadline, signal }) {
-      // track_id comes back in webhooks and the job's meta: the durable key ties a lost answer to its job.
+      // track_id comes back in webhooks and the job's meta: the durable key ties a lost answer to its job. It is
+      // documented for v6 (community and flux OpenAPI); on v7 and v8 it is a guess.
       const reply = await client.send(
         request.path,
         { ...request.body, track_id: idempotencyKey },
