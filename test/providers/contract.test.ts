@@ -123,8 +123,6 @@ describe('contract: ModelsLab requests match the documented examples', () => {
         modelslab_api_key: SANDBOX_MODELSLAB_KEY,
       },
       config: { sandbox: true },
-      // Jobs that take a moment, so the client fetches them as documented (POST /api/v6/images/fetch).
-      modelslab: { jobDelayMs: 300 },
     });
     const call = async (tool: string, args: Record<string, unknown> = {}) => {
       const result = await h!.call(tool, args);
