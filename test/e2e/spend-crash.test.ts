@@ -403,9 +403,15 @@ async function crashCase(flow: Flow, point: KillPoint): Promise<void> {
     expect(['done', 'already done', 'unknown, then done', 'unknown, then already done'], context).toContain(
       how,
     );
+    // Booked, but the image never saved: its kept credential, resent with its key, brings the paid answer back.
+    if (flow === MPP && how === 'already done' && /ledger 1, hold\+credential/.test(atKill)) {
+      expect(answers[0], context).toContain('Pixelmuse replayed the paid answer');
+      expect(answers[0], context).toMatch(/^- \/\S+\.png /m);
+    }
     // Made again once settled, the same call charges nothing.
     const again = await callTool(second, flow.tool, confirmed);
     expect(again.text, context).toMatch(/^Already done/);
+    expect(again.text, context).not.toContain('replayed the paid answer');
 
     const after = flow.books();
     expect(after.charges - before.charges, `${context}\n${after.extra}`).toBe(1);
