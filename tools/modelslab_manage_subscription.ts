@@ -26,10 +26,20 @@ export default defineTool({
   async run({ action, subscription_id, new_plan_id, payment_method_id, confirmation_token }, ctx) {
     const billing = new ModelslabBilling(ctx.modelslab);
     const id = subscription_id ?? (await onlySubscription());
-    const describe = (s: Record<string, unknown>) =>
-      `Subscription ${String(s.id ?? id)}: plan ${String(s.plan_name ?? s.plan_id)}, ${String(s.status)}` +
-      (s.current_period_end ? `, current period ends ${String(s.current_period_end)}` : '') +
-      '.';
+    // The documented status names the plan by id only: its name comes from the plan list.
+    const describe = async (s: Record<string, unknown>) => {
+      const plan =
+        s.plan_name ??
+        (await findPlan(billing, Number(s.plan_id), ctx.signal).then(
+          (p) => p.name,
+          () => s.plan_id,
+        ));
+      return (
+        `Subscription ${String(s.id ?? id)}: plan ${String(plan)}, ${String(s.status)}` +
+        (s.current_period_end ? `, current period ends ${String(s.current_period_end)}` : '') +
+        '.'
+      );
+    };
 
     if (action === 'status') return describe(await billing.subscriptionStatus(id, ctx.signal));
     if (action === 'pause' || action === 'resume') {
@@ -41,7 +51,7 @@ export default defineTool({
       const sub =
         (data.subscription as Record<string, unknown> | undefined) ??
         (await billing.subscriptionStatus(id, ctx.signal));
-      return `${action === 'pause' ? 'Paused' : 'Resumed'}. ${describe(sub)} Nothing was charged.`;
+      return `${action === 'pause' ? 'Paused' : 'Resumed'}. ${await describe(sub)} Nothing was charged.`;
     }
     if (new_plan_id === undefined) {
       throw new UserInputError('change_plan needs new_plan_id.', {
@@ -70,17 +80,18 @@ export default defineTool({
       send: (key) => billing.changePlan(id, { new_plan_id }, key, ctx.signal),
     });
     // The documents show no answer for a plan change: the subscription is read where they do show it.
-    const changed =
+    const sub =
       result.status === 'done' && result.outcome.value.kind === 'charged'
-        ? ((result.outcome.value.data.subscription as Record<string, unknown> | undefined) ??
-          (await billing
-            .subscriptionStatus(id, ctx.signal)
-            .catch(() => ({ id, plan_id: new_plan_id, status: 'status not read' }))))
-        : {};
+        ? await describe(
+            (result.outcome.value.data.subscription as Record<string, unknown> | undefined) ??
+              (await billing
+                .subscriptionStatus(id, ctx.signal)
+                .catch(() => ({ id, plan_id: new_plan_id, status: 'status not read' }))),
+          )
+        : '';
     return spendText(
       result,
       (answer) => {
-        const sub = describe(changed);
         if (showsPayment(answer)) return `Changed to ${plan.name} for ${usd(price)}. ${sub}`;
         return [
           `Changed to ${plan.name}. ${sub}`,

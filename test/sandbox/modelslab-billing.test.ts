@@ -207,7 +207,21 @@ describe('ModelsLab billing routes', () => {
     // No answer is documented for a plan change: the minimum.
     expect(changed.status).toBe(200);
     expect(changed.body.data).toEqual({ message: 'Subscription plan updated.' });
-    expect((await agents('GET', `/subscriptions/${id}/status`)).body.data).toMatchObject({ plan_id: 21 });
+    const status = (await agents('GET', `/subscriptions/${id}/status`)).body.data;
+    // The status example's fields: the plan by id, no name.
+    expect(Object.keys(status).sort()).toEqual([
+      'current_period_end',
+      'current_period_start',
+      'id',
+      'plan_id',
+      'status',
+      'stripe_subscription_id',
+    ]);
+    expect(status).toMatchObject({ plan_id: 21, status: 'active' });
+    // Pause and resume answer nothing documented: a message.
+    expect((await agents('POST', `/subscriptions/${id}/pause`)).body.data).toEqual({
+      message: 'Subscription paused.',
+    });
     // The documented body only: a card is not part of it.
     const withCard = await agents('PUT', `/subscriptions/${id}`, { plan_id: 21 });
     expect(withCard.status).toBe(422);

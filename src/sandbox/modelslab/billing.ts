@@ -545,7 +545,10 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
         }),
       ),
       agents('GET', '/subscriptions/([0-9]+)/status', 'agent-general', (ctx, [subId = '']) => {
-        ok(ctx, subscriptionOf(ctx, subId));
+        // subscriptions.mdx's example, field for field: no plan name to lean on.
+        const { id, plan_id, status, stripe_subscription_id, current_period_start, current_period_end } =
+          subscriptionOf(ctx, subId);
+        ok(ctx, { id, plan_id, status, stripe_subscription_id, current_period_start, current_period_end });
       }),
       agents(
         'PUT',
@@ -588,7 +591,8 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
               `The subscription is ${String(sub.status)}, not active.`,
             );
           sub.status = 'paused';
-          return { status: 200, data: { message: 'Subscription paused.', subscription: sub } };
+          // No answer is documented: the minimum.
+          return { status: 200, data: { message: 'Subscription paused.' } };
         }),
       ),
       agents(
@@ -604,7 +608,8 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
               `The subscription is ${String(sub.status)}, not paused.`,
             );
           sub.status = 'active';
-          return { status: 200, data: { message: 'Subscription resumed.', subscription: sub } };
+          // No answer is documented: the minimum.
+          return { status: 200, data: { message: 'Subscription resumed.' } };
         }),
       ),
       // Stripe Checkout, as the human sees it: one page, one Pay button.
