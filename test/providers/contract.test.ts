@@ -84,10 +84,6 @@ const GUESSES: Record<string, Record<string, string>> = {
     aspect_ratio: "the model's parameter schema (GET /models/{id}), which the v7 models (Imagen-4) require",
     samples: 'the v6 name for the image count, which the v7 model schemas share',
   },
-  'POST /api/v6/images/img2img': {
-    width: 'flux OpenAPI names it for text2img; the emulator keeps the input size',
-    height: 'as width',
-  },
 };
 
 /** Documented requests atelier-mcp never sends (no tool needs them); the rest must be exercised below. */
