@@ -4,9 +4,10 @@
 //
 //   node scripts/extract-doc-examples.mjs [--reference ../shared/reference] [--check]
 //
-// --check exits 1 when the fixture differs from what the documents give now (a documents update to look at).
+// --check exits 1 when the fixture differs from what the documents give now (a documents update to look at), and
+// only notes it when the documents are absent.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -19,6 +20,12 @@ const { values } = parseArgs({
 const FIXTURE = join('test', 'fixtures', 'provider-docs.json');
 const ref = values.reference;
 const read = (path) => readFileSync(join(ref, path), 'utf8');
+// A clone without the documents beside it (a contributor's, or a CI machine's) still runs the contract tests on the
+// vendored fixture; there is just nothing to compare it with.
+if (values.check && !existsSync(ref)) {
+  console.error(`${ref} is absent: ${FIXTURE} is used as vendored, not compared with the documents.`);
+  process.exit(0);
+}
 
 /** The ModelsLab pages whose examples the clients must match (training and teams belong to other tools). */
 const PAGES = [
