@@ -25,6 +25,7 @@ import type { Logger } from '../log.js';
 import { KEEP_AS_IS, redactStrings } from '../redact.js';
 import type { InitializeAnswer } from './early-answers.js';
 import { discoverResult } from './modern.js';
+import { createTaskStore, TaskNotFound, type TaskStore } from './tasks.js';
 import type { StdioTransport } from './stdio-transport.js';
 import type { ToolRunner } from './tool-call.js';
 import { prebuiltToolList, type ToolListTable } from './tool-list.js';
@@ -125,12 +126,14 @@ export function createServer(setup: ServerSetup): Server {
     const tools = selected.map((s) => byName.get(s.name)).filter((t) => t !== undefined);
     return { services: loaded.services, tools };
   });
+  const tasks = createTaskStore();
+  serveTasks(server, tasks, log);
   const runner = retrying<ToolRunner>(async () => {
     const [{ services, tools }, { createToolRunner }] = await Promise.all([
       parts(),
       import('./tool-call.js'),
     ]);
-    return createToolRunner(server, services, tools);
+    return createToolRunner(server, services, tools, tasks);
   });
   server.oninitialized = () => {
     Promise.all([loadUndici(), runner()]).catch((error: unknown) =>
@@ -157,6 +160,38 @@ export function createServer(setup: ServerSetup): Server {
   servePrompts(server, setup, parts);
   serveGenerations(server, setup, parts);
   return server;
+}
+
+/**
+ * tasks/get, tasks/update and tasks/cancel of the 2026-07-28 tasks extension (src/mcp/tasks.ts). The v1 SDK lets a
+ * handler for a tasks/ method be set only by a server that declares its own 2025 tasks capability, which would
+ * change what `initialize` answers: these methods are served from the fallback handler instead.
+ */
+function serveTasks(server: Server, tasks: TaskStore, log: Logger): void {
+  const methods: Record<string, (params: Record<string, unknown>) => Record<string, unknown>> = {
+    'tasks/get': (p) => tasks.get(String(p.taskId)),
+    'tasks/update': (p) =>
+      tasks.update(String(p.taskId), (p.inputResponses ?? {}) as Record<string, unknown>),
+    'tasks/cancel': (p) => tasks.cancel(String(p.taskId)),
+  };
+  server.fallbackRequestHandler = (request) => {
+    const serve = methods[request.method];
+    if (!serve) return Promise.reject(new McpError(ErrorCode.MethodNotFound, 'Method not found'));
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    if (typeof params.taskId !== 'string') {
+      return Promise.reject(
+        new McpError(ErrorCode.InvalidParams, `${request.method} needs a taskId string.`),
+      );
+    }
+    try {
+      return Promise.resolve(serve(params) as never);
+    } catch (error) {
+      if (error instanceof TaskNotFound)
+        return Promise.reject(new McpError(ErrorCode.InvalidParams, error.message));
+      log.warn(`${request.method}: ${formatError(error)}`);
+      return Promise.reject(new McpError(ErrorCode.InternalError, formatError(error)));
+    }
+  };
 }
 
 /** Runs `load` once and shares its promise; a rejection is not kept, so the next caller tries again. */

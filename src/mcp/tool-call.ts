@@ -20,6 +20,7 @@ import type { Consent } from '../spend/index.js';
 import { modernRequest } from './modern.js';
 import { modernConsent, modernPages, modernRoots, type ModernCall } from './modern-call.js';
 import { isInputRequired, requestStates, type InputRequired } from './round-trip.js';
+import { becomesTask, type TaskStore } from './tasks.js';
 import { argumentChecker, inputShape } from './tool-schema.js';
 
 // tools/call, loaded with the tools after `initialize` is answered (src/mcp/server.ts): checks the arguments, gives the
@@ -39,6 +40,7 @@ export function createToolRunner(
   server: Server,
   services: ServerServices,
   tools: ToolDefinition[],
+  tasks: TaskStore,
 ): ToolRunner {
   const { config, log } = services;
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -70,7 +72,12 @@ export function createToolRunner(
     openPages.clear();
   };
 
-  return async (params, extra) => {
+  /** One call; `task` when it runs as a task (2026-07-28 tasks extension): its progress becomes the task's status. */
+  const call = async (
+    params: CallParams,
+    extra: Extra,
+    task?: { status(message: string): void },
+  ): Promise<CallToolResult> => {
     const tool = byName.get(params.name);
     if (!tool) {
       return fail(
@@ -118,6 +125,13 @@ export function createToolRunner(
     );
     let modern: ModernCall | undefined;
     const era = modernRequest(extra._meta);
+    if (era && !task && becomesTask(tool.name, era.capabilities)) {
+      // The request ends now; the work goes on with a signal of its own and no progress token.
+      const _meta = { ...extra._meta, progressToken: undefined };
+      return tasks.create((retry, signal, status) =>
+        call({ ...params, ...retry }, { ...extra, signal, _meta }, { status }),
+      ) as CallToolResult;
+    }
     if (era) {
       modern = {
         tool: tool.name,
@@ -143,7 +157,10 @@ export function createToolRunner(
       ...services,
       media,
       signal: extra.signal,
-      progress: (m, opts) => progress.report(m, opts?.etaSeconds),
+      progress: (m, opts) => {
+        task?.status(redact(m));
+        progress.report(m, opts?.etaSeconds);
+      },
       confirm,
       pages: modern
         ? modernPages(modern, openPages)
@@ -168,6 +185,7 @@ export function createToolRunner(
       progress.stop();
     }
   };
+  return (params, extra) => call(params, extra);
 }
 
 /**

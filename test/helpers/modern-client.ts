@@ -56,7 +56,8 @@ export function startModernClient(env: Record<string, string>, args: string[] = 
       const message = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
       buffer = buffer.slice(i + 1);
       received.push(message);
-      if (typeof message.id === 'number' && !('method' in message)) waiting.get(message.id)?.(message as never);
+      if (typeof message.id === 'number' && !('method' in message))
+        waiting.get(message.id)?.(message as never);
     }
   });
   const request = (method: string, params: Record<string, unknown> = {}, capabilities: object = {}) =>
@@ -68,7 +69,9 @@ export function startModernClient(env: Record<string, string>, args: string[] = 
         resolve(a);
       });
       const meta = { ...modernMeta(capabilities), ...((params._meta as object | undefined) ?? {}) };
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } })}\n`);
+      child.stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } })}\n`,
+      );
     });
   return {
     request,

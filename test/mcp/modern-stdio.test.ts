@@ -64,8 +64,7 @@ function start(): ModernClient {
 }
 
 /** Successful wallet charges the emulator booked. */
-const charges = () =>
-  modelslab.accounts.users[0]!.wallet.filter((w) => w.usecase === 'wallet_fund').length;
+const charges = () => modelslab.accounts.users[0]!.wallet.filter((w) => w.usecase === 'wallet_fund').length;
 
 const approve = { consent: { action: 'accept', content: { approve: true } } };
 
@@ -158,9 +157,9 @@ describe('a 2026-07-28 client over stdio, against the built bin', () => {
     const first = await asked(client, 15);
     const [version, body, mac] = first.requestState.split('.');
     const payload = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const cheaper = Buffer.from(JSON.stringify({ ...payload, charge: { operation: 'x', micros: 1 } })).toString(
-      'base64url',
-    );
+    const cheaper = Buffer.from(
+      JSON.stringify({ ...payload, charge: { operation: 'x', micros: 1 } }),
+    ).toString('base64url');
     const tampered = await client.call(
       'modelslab_fund_wallet',
       { amount_usd: 15 },
