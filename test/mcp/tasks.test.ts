@@ -80,6 +80,8 @@ describe('tasks (io.modelcontextprotocol/tasks) over stdio', () => {
     expect(again.resultType, textOf(again)).toBe('task');
     const fetched = await until(c, (again.task as Task).taskId, (t) => t.status === 'completed');
     expect(textOf(fetched.result!)).toContain(jobId);
+    // A modern client has no subscriptions/listen stream here: no unsolicited list_changed reaches it.
+    expect(c.received.filter((m) => m.method === 'notifications/resources/list_changed')).toEqual([]);
   }, 60_000);
 
   it('asks its questions through tasks/get and takes the answers by tasks/update', async () => {
