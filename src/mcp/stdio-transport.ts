@@ -141,6 +141,10 @@ export class StdioTransport implements Transport {
     const method = this.modern.get(message.id);
     if (method === undefined) return message;
     this.modern.delete(message.id);
+    // 2026-07-28 renumbered "resource not found" from -32002 to Invalid Params.
+    if ('error' in message && method === 'resources/read' && message.error.code === RESOURCE_NOT_FOUND_2025) {
+      return { ...message, error: { ...message.error, code: -32602 } };
+    }
     if (!('result' in message) || !this.server) return message;
     const serverInfo = this.server.result.serverInfo;
     return { ...message, result: modernResult(method, message.result, serverInfo) as typeof message.result };
@@ -283,6 +287,8 @@ export class StdioTransport implements Transport {
 class Unreadable {
   constructor(readonly error: Error) {}
 }
+
+const RESOURCE_NOT_FOUND_2025 = -32002;
 
 const CLIP = 300;
 
