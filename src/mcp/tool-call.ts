@@ -110,6 +110,14 @@ export function createToolRunner(
         }),
       );
     }
+    const era = modernRequest(extra._meta);
+    if (era && !task && becomesTask(tool.name, era.capabilities)) {
+      // The request ends now; the work goes on with a signal of its own and no progress token.
+      const _meta = { ...extra._meta, progressToken: undefined };
+      return tasks.create((retry, signal, status) =>
+        call({ ...params, ...retry }, { ...extra, signal, _meta }, { status }),
+      ) as CallToolResult;
+    }
     const token = extra._meta?.progressToken;
     const progress = createProgressReporter(
       token === undefined
@@ -124,14 +132,6 @@ export function createToolRunner(
           },
     );
     let modern: ModernCall | undefined;
-    const era = modernRequest(extra._meta);
-    if (era && !task && becomesTask(tool.name, era.capabilities)) {
-      // The request ends now; the work goes on with a signal of its own and no progress token.
-      const _meta = { ...extra._meta, progressToken: undefined };
-      return tasks.create((retry, signal, status) =>
-        call({ ...params, ...retry }, { ...extra, signal, _meta }, { status }),
-      ) as CallToolResult;
-    }
     if (era) {
       modern = {
         tool: tool.name,
@@ -170,8 +170,8 @@ export function createToolRunner(
     const started = Date.now();
     try {
       const run = () => tool.run(checked.args as never, ctx);
-      const call = modern;
-      const output = await (call ? modernRootsOfCall.run(() => modernRoots(call), run) : run());
+      const asked = modern;
+      const output = await (asked ? modernRootsOfCall.run(() => modernRoots(asked), run) : run());
       log.debug(`${tool.name} ok in ${Date.now() - started} ms`);
       return toResult(output);
     } catch (error) {
