@@ -102,7 +102,9 @@ describe('a 2026-07-28 client over stdio, against the built bin', () => {
     expect(wallet.isError).toBeUndefined();
     expect(textOf(wallet)).toMatch(/^ModelsLab wallet: \$/);
 
-    const missing = await client.request('resources/read', { uri: 'atelier://generations/pixelmuse-img_none' });
+    const missing = await client.request('resources/read', {
+      uri: 'atelier://generations/pixelmuse-img_none',
+    });
     expect(missing.error?.code).toBe(-32602);
 
     // The 2026-07-28 era has no server-to-client requests on stdio: everything the bin wrote is an answer.
