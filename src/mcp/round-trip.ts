@@ -53,7 +53,7 @@ export interface RequestStates {
  * set of nonces in memory, pruned as they expire.
  */
 export function requestStates(options: { now?: () => number; ttlMs?: number } = {}): RequestStates {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   const ttlMs = options.ttlMs ?? STATE_TTL_MS;
   const key = randomBytes(32);
   const used = new Map<string, number>();
