@@ -3,9 +3,10 @@
 // `-- --bin <path/to/cli.js>` to measure another build (e.g. an older one, for a before/after). Never pass/fail: timings depend on the machine, so they live here
 // and never in tests. README "Performance" quotes the latest table with its date and machine.
 //
-//   cold         spawn -> `initialize` answer and -> `tools/list` answer, the bundled bin as a user starts it (keys
-//                in the env, no --sandbox) against a bare bundled + minified MCP SDK server with one tool,
-//                alternating, medians and p90; idle RSS of both
+//   cold         spawn -> first answer and -> `tools/list` answer, the bundled bin as a user starts it (keys in the
+//                env, no --sandbox), in both protocol eras (2025-11-25: `initialize`; 2026-07-28: `server/discover`
+//                and `tools/list` with `_meta`), against one reference: a bare bundled + minified MCP SDK server
+//                with one tool, answering `initialize`; alternating, medians and p90; idle RSS of both
 //   first        the first tool call that makes an HTTP request (list_models against a loopback emulator through
 //                PIXELMUSE_BASE_URL), right after tools/list and 1 s later, and the second call for comparison
 //   tokens       tools/list as the client receives it (JSON length / 4): total, per toolset, per tool
@@ -94,11 +95,19 @@ const INITIALIZE = {
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
 };
 
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const DISCOVER = { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: MODERN_META } };
+
 /**
  * Spawns a server and talks to it as a client does: `initialize` written at once, then `notifications/initialized`
- * and `tools/list`. Times spawn -> each answer; with `idle`, also the RSS one second after tools/list.
+ * and `tools/list`; or, `modern`, as a 2026-07-28 client does: `server/discover`, then `tools/list`, each with its
+ * `_meta`. Times spawn -> each answer; with `idle`, also the RSS one second after tools/list.
  */
-function coldStart(args, env, { idle = false } = {}) {
+function coldStart(args, env, { idle = false, modern = false } = {}) {
   return new Promise((done, fail) => {
     const t0 = process.hrtime.bigint();
     const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -123,8 +132,11 @@ function coldStart(args, env, { idle = false } = {}) {
         const { id } = JSON.parse(line);
         if (id === 1) {
           result.init = elapsed();
-          send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-          send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+          if (modern) send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: MODERN_META } });
+          else {
+            send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+            send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+          }
         } else if (id === 2) {
           result.list = elapsed();
           if (idle) {
@@ -137,7 +149,7 @@ function coldStart(args, env, { idle = false } = {}) {
         }
       }
     });
-    send(INITIALIZE);
+    send(modern ? DISCOVER : INITIALIZE);
   });
 }
 
@@ -242,20 +254,24 @@ async function callTool(session, name, args) {
 
 async function benchColdStart() {
   const bare = await bundleBareServer();
-  const variants = { atelier: { args: [bin], env: userEnv }, bare: { args: [bare], env: baseEnv } };
-  const times = { atelier: { init: [], list: [] }, bare: { init: [], list: [] } };
+  const variants = {
+    atelier: { args: [bin], env: userEnv },
+    modern: { args: [bin], env: userEnv, modern: true },
+    bare: { args: [bare], env: baseEnv },
+  };
+  const times = Object.fromEntries(Object.keys(variants).map((k) => [k, { init: [], list: [] }]));
   note(`cold start: ${RUNS} runs each, alternating`);
   // One warm-up each (file cache), then interleaved so drift hits both alike.
-  for (const v of Object.values(variants)) await coldStart(v.args, v.env);
+  for (const v of Object.values(variants)) await coldStart(v.args, v.env, v);
   for (let i = 0; i < RUNS; i++) {
     for (const [name, v] of Object.entries(variants)) {
-      const r = await coldStart(v.args, v.env);
+      const r = await coldStart(v.args, v.env, v);
       times[name].init.push(r.init);
       times[name].list.push(r.list);
     }
   }
   const rss = {};
-  for (const [name, v] of Object.entries(variants)) {
+  for (const [name, v] of Object.entries({ atelier: variants.atelier, bare: variants.bare })) {
     const samples = [];
     for (let i = 0; i < 3; i++) samples.push((await coldStart(v.args, v.env, { idle: true })).rss);
     rss[name] = samples.includes(undefined) ? undefined : stats(samples).median;
@@ -430,9 +446,9 @@ const SECTIONS = {
   async cold() {
     const cold = await benchColdStart();
     const t = cold.times;
-    const a = { init: stats(t.atelier.init), list: stats(t.atelier.list) };
-    const b = { init: stats(t.bare.init), list: stats(t.bare.list) };
-    const timed = (label, k) => {
+    const of = (v) => ({ init: stats(v.init), list: stats(v.list) });
+    const b = of(t.bare);
+    const timed = (label, k, a = of(t.atelier)) => {
       const ratio = a[k].median / b[k].median;
       return [
         label,
@@ -444,8 +460,10 @@ const SECTIONS = {
     };
     const { atelier, bare } = cold.rss;
     return [
-      timed('spawn → initialize answer', 'init'),
-      timed('spawn → tools/list answer', 'list'),
+      timed('spawn → initialize answer (2025-11-25)', 'init'),
+      timed('spawn → tools/list answer (2025-11-25)', 'list'),
+      timed('spawn → server/discover answer (2026-07-28; reference: initialize)', 'init', of(t.modern)),
+      timed('spawn → tools/list answer (2026-07-28)', 'list', of(t.modern)),
       [
         'idle RSS after tools/list',
         mb(atelier),

@@ -5,8 +5,8 @@ import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config
 import { silentLogger } from '../src/log.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
-import { createServer, setupWith } from '../src/mcp/server.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { createServer, INITIALIZE_ANSWER, setupWith } from '../src/mcp/server.js';
 import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
 import { variantKey, type ToolListTable, type ToolListVariant } from '../src/mcp/tool-list.js';
@@ -49,10 +49,7 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
   }
   const table: ToolListTable = {
     initialize: {
-      versions: [
-        LATEST_PROTOCOL_VERSION,
-        ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v !== LATEST_PROTOCOL_VERSION),
-      ],
+      versions: INITIALIZE_ANSWER.versions,
       result: {},
     },
     tools: TOOLS.map((t) => ({

@@ -42,6 +42,11 @@ export interface SecretPages {
   canOpenUrl(): boolean;
   /** Asks the client to open `url`; `complete()` tells it when the page is done. */
   openUrl(message: string, url: string): Promise<OpenedUrl>;
+  /**
+   * 2026-07-28: the human's answer to the page this call is a retry for (the client opened it, or would not), or
+   * undefined. Absent in the 2025 era, where openUrl waits for the answer.
+   */
+  answered?(): ConsentAnswer | undefined;
   /** Pages this server opened whose link went into a result, by tool and arguments: a later call waits for them. */
   readonly open: Map<string, OpenSecretPage>;
 }

@@ -1,6 +1,7 @@
 import type { OpenSecretPage, ToolContext } from '../context.js';
 import { formatError } from '../error-format.js';
 import { NothingStoredError } from '../errors.js';
+import { isInputRequired } from '../mcp/round-trip.js';
 import type { Field, PageText } from './page.js';
 import {
   openOneTimePage,
@@ -71,7 +72,13 @@ function pageError(error: unknown): string {
 export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
   const args = canonical(req.args);
   const pending = ctx.pages.open.get(req.tool) as Pending | undefined;
-  if (pending && pending.args === args) return resume(ctx, req, pending);
+  if (pending && pending.args === args) {
+    const answer = ctx.pages.answered?.();
+    if (answer === undefined || answer === 'accept') return resume(ctx, req, pending);
+    ctx.pages.open.delete(req.tool);
+    await pending.close();
+    throw declined(req, answer);
+  }
   if (pending) {
     // The same tool with other arguments (another email, say): the old page no longer matches the call.
     ctx.pages.open.delete(req.tool);
@@ -95,6 +102,11 @@ export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
         page.url,
       );
     } catch (error) {
+      // 2026-07-28: the client opens the page between this call and its retry, which waits for the page.
+      if (isInputRequired(error)) {
+        keepOpen(ctx, req, page, args);
+        throw error;
+      }
       if (ctx.signal.aborted) {
         await page.close();
         throw error;
@@ -107,14 +119,7 @@ export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
     }
     if (opened.answer !== 'accept') {
       await page.close();
-      throw new NothingStoredError(
-        opened.answer === 'decline'
-          ? `The human declined to open the page for ${req.what}.`
-          : `The request to open the page for ${req.what} was dismissed.`,
-        {
-          next: `Ask the human how they want to go on: call ${req.tool} again for a new page, or ${req.otherwise}`,
-        },
-      );
+      throw declined(req, opened.answer);
     }
     try {
       const ended = await wait(ctx, req, page, Infinity);
@@ -129,14 +134,25 @@ export async function askHuman(ctx: Ctx, req: SecretRequest): Promise<string> {
   return linkResult(ctx, req, page, args);
 }
 
-function linkResult(ctx: Ctx, req: SecretRequest, page: OneTimePage, args: string, why?: string): string {
-  const pending: Pending = {
-    page,
-    tool: req.tool,
-    args,
-    close: () => page.close(),
-  };
+function declined(req: SecretRequest, answer: 'decline' | 'cancel'): NothingStoredError {
+  return new NothingStoredError(
+    answer === 'decline'
+      ? `The human declined to open the page for ${req.what}.`
+      : `The request to open the page for ${req.what} was dismissed.`,
+    {
+      next: `Ask the human how they want to go on: call ${req.tool} again for a new page, or ${req.otherwise}`,
+    },
+  );
+}
+
+/** The page stays open for a later call with the same arguments, which waits for it. */
+function keepOpen(ctx: Ctx, req: SecretRequest, page: OneTimePage, args: string): void {
+  const pending: Pending = { page, tool: req.tool, args, close: () => page.close() };
   ctx.pages.open.set(req.tool, pending);
+}
+
+function linkResult(ctx: Ctx, req: SecretRequest, page: OneTimePage, args: string, why?: string): string {
+  keepOpen(ctx, req, page, args);
   return [
     `OPEN THIS LINK in a browser on this computer and type ${req.what} there, not in this chat:`,
     page.url,

@@ -1,4 +1,5 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { discoverResult, MODERN_VERSIONS, modernRequest, modernResult } from './modern.js';
 
 /**
  * What the server answers to `initialize`, computed by the build from the SDK server itself (scripts/tool-list.ts):
@@ -15,7 +16,8 @@ type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Answers to the first requests of every session, `initialize` and then `tools/list`, made from what the build
+ * Answers to the first requests of every session, `initialize` and then `tools/list` (or, in the 2026-07-28 era,
+ * `server/discover` and `tools/list` with a protocol version in `_meta`, no `initialize`), made from what the build
  * computed and without loading the MCP SDK (its zod schemas are most of the start-up time). The bin writes them
  * while the SDK loads, then hands the same requests to the SDK server, which takes the client's capabilities from
  * `initialize`; the transport compares the SDK's own answers with the ones sent and drops them
@@ -26,7 +28,8 @@ const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * and `tools/list` requests of the same kind, each with an id of its own. The first message that is anything else
  * (another method, a reused id, a field the SDK would refuse or that this code does not know) ends early answering
  * for the session: it and everything after it wait for the SDK, so no early answer overtakes an answer of the SDK.
- * Being too strict costs a few milliseconds; being too lenient would answer what the SDK refuses.
+ * Being too strict costs a few milliseconds; being too lenient would answer what the SDK refuses. A modern request
+ * needs no `initialize` before it: each one stands alone.
  */
 export function earlyAnswers(
   initialize: InitializeAnswer,
@@ -47,6 +50,8 @@ export function earlyAnswers(
     }
     const { id } = message;
     if (!isId(id) || ids.has(id)) return undefined;
+    const modern = modernAnswer(message, initialize, tools);
+    if (modern !== 'legacy') return modern && { jsonrpc: '2.0', id, result: modern };
     if (!initialized) {
       const result = answerInitialize(message, initialize);
       if (result) initialized = true;
@@ -66,6 +71,30 @@ export function earlyAnswers(
     ids.add((result as { id: string | number }).id);
     return result;
   };
+}
+
+/**
+ * The answer to a modern `server/discover` or `tools/list`; undefined for any other modern request (the SDK answers
+ * it), 'legacy' for a request without a protocol version in `_meta`.
+ */
+function modernAnswer(
+  message: Json,
+  initialize: InitializeAnswer,
+  tools: (() => Array<Record<string, unknown>>) | undefined,
+): Json | undefined | 'legacy' {
+  const params = isRecord(message.params) ? message.params : undefined;
+  const modern = modernRequest(params?._meta);
+  if (!modern) return 'legacy';
+  // A version not served is refused by the transport, in its turn.
+  if (!MODERN_VERSIONS.includes(modern.version) || !isMeta(params?._meta)) return undefined;
+  const serverInfo = initialize.result.serverInfo;
+  if (message.method === 'server/discover' && onlyKeys(params!, META_ONLY)) {
+    return modernResult('server/discover', discoverResult(initialize), serverInfo);
+  }
+  if (message.method === 'tools/list' && tools && listParams(params)) {
+    return modernResult('tools/list', { tools: tools() }, serverInfo);
+  }
+  return undefined;
 }
 
 /** A JSON-RPC request or notification has these members and no other (the SDK's schemas are strict here). */

@@ -10,7 +10,10 @@ import {
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
   McpError,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
 import type { Prompts } from '../../prompts/index.js';
 import type { ToolDefinition, ToolSummary } from '../../tools/define.js';
 import type { Config } from '../config.js';
@@ -20,6 +23,9 @@ import { loadUndici } from '../http/undici.js';
 import { LazyJsonSchemaValidator } from './json-schema-validator.js';
 import type { Logger } from '../log.js';
 import { KEEP_AS_IS, redactStrings } from '../redact.js';
+import type { InitializeAnswer } from './early-answers.js';
+import { discoverResult } from './modern.js';
+import { createTaskStore, TaskNotFound, type TaskStore } from './tasks.js';
 import type { StdioTransport } from './stdio-transport.js';
 import type { ToolRunner } from './tool-call.js';
 import { prebuiltToolList, type ToolListTable } from './tool-list.js';
@@ -33,6 +39,31 @@ const INSTRUCTIONS =
   'files later without generating again. Check costs with list_models or get_pricing before large ' +
   'batches. If a result says STILL RUNNING, call get_generation with its id instead of generating again. ' +
   'Errors end with a "Next:" line that says what to do.';
+
+const SERVER_INFO = { name: 'atelier-mcp', version: VERSION };
+const CAPABILITIES = { tools: {}, prompts: {}, completions: {}, resources: { listChanged: true } };
+
+/** What this server answers to `initialize`, whatever the request (the build's table holds the same). */
+export const INITIALIZE_ANSWER: InitializeAnswer = {
+  versions: [
+    LATEST_PROTOCOL_VERSION,
+    ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v !== LATEST_PROTOCOL_VERSION),
+  ],
+  result: { capabilities: CAPABILITIES, serverInfo: SERVER_INFO, instructions: INSTRUCTIONS },
+};
+
+const DiscoverRequestSchema = z.object({
+  method: z.literal('server/discover'),
+  params: z.looseObject({}).optional(),
+});
+
+/** tools/call as the 2026-07-28 era sends it: the retry of an `input_required` answer carries these two. */
+const CallToolRetrySchema = CallToolRequestSchema.extend({
+  params: CallToolRequestSchema.shape.params.extend({
+    inputResponses: z.record(z.string(), z.unknown()).optional(),
+    requestState: z.string().optional(),
+  }),
+});
 
 /** What tool calls and resource reads need. */
 export interface ServerParts {
@@ -73,14 +104,11 @@ export function createServer(setup: ServerSetup): Server {
   const { config, log } = setup;
   const selected = selectTools(setup.tools, config);
   const validator = new LazyJsonSchemaValidator();
-  const server = new Server(
-    { name: 'atelier-mcp', version: VERSION },
-    {
-      capabilities: { tools: {}, prompts: {}, completions: {}, resources: { listChanged: true } },
-      instructions: INSTRUCTIONS,
-      jsonSchemaValidator: validator,
-    },
-  );
+  const server = new Server(SERVER_INFO, {
+    capabilities: CAPABILITIES,
+    instructions: INSTRUCTIONS,
+    jsonSchemaValidator: validator,
+  });
   const elicit = server.elicitInput.bind(server);
   server.elicitInput = async (...args) => {
     await validator.load();
@@ -89,18 +117,23 @@ export function createServer(setup: ServerSetup): Server {
 
   const parts = retrying(async () => {
     const loaded = await setup.load();
-    loaded.services.generations.onRecord(() => void server.sendResourceListChanged());
+    // Only a 2025-era session (one that sent `initialize`) takes unsolicited notifications on stdio.
+    loaded.services.generations.onRecord(() => {
+      if (server.getClientCapabilities()) void server.sendResourceListChanged();
+    });
     const byName = new Map(loaded.tools.map((t) => [t.name, t]));
     // The selection made from the summaries, in their order, as the loaded definitions.
     const tools = selected.map((s) => byName.get(s.name)).filter((t) => t !== undefined);
     return { services: loaded.services, tools };
   });
+  const tasks = createTaskStore();
+  serveTasks(server, tasks, log);
   const runner = retrying<ToolRunner>(async () => {
     const [{ services, tools }, { createToolRunner }] = await Promise.all([
       parts(),
       import('./tool-call.js'),
     ]);
-    return createToolRunner(server, services, tools);
+    return createToolRunner(server, services, tools, tasks);
   });
   server.oninitialized = () => {
     Promise.all([loadUndici(), runner()]).catch((error: unknown) =>
@@ -114,7 +147,8 @@ export function createServer(setup: ServerSetup): Server {
     const [{ tools }, { toolListEntry }] = await Promise.all([parts(), import('./tool-schema.js')]);
     return { tools: tools.map((t) => toolListEntry(t, config)) };
   });
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler(DiscoverRequestSchema, () => discoverResult(INITIALIZE_ANSWER));
+  server.setRequestHandler(CallToolRetrySchema, async (request, extra) => {
     let run;
     try {
       run = await runner();
@@ -126,6 +160,38 @@ export function createServer(setup: ServerSetup): Server {
   servePrompts(server, setup, parts);
   serveGenerations(server, setup, parts);
   return server;
+}
+
+/**
+ * tasks/get, tasks/update and tasks/cancel of the 2026-07-28 tasks extension (src/mcp/tasks.ts). The v1 SDK lets a
+ * handler for a tasks/ method be set only by a server that declares its own 2025 tasks capability, which would
+ * change what `initialize` answers: these methods are served from the fallback handler instead.
+ */
+function serveTasks(server: Server, tasks: TaskStore, log: Logger): void {
+  const methods: Record<string, (params: Record<string, unknown>) => Record<string, unknown>> = {
+    'tasks/get': (p) => tasks.get(String(p.taskId)),
+    'tasks/update': (p) =>
+      tasks.update(String(p.taskId), (p.inputResponses ?? {}) as Record<string, unknown>),
+    'tasks/cancel': (p) => tasks.cancel(String(p.taskId)),
+  };
+  server.fallbackRequestHandler = (request) => {
+    const serve = methods[request.method];
+    if (!serve) return Promise.reject(new McpError(ErrorCode.MethodNotFound, 'Method not found'));
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    if (typeof params.taskId !== 'string') {
+      return Promise.reject(
+        new McpError(ErrorCode.InvalidParams, `${request.method} needs a taskId string.`),
+      );
+    }
+    try {
+      return Promise.resolve(serve(params) as never);
+    } catch (error) {
+      if (error instanceof TaskNotFound)
+        return Promise.reject(new McpError(ErrorCode.InvalidParams, error.message));
+      log.warn(`${request.method}: ${formatError(error)}`);
+      return Promise.reject(new McpError(ErrorCode.InternalError, formatError(error)));
+    }
+  };
 }
 
 /** Runs `load` once and shares its promise; a rejection is not kept, so the next caller tries again. */
@@ -244,5 +310,6 @@ export async function serveStdio(
   else process.stdin.once('end', () => void close());
   process.once('SIGINT', () => void close());
   process.once('SIGTERM', () => void close());
+  transport.speakModern(INITIALIZE_ANSWER);
   await server.connect(transport);
 }

@@ -1,6 +1,8 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describeIssues } from '../zod-issues.js';
+import type { InitializeAnswer } from './early-answers.js';
+import { MODERN_VERSIONS, modernRequest, modernResult, unsupportedVersion } from './modern.js';
 
 /**
  * The largest JSON-RPC message read from stdin: a 10 MB reference image inline as a data: URI is about
@@ -27,6 +29,10 @@ interface Oversize {
  * It can also read before the SDK is loaded (listen()): messages wait for start(), and `initialize` and `tools/list`
  * may be answered at once (src/mcp/early-answers.ts). The SDK server still gets those requests; its answers are
  * compared with the ones sent and dropped, and a difference is reported through onerror.
+ *
+ * Requests of the 2026-07-28 era (a protocol version in `_meta`, src/mcp/modern.ts) are checked here: one for a
+ * version not served is answered UnsupportedProtocolVersionError and never reaches the SDK; the others get their
+ * results as that era shapes them (`resultType`, cache hints, serverInfo).
  */
 export class StdioTransport implements Transport {
   onclose?: () => void;
@@ -45,6 +51,10 @@ export class StdioTransport implements Transport {
   /** Requests answered before start(): id -> the result sent, as JSON. */
   private readonly answered = new Map<string | number, string>();
   private parse: ((value: unknown) => JSONRPCMessage) | undefined;
+  /** The server's own answer to `initialize`: what modern results and version errors are made from. */
+  private server: InitializeAnswer | undefined;
+  /** Modern requests in flight: id -> method. */
+  private readonly modern = new Map<string | number, string>();
 
   constructor(
     private readonly stdin: NodeJS.ReadableStream = process.stdin,
@@ -67,6 +77,11 @@ export class StdioTransport implements Transport {
       this.stdout.on('error', this.onStreamError);
     }
     return this.first;
+  }
+
+  /** Serves modern requests as this server (its `initialize` answer); set before start(). */
+  speakModern(answer: InitializeAnswer): void {
+    this.server = answer;
   }
 
   async start(): Promise<void> {
@@ -96,6 +111,7 @@ export class StdioTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    message = this.shaped(message);
     if (
       'id' in message &&
       message.id !== undefined &&
@@ -117,6 +133,21 @@ export class StdioTransport implements Transport {
       return Promise.resolve();
     }
     return this.write(message);
+  }
+
+  /** A response to a modern request, as that era shapes it. */
+  private shaped(message: JSONRPCMessage): JSONRPCMessage {
+    if (!('id' in message) || message.id === undefined || 'method' in message) return message;
+    const method = this.modern.get(message.id);
+    if (method === undefined) return message;
+    this.modern.delete(message.id);
+    // 2026-07-28 renumbered "resource not found" from -32002 to Invalid Params.
+    if ('error' in message && method === 'resources/read' && message.error.code === RESOURCE_NOT_FOUND_2025) {
+      return { ...message, error: { ...message.error, code: -32602 } };
+    }
+    if (!('result' in message) || !this.server) return message;
+    const serverInfo = this.server.result.serverInfo;
+    return { ...message, result: modernResult(method, message.result, serverInfo) as typeof message.result };
   }
 
   private write(message: JSONRPCMessage): Promise<void> {
@@ -207,7 +238,21 @@ export class StdioTransport implements Transport {
       this.onerror?.(invalidMessage(value, error));
       return;
     }
+    if ('method' in message && 'id' in message && !this.modernAccepted(message)) return;
     this.onmessage?.(message);
+  }
+
+  /** Notes a modern request, or answers one whose version is not served; false when it must not go further. */
+  private modernAccepted(request: { id: string | number; method: string; params?: unknown }): boolean {
+    const params = request.params as { _meta?: unknown } | undefined;
+    const modern = modernRequest(params?._meta);
+    if (!modern || request.method === 'initialize') return true;
+    if (!MODERN_VERSIONS.includes(modern.version) && this.server) {
+      void this.write(unsupportedVersion(request.id, modern.version, this.server) as JSONRPCMessage);
+      return false;
+    }
+    this.modern.set(request.id, request.method);
+    return true;
   }
 
   private refuse(oversize: Oversize): void {
@@ -242,6 +287,8 @@ export class StdioTransport implements Transport {
 class Unreadable {
   constructor(readonly error: Error) {}
 }
+
+const RESOURCE_NOT_FOUND_2025 = -32002;
 
 const CLIP = 300;
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -14,7 +15,12 @@ import { UserInputError } from '../errors.js';
 import { createMedia } from '../media/index.js';
 import { createProgressReporter } from '../progress.js';
 import { holdSecret, KEEP_AS_IS, redact, redactStrings } from '../redact.js';
+import { argsDigest } from '../spend/idempotency.js';
 import type { Consent } from '../spend/index.js';
+import { modernRequest } from './modern.js';
+import { modernConsent, modernPages, modernRoots, type ModernCall } from './modern-call.js';
+import { isInputRequired, requestStates, type InputRequired } from './round-trip.js';
+import { becomesTask, type TaskStore } from './tasks.js';
 import { argumentChecker, inputShape } from './tool-schema.js';
 
 // tools/call, loaded with the tools after `initialize` is answered (src/mcp/server.ts): checks the arguments, gives the
@@ -22,20 +28,32 @@ import { argumentChecker, inputShape } from './tool-schema.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export type ToolRunner = (params: CallToolRequest['params'], extra: Extra) => Promise<CallToolResult>;
+/** tools/call's params; a 2026-07-28 retry of an `input_required` answer adds the last two. */
+export type CallParams = CallToolRequest['params'] & {
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
+};
+
+export type ToolRunner = (params: CallParams, extra: Extra) => Promise<CallToolResult>;
 
 export function createToolRunner(
   server: Server,
   services: ServerServices,
   tools: ToolDefinition[],
+  tasks: TaskStore,
 ): ToolRunner {
   const { config, log } = services;
   const byName = new Map(tools.map((t) => [t.name, t]));
   const check = argumentChecker(config);
+  const states = requestStates();
+  // A 2026-07-28 call asks for roots by round trip; the output folder, once chosen, serves every later call.
+  const modernRootsOfCall = new AsyncLocalStorage<() => Promise<string[]>>();
   const media = createMedia({
     config,
     log,
     roots: async () => {
+      const modern = modernRootsOfCall.getStore();
+      if (modern) return modern();
       if (!server.getClientCapabilities()?.roots) return [];
       const { roots } = await server.listRoots();
       return roots.map((r) => r.uri);
@@ -54,7 +72,12 @@ export function createToolRunner(
     openPages.clear();
   };
 
-  return async (params, extra) => {
+  /** One call; `task` when it runs as a task (2026-07-28 tasks extension): its progress becomes the task's status. */
+  const call = async (
+    params: CallParams,
+    extra: Extra,
+    task?: { status(message: string): void },
+  ): Promise<CallToolResult> => {
     const tool = byName.get(params.name);
     if (!tool) {
       return fail(
@@ -87,6 +110,14 @@ export function createToolRunner(
         }),
       );
     }
+    const era = modernRequest(extra._meta);
+    if (era && !task && becomesTask(tool.name, era.capabilities)) {
+      // The request ends now; the work goes on with a signal of its own and no progress token.
+      const _meta = { ...extra._meta, progressToken: undefined };
+      return tasks.create((retry, signal, status) =>
+        call({ ...params, ...retry }, { ...extra, signal, _meta }, { status }),
+      ) as CallToolResult;
+    }
     const token = extra._meta?.progressToken;
     const progress = createProgressReporter(
       token === undefined
@@ -100,28 +131,61 @@ export function createToolRunner(
               }),
           },
     );
-    const confirm = createConsent(server, extra.requestId, extra.signal);
+    let modern: ModernCall | undefined;
+    if (era) {
+      modern = {
+        tool: tool.name,
+        args: argsDigest(`tools/call ${tool.name}`, params.arguments ?? {}),
+        capabilities: era.capabilities,
+        states,
+      };
+      if (params.requestState !== undefined) {
+        try {
+          modern.retry = {
+            claims: states.redeem(params.requestState, modern),
+            responses: params.inputResponses ?? {},
+          };
+        } catch (error) {
+          return fail(error);
+        }
+      }
+    }
+    const confirm = modern
+      ? modernConsent(modern, approvalForm)
+      : createConsent(server, extra.requestId, extra.signal);
     const ctx: ToolContext = {
       ...services,
       media,
       signal: extra.signal,
-      progress: (m, opts) => progress.report(m, opts?.etaSeconds),
+      progress: (m, opts) => {
+        task?.status(redact(m));
+        progress.report(m, opts?.etaSeconds);
+      },
       confirm,
-      pages: createSecretPages(server, extra.requestId, extra.signal, openPages),
+      pages: modern
+        ? modernPages(modern, openPages)
+        : createSecretPages(server, extra.requestId, extra.signal, openPages),
       spend: services.spendBook.withConsent(confirm),
     };
     const started = Date.now();
     try {
-      const output = await tool.run(checked.args as never, ctx);
+      const run = () => tool.run(checked.args as never, ctx);
+      const asked = modern;
+      const output = await (asked ? modernRootsOfCall.run(() => modernRoots(asked), run) : run());
       log.debug(`${tool.name} ok in ${Date.now() - started} ms`);
       return toResult(output);
     } catch (error) {
+      if (isInputRequired(error)) {
+        log.debug(`${tool.name} needs input from the client: ${Object.keys(error.inputRequests).join(', ')}`);
+        return inputRequired(error);
+      }
       log.info(`${tool.name} failed in ${Date.now() - started} ms: ${(error as Error)?.message ?? error}`);
       return fail(error);
     } finally {
       progress.stop();
     }
   };
+  return (params, extra) => call(params, extra);
 }
 
 /**
@@ -138,20 +202,7 @@ function createConsent(server: Server, requestId: string | number, signal: Abort
       return c !== undefined && (c.form !== undefined || c.url === undefined);
     },
     async ask(message) {
-      const result = await server.elicitInput(
-        {
-          mode: 'form',
-          message: redact(message),
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              approve: { type: 'boolean', title: 'Approve this charge', default: false },
-            },
-            required: ['approve'],
-          },
-        },
-        options,
-      );
+      const result = await server.elicitInput(approvalForm(message), options);
       // Accepting the form without ticking the box is not consent.
       if (result.action === 'accept') return result.content?.approve === true ? 'accept' : 'decline';
       return result.action;
@@ -165,6 +216,32 @@ function createConsent(server: Server, requestId: string | number, signal: Abort
       return result.action;
     },
   };
+}
+
+/** The form that asks the human to approve a charge: one box to tick. */
+function approvalForm(message: string) {
+  return {
+    mode: 'form' as const,
+    message: redact(message),
+    requestedSchema: {
+      type: 'object' as const,
+      properties: {
+        approve: { type: 'boolean' as const, title: 'Approve this charge', default: false },
+      },
+      required: ['approve'],
+    },
+  };
+}
+
+/** The answer that ends a 2026-07-28 call waiting for the client; src/mcp/modern.ts keeps content out of it. */
+function inputRequired(error: InputRequired): CallToolResult {
+  const result = {
+    resultType: 'input_required',
+    inputRequests: error.inputRequests,
+    requestState: error.requestState,
+    content: [],
+  };
+  return result as CallToolResult;
 }
 
 /**

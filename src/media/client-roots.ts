@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { isInputRequired } from '../mcp/round-trip.js';
 
 export type RootsSource = () => Promise<string[]>;
 
@@ -26,6 +27,8 @@ export async function clientRoots(roots: RootsSource): Promise<ClientRoots> {
   try {
     uris = await withTimeout(roots(), ROOTS_TIMEOUT_MS);
   } catch (err) {
+    // 2026-07-28: the roots are asked of the client by a round trip; the call ends here and is retried.
+    if (isInputRequired(err)) throw err;
     return {
       paths: [],
       note: `the client did not list roots (${err instanceof Error ? err.message : String(err)})`,

@@ -38,8 +38,11 @@ export type ConsentAnswer = 'accept' | 'decline' | 'cancel';
 export interface Consent {
   /** The client can show the human a form (MCP form elicitation). */
   canAsk(): boolean;
-  /** Ask the human to approve; resolves with their answer. */
-  ask(message: string): Promise<ConsentAnswer>;
+  /**
+   * Ask the human to approve; resolves with their answer. `charge` is what the answer approves: in the 2026-07-28
+   * era the question and its answer travel in separate requests, and the answer counts only for this charge.
+   */
+  ask(message: string, charge?: { operation: string; amountUsd: number }): Promise<ConsentAnswer>;
   /** The client can open a URL for the human (MCP URL elicitation). */
   canOpenUrl(): boolean;
   openUrl(message: string, url: string): Promise<ConsentAnswer>;
@@ -665,7 +668,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
             ...(await unsettledNote(digest)),
             capsLine(t),
           ].join('\n');
-          const answer = await consent.ask(message);
+          const answer = await consent.ask(message, { operation: req.operation, amountUsd: req.amountUsd });
           if (answer !== 'accept') {
             return {
               status: 'declined',

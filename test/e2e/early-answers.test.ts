@@ -102,6 +102,26 @@ describe('early answers of the built bin, everything written at spawn', () => {
     expect(stderr).not.toContain('\\n');
   });
 
+  it('answers a 2026-07-28 server/discover and tools/list (no initialize) early, as the SDK path would', async () => {
+    const _meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {}, url: {} } },
+    };
+    const { answers, stderr } = await exchange([
+      { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta } },
+      { jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta } },
+    ]);
+    expect(answers.map((a) => a.id)).toEqual([1, 2, 3]);
+    expect(answers[0]?.result).toMatchObject({
+      resultType: 'complete',
+      supportedVersions: expect.any(Array),
+    });
+    expect(answers[2]?.result?.tools?.length).toBeGreaterThan(0);
+    // The SDK's own answers, made later, were compared with these and found the same.
+    expect(stderr).not.toMatch(/differs/);
+  });
+
   it('says where images go once ready, in words', async () => {
     const { stderr } = await exchange([init(1)]);
     expect(stderr).toMatch(

@@ -47,6 +47,25 @@ describe('earlyAnswers', () => {
     });
   });
 
+  it('answers 2026-07-28 server/discover and tools/list without initialize, and leaves other versions to the SDK', () => {
+    const _meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+    const early = earlyAnswers(initialize, tools);
+    expect(early({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta } })).toMatchObject({
+      id: 1,
+      result: {
+        resultType: 'complete',
+        supportedVersions: ['2026-07-28', ...initialize.versions],
+        _meta: { 'io.modelcontextprotocol/serverInfo': initialize.result.serverInfo },
+      },
+    });
+    expect(early(list(2, { _meta }))).toMatchObject({ result: { tools: tools(), resultType: 'complete' } });
+    const other = earlyAnswers(initialize, tools);
+    expect(
+      other(list(1, { _meta: { 'io.modelcontextprotocol/protocolVersion': '2030-01-01' } })),
+    ).toBeUndefined();
+    expect(other(list(2, { _meta }))).toBeUndefined();
+  });
+
   it('answers tools/list only after an initialize it answered', () => {
     const early = earlyAnswers(initialize, tools);
     expect(early(init({}))).toBeDefined();
