@@ -25,11 +25,19 @@ export function builtToolTable(): ToolListTable | undefined {
     : undefined;
 }
 
-/** The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more). */
-export type ToolListVariant = Pick<Config, 'providers' | 'defaultProvider'>;
+/**
+ * The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more): the
+ * providers, the default provider, and whether the opt-in `admin` toolset is on (it adds actions to two tools).
+ */
+export type ToolListVariant = Pick<Config, 'providers' | 'defaultProvider'> &
+  Partial<Pick<Config, 'toolsets'>>;
 
 export function variantKey(config: ToolListVariant): string {
-  return JSON.stringify([config.providers, config.defaultProvider]);
+  return JSON.stringify([
+    config.providers,
+    config.defaultProvider,
+    ...(config.toolsets?.includes('admin') ? ['admin'] : []),
+  ]);
 }
 
 /** The prebuilt answer for these tools under this config, or undefined (a variant or a tool not prebuilt). */

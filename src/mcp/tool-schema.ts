@@ -23,7 +23,12 @@ export function toolListEntry(tool: ToolDefinition, config: Config): Record<stri
     title: tool.title,
     description: tool.description,
     inputSchema,
-    annotations: { title: tool.title, ...tool.annotations },
+    annotations: {
+      title: tool.title,
+      ...(tool.adminAnnotations && config.toolsets.includes('admin')
+        ? tool.adminAnnotations
+        : tool.annotations),
+    },
     // Claude Code asks the human before every call of a tool marked so, whatever its permission mode.
     ...(tool.movesMoney ? { _meta: { 'anthropic/requiresUserInteraction': true } } : {}),
   };

@@ -26,6 +26,7 @@ const overview = (over: Partial<SpendOverview>): SpendOverview => ({
   entries: [],
   problems: [],
   held: [],
+  standing: [],
   ...over,
 });
 
