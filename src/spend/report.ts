@@ -41,9 +41,9 @@ export function renderSpendReport(
   if (standing.length > 0) lines.push('', ...standingLines(standing));
   if (credits.length > 0) {
     lines.push('', 'Credits (value added without a charge; counted in no cap):');
-    for (const e of credits)
+    for (const e of [...credits].sort((a, b) => b.time.localeCompare(a.time)).slice(0, LISTED))
       lines.push(
-        `- ${e.time} ${e.provider} ${e.operation} +${money(e.amount, e.currency)} ${e.reference}: ${e.description ?? ''}`,
+        `- ${e.time} ${e.provider} ${e.operation} +${money(e.amount, e.currency)} ${e.reference}${e.description ? `: ${e.description}` : ''}`,
       );
   }
   if (entries.length === 0) {
