@@ -514,11 +514,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
             await markUnknown(attempt, error);
             throw annotate(error, {
               facts: [
-                `${error instanceof OutcomeUnknownError ? 'The' : 'OUTCOME UNKNOWN: the'} ${usd(req.amountUsd)} charge (${req.what}) may have gone through; it is held against today's cap until it is settled.`,
+                req.standing
+                  ? `${error instanceof OutcomeUnknownError ? 'It' : 'OUTCOME UNKNOWN: it'} may have been set (${req.what}); nothing was charged by it yet.`
+                  : `${error instanceof OutcomeUnknownError ? 'The' : 'OUTCOME UNKNOWN: the'} ${usd(req.amountUsd)} charge (${req.what}) may have gone through; it is held against today's cap until it is settled.`,
               ],
               next:
                 `Call ${req.tool} again with the same arguments${token ? ' and the same confirmation_token' : ''}: it resends the same ` +
-                'request with the same Idempotency-Key, so the provider answers it instead of charging again. spend_report shows it as held.',
+                (req.standing
+                  ? 'request with the same Idempotency-Key, so the provider answers it instead of setting it twice.'
+                  : 'request with the same Idempotency-Key, so the provider answers it instead of charging again. spend_report shows it as held.'),
             });
           }
           await lock.run(async () => {

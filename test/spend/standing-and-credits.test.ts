@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SpendRefusedError } from '../../src/errors.js';
+import { NetworkError, OutcomeUnknownError, SpendRefusedError } from '../../src/errors.js';
 import { spendDir } from '../../src/spend/home.js';
 import type { ChargeOutcome, ChargeRequest } from '../../src/spend/index.js';
 import {
@@ -219,5 +219,48 @@ describe('a credit (a redeemed coupon)', () => {
       door(config, { consent: humanSays('accept') }).charge(fund(5, provider().send())),
     ).rejects.toThrow(/cannot be read/);
     expect(await readFile(ledgerPath(config), 'utf8')).not.toContain('pi_');
+  });
+});
+
+describe('a standing authorisation whose answer is lost', () => {
+  it('says it may have been set (not that money is held), and resends the same key on the same call', async () => {
+    const config = configWith(home, { autoApproveUsd: 100 });
+    const spend = door(config);
+    const keys: string[] = [];
+    const lost = await failure(
+      spend.charge(
+        autoFunding(async (key) => {
+          keys.push(key);
+          throw new OutcomeUnknownError('The answer was lost.');
+        }),
+      ),
+    );
+    expect(lost.facts).toEqual([
+      'It may have been set (wallet auto-funding); nothing was charged by it yet.',
+    ]);
+    expect(lost.next).toBe(
+      'Call modelslab_auto_funding again with the same arguments: it resends the same request with the same ' +
+        'Idempotency-Key, so the provider answers it instead of setting it twice.',
+    );
+    const reset = await failure(
+      spend.charge(
+        autoFunding(async (key) => {
+          keys.push(key);
+          throw new NetworkError('modelslab', 'Connection reset.');
+        }),
+      ),
+    );
+    expect(reset.facts).toEqual([
+      'OUTCOME UNKNOWN: it may have been set (wallet auto-funding); nothing was charged by it yet.',
+    ]);
+    expect(await spend.today()).toMatchObject({ heldUsd: 0 });
+    expect(
+      await spend.charge(
+        autoFunding(async (key) => (keys.push(key), { kind: 'authorized', reference: 'r', value: 'set' })),
+      ),
+    ).toMatchObject({ status: 'done' });
+    expect(new Set(keys).size).toBe(1);
+    expect(keys).toHaveLength(3);
+    expect(await spend.standing()).toHaveLength(1);
   });
 });

@@ -49,6 +49,23 @@ export function invoiceRoutes(state: AdminState) {
       return undefined;
     };
 
+    const linked = (
+      kind: string,
+      suffix: string,
+      answer: (ctx: ModelslabExchange, e: MlWalletEntry) => void,
+    ) =>
+      route(
+        'GET',
+        `/sandbox/${kind}/(in_sbx[0-9]+)/([0-9a-f]{32})${suffix}`,
+        'none',
+        undefined,
+        (ctx, [id = '', s = '']) => {
+          const entry = byLink(id, s);
+          if (!entry) return html(ctx, 404, 'Not found', '<h1>No such document.</h1>');
+          answer(ctx, entry);
+        },
+      );
+
     return [
       get('/billing/invoices', (ctx) => ok(ctx, invoicesOf(userOf(ctx)).slice().reverse().map(view))),
       get('/billing/invoices/([^/]+)', (ctx, [id = '']) => {
@@ -67,33 +84,18 @@ export function invoiceRoutes(state: AdminState) {
           receipt_url: `${server.url}/sandbox/receipts/${invoiceId(entry)}/${secret}`,
         });
       }),
-      route(
-        'GET',
-        '/sandbox/invoices/(in_sbx[0-9]+)/([0-9a-f]{32})\\.pdf',
-        'none',
-        undefined,
-        (ctx, [id = '', s = '']) => {
-          const entry = byLink(id, s);
-          if (!entry) return html(ctx, 404, 'Not found', '<h1>No such invoice.</h1>');
-          const body = invoicePdf(view(entry).number, entry.amountUsd, new Date(entry.at));
-          write(ctx, 200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length) }, body);
-        },
-      ),
-      route(
-        'GET',
-        '/sandbox/receipts/(in_sbx[0-9]+)/([0-9a-f]{32})',
-        'none',
-        undefined,
-        (ctx, [id = '', s = '']) => {
-          const entry = byLink(id, s);
-          if (!entry) return html(ctx, 404, 'Not found', '<h1>No such receipt.</h1>');
-          html(
-            ctx,
-            200,
-            'Receipt',
-            `<h1>Receipt ${view(entry).number}</h1><p>Paid $${entry.amountUsd.toFixed(2)}.</p>`,
-          );
-        },
+      // Stripe's invoice PDF and receipt pages, reached by their links alone (no token).
+      linked('invoices', '\\.pdf', (ctx, entry) => {
+        const body = invoicePdf(view(entry).number, entry.amountUsd, new Date(entry.at));
+        write(ctx, 200, { 'Content-Type': 'application/pdf', 'Content-Length': String(body.length) }, body);
+      }),
+      linked('receipts', '', (ctx, entry) =>
+        html(
+          ctx,
+          200,
+          'Receipt',
+          `<h1>Receipt ${view(entry).number}</h1><p>Paid $${entry.amountUsd.toFixed(2)}.</p>`,
+        ),
       ),
     ];
   };
