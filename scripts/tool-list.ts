@@ -11,7 +11,7 @@ import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
 import { variantKey, type ToolListTable, type ToolListVariant } from '../src/mcp/tool-list.js';
 
-const ALLOWED = new Set<string>(['providers', 'defaultProvider', 'toolsets']);
+const ALLOWED = new Set<string>(['providers', 'defaultProvider', 'toolsets', 'readOnly']);
 
 function orderings(items: readonly Provider[]): Provider[][] {
   if (items.length === 0) return [[]];

@@ -23,9 +23,8 @@ export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   input: S | ((config: Config) => S);
   annotations: ToolAnnotations;
   /**
-   * The annotations tools/list shows when the `admin` toolset is on and adds actions to this tool (an update to a
-   * tool that only reads otherwise). Selection (`--read-only`) keeps to `annotations`; the tool refuses those
-   * actions under `--read-only`.
+   * The annotations tools/list shows when the `admin` toolset adds actions to this tool (an update to a tool that
+   * only reads otherwise; see adminActionsOn in src/tool-selection.ts, never under `--read-only`).
    */
   adminAnnotations?: ToolAnnotations;
   /**

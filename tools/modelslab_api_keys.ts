@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { Config } from '../src/config.js';
 import { UserInputError } from '../src/errors.js';
 import { ModelslabAdmin } from '../src/providers/modelslab/admin.js';
+import { adminActionsOn } from '../src/tool-selection.js';
 import type { ApiKeyInfo } from '../src/providers/modelslab/types.js';
 import { mask } from '../src/redact.js';
 import { defineTool } from './define.js';
@@ -15,8 +16,8 @@ export default defineTool({
     'Lists, creates or deletes ModelsLab API keys (masked). Free. A created key becomes the one atelier-mcp ' +
     'generates with; store: false shows it once instead.',
   // The admin toolset adds get and update (name, notes) of one key.
-  input: (config: Pick<Config, 'toolsets'>) => {
-    const admin = config.toolsets.includes('admin');
+  input: (config: Pick<Config, 'toolsets' | 'readOnly'>) => {
+    const admin = adminActionsOn(config);
     return {
       action: z
         .enum(admin ? ['list', 'create', 'delete', 'get', 'update'] : ['list', 'create', 'delete'])

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ModelslabAdmin } from '../src/providers/modelslab/admin.js';
-import { amountOf, field, money } from '../src/providers/modelslab/admin-text.js';
+import { amountOf, day, field, money } from '../src/providers/modelslab/admin-text.js';
 import { usd } from '../src/spend/index.js';
 import { defineTool } from './define.js';
 
@@ -24,7 +24,7 @@ export default defineTool({
       const c = await admin.validateCoupon(code, ctx.signal);
       return [
         `Coupon ${field(c, 'coupon_code') ?? code} is valid: ${money(amountOf(c, 'amount', 'value'))}${field(c, 'type') ? ` (${field(c, 'type')})` : ''}.`,
-        ...(field(c, 'expires_at') ? [`- expires ${field(c, 'expires_at')!.slice(0, 10)}`] : []),
+        ...(day(c, 'expires_at') ? [`- expires ${day(c, 'expires_at')}`] : []),
         ...(field(c, 'message') ? [`- ModelsLab: "${field(c, 'message')}"`] : []),
         `Next: action redeem adds it to the wallet.`,
       ].join('\n');

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { Config } from '../src/config.js';
 import { UserInputError } from '../src/errors.js';
 import { ModelslabAdmin } from '../src/providers/modelslab/admin.js';
+import { adminActionsOn } from '../src/tool-selection.js';
 import { defineTool, type ToolContext } from './define.js';
 
 /** With the admin toolset, the tool also updates the profile and preferences (profile-and-api-keys.mdx). */
@@ -32,7 +33,7 @@ export default defineTool({
   description:
     "The ModelsLab account's profile: name, email, username, whether the email is verified, wallet balance " +
     'and preferences. Free; needs the access token (modelslab_login).',
-  input: (config: Pick<Config, 'toolsets'>) => (config.toolsets.includes('admin') ? update : {}),
+  input: (config: Pick<Config, 'toolsets' | 'readOnly'>) => (adminActionsOn(config) ? update : {}),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   adminAnnotations: {
     readOnlyHint: false,
@@ -64,11 +65,6 @@ async function updateProfile(
   { name, username, about_me, preferences }: Partial<z.infer<z.ZodObject<typeof update>>>,
   ctx: ToolContext,
 ): Promise<string> {
-  if (ctx.config.readOnly) {
-    throw new UserInputError('update changes the profile, and this server runs with --read-only.', {
-      next: 'Ask the human to restart atelier-mcp without --read-only (ATELIER_READ_ONLY).',
-    });
-  }
   const fields = Object.fromEntries(
     Object.entries({ name, username, about_me }).filter(([, v]) => v !== undefined),
   );

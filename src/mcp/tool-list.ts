@@ -1,5 +1,6 @@
 import type { ToolSummary } from '../../tools/define.js';
 import type { Config } from '../config.js';
+import { adminActionsOn } from '../tool-selection.js';
 import type { InitializeAnswer } from './early-answers.js';
 
 /**
@@ -27,16 +28,18 @@ export function builtToolTable(): ToolListTable | undefined {
 
 /**
  * The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more): the
- * providers, the default provider, and whether the opt-in `admin` toolset is on (it adds actions to two tools).
+ * providers, the default provider, and whether the `admin` toolset adds its actions to two tools (adminActionsOn).
  */
 export type ToolListVariant = Pick<Config, 'providers' | 'defaultProvider'> &
-  Partial<Pick<Config, 'toolsets'>>;
+  Partial<Pick<Config, 'toolsets' | 'readOnly'>>;
 
 export function variantKey(config: ToolListVariant): string {
   return JSON.stringify([
     config.providers,
     config.defaultProvider,
-    ...(config.toolsets?.includes('admin') ? ['admin'] : []),
+    ...(adminActionsOn({ toolsets: config.toolsets ?? [], readOnly: config.readOnly ?? false })
+      ? ['admin']
+      : []),
   ]);
 }
 

@@ -630,12 +630,15 @@ describe('modelslab_profile update and modelslab_api_keys get/update', () => {
     expect(nothing.text).toMatch(/^Invalid input: update needs name, username, about_me or preferences\./);
   });
 
-  it('refuses a profile update under --read-only, before sending anything', async () => {
+  it('keeps modelslab_profile read-only under --read-only, even with the admin toolset named', async () => {
     const b = await bin({ env: { ATELIER_READ_ONLY: '1' } });
+    const { tools } = await b.session.client.listTools();
+    expect(tools.map((t) => t.name)).not.toContain('modelslab_team');
+    const profile = tools.find((t) => t.name === 'modelslab_profile')!;
+    expect(profile.inputSchema.properties ?? {}).toEqual({});
+    expect(profile.annotations?.readOnlyHint).toBe(true);
     const r = await b.call('modelslab_profile', { action: 'update', name: 'Nope' });
-    expect(r.text).toMatch(
-      /^Invalid input: update changes the profile, and this server runs with --read-only\./,
-    );
+    expect(r.text).toMatch(/^ModelsLab profile: Sandbox </);
     expect(sent('PATCH', '/me')).toHaveLength(0);
   });
 

@@ -25,7 +25,7 @@ const NEXT = {
 } as const;
 
 /** A refusal (not an auth, rate-limit or server error) gets the next step of its area. */
-export function withNext<T>(next: string, work: Promise<T>): Promise<T> {
+function withNext<T>(next: string, work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
     if (
       error instanceof ProviderError &&
