@@ -687,8 +687,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           return execute(req, digest, 'confirmed with a quoted confirmation_token', { value: token, record });
         }
         const t = await lock.run(() => refuseOverCaps(req.amountUsd, digest, req.standing !== undefined));
-        // The amount is at least a micro-dollar here, so an auto-approval of 0 (the default) approves nothing.
-        if (micros(req.amountUsd) <= autoApprove) {
+        // The amount is at least a micro-dollar here, so an auto-approval of 0 (the default) approves nothing. A
+        // standing authorisation is never auto-approved: it lets the provider charge again and again.
+        if (!req.standing && micros(req.amountUsd) <= autoApprove) {
           return execute(
             req,
             digest,

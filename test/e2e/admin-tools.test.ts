@@ -508,10 +508,16 @@ describe('modelslab_auto_funding', () => {
   });
 
   it('passes on a refusal by ModelsLab and keeps nothing on', async () => {
-    const b = await bin({ env: { ATELIER_AUTO_APPROVE_USD: '50' } });
+    // Auto-approval never covers a standing authorisation: the human approves in the form.
+    const b = await bin({
+      env: { ATELIER_AUTO_APPROVE_USD: '50' },
+      elicitation: 'form',
+      answer: async () => ({ action: 'accept', content: { approve: true } }),
+    });
     await withCard(b);
     const r = await b.call('modelslab_auto_funding', { ...SET, payment_method_id: 'pm_notmine' });
     expect(r.isError).toBe(true);
+    expect(b.asked).toHaveLength(1);
     expect(r.text).toMatch(
       /validation_error \(HTTP 422[\s\S]*not a saved card[\s\S]*Next: Check the card with modelslab_payment_methods/,
     );

@@ -128,7 +128,7 @@ describe('a standing authorisation (auto-funding)', () => {
 
   it('must fit the per-call cap, but not what is left of the day: it charges nothing today', async () => {
     const config = configWith(home, { maxUsdPerCall: 40, maxUsdPerDay: 60, autoApproveUsd: 60 });
-    const spend = door(config);
+    const spend = door(config, { consent: humanSays('accept') });
     const p = provider();
     const over = await failure(spend.charge(autoFunding(p.send(), undefined, 45)));
     expect(over).toBeInstanceOf(SpendRefusedError);
@@ -142,9 +142,20 @@ describe('a standing authorisation (auto-funding)', () => {
     expect(p.sent).toHaveLength(1);
   });
 
+  it('is never auto-approved: ATELIER_AUTO_APPROVE_USD covers one charge, not a series', async () => {
+    const p = provider();
+    const quote = await door(configWith(home, { autoApproveUsd: 100 })).charge(autoFunding(p.send()));
+    expect(quote.status).toBe('quote');
+    const asked: string[] = [];
+    const spend = door(configWith(home, { autoApproveUsd: 100 }), { consent: humanSays('decline', asked) });
+    expect((await spend.charge(autoFunding(p.send()))).status).toBe('declined');
+    expect(asked).toHaveLength(1);
+    expect(p.sent).toEqual([]);
+  });
+
   it('holds nothing against the day cap while its request is in flight', async () => {
-    const config = configWith(home, { autoApproveUsd: 100 });
-    const spend = door(config);
+    const config = configWith(home);
+    const spend = door(config, { consent: humanSays('accept') });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let during: unknown;
@@ -224,8 +235,8 @@ describe('a credit (a redeemed coupon)', () => {
 
 describe('a standing authorisation whose answer is lost', () => {
   it('says it may have been set (not that money is held), and resends the same key on the same call', async () => {
-    const config = configWith(home, { autoApproveUsd: 100 });
-    const spend = door(config);
+    const config = configWith(home);
+    const spend = door(config, { consent: humanSays('accept') });
     const keys: string[] = [];
     const lost = await failure(
       spend.charge(

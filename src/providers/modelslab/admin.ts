@@ -120,7 +120,10 @@ export class ModelslabAdmin {
   async invoiceLinks(id: string, signal?: AbortSignal): Promise<InvoiceLinks> {
     const d = await this.call('GET', `/billing/invoices/${encodeURIComponent(id)}/pdf`, { signal });
     const url = (...keys: string[]) =>
-      keys.map((k) => d[k]).find((v): v is string => typeof v === 'string' && /^https?:\/\//.test(v));
+      keys
+        .map((k) => d[k])
+        // A link, not a page of text: provider text reaches the model only bounded.
+        .find((v): v is string => typeof v === 'string' && v.length <= 2048 && /^https?:\/\/\S+$/.test(v));
     return {
       pdf: url('invoice_pdf', 'pdf_url', 'pdf'),
       receipt: url('receipt_url', 'hosted_invoice_url', 'receipt'),
