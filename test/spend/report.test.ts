@@ -289,6 +289,9 @@ describe('standing authorisations and credits in the report', () => {
     expect(
       renderSpendReport(overview({ standing, entries }), today, { days: 30, provider: 'pixelmuse' }),
     ).toBe(`${todayLine(today)}\nNo charges in the last 30 day(s) for pixelmuse.`);
+    expect(renderSpendReport(overview({ standing }), today, { days: 30, provider: 'modelslab' })).toContain(
+      standingLines(standing).join('\n'),
+    );
     expect(renderSpendReport(overview({ standing: [], entries }), today, { days: 1 })).toBe(
       `${todayLine(today)}\nNo charges in the last 1 day(s).`,
     );

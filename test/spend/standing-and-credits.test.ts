@@ -83,6 +83,11 @@ describe('a standing authorisation (auto-funding)', () => {
       },
     ]);
     expect((await spend.overview()).standing).toEqual(standing);
+    expect(
+      JSON.parse(
+        await readFile(join(spendDir(config), 'standing', 'modelslab_wallet_auto_funding.json'), 'utf8'),
+      ),
+    ).toEqual(standing[0]);
     // Another process sees it, and ending it is seen too.
     expect(await door(config).standing()).toEqual(standing);
     await spend.endStanding('modelslab.wallet.auto_funding');
@@ -273,5 +278,21 @@ describe('a standing authorisation whose answer is lost', () => {
     expect(new Set(keys).size).toBe(1);
     expect(keys).toHaveLength(3);
     expect(await spend.standing()).toHaveLength(1);
+  });
+});
+
+describe('a standing record that cannot be read', () => {
+  it.each([
+    ['not JSON', '{"amount": 5,'],
+    ['no trigger', JSON.stringify({ amount: 5 })],
+    ['no amount', JSON.stringify({ trigger: 'the wallet falls under $1.00', amount: 'five' })],
+  ])('is reported with its file (%s), never shown as off', async (_why, text) => {
+    const config = configWith(home);
+    const dir = join(spendDir(config), 'standing');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'modelslab_wallet_auto_funding.json'), text);
+    await expect(door(config).standing()).rejects.toThrow(
+      /A spend record \(.*modelslab_wallet_auto_funding\.json\) cannot be read/,
+    );
   });
 });
