@@ -1,7 +1,7 @@
 // Bundled and run by scripts/build.mjs: every tool's tools/list entry, for every providers/default-provider
 // combination, as the server computes them from the source (src/mcp/server.ts, src/mcp/tool-schema.ts), so the prebuilt
 // answer the bin serves is byte for byte what it would compute; and the summary of each tool that selecting them needs.
-import { loadConfig, PROVIDERS, type Config, type Provider } from '../src/config.js';
+import { loadConfig, PROVIDERS, TOOLSETS, type Config, type Provider } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -11,7 +11,7 @@ import { createServices } from '../src/services.js';
 import { TOOLS } from '../tools/index.js';
 import { variantKey, type ToolListTable, type ToolListVariant } from '../src/mcp/tool-list.js';
 
-const ALLOWED = new Set<string>(['providers', 'defaultProvider']);
+const ALLOWED = new Set<string>(['providers', 'defaultProvider', 'toolsets', 'readOnly']);
 
 function orderings(items: readonly Provider[]): Provider[][] {
   if (items.length === 0) return [[]];
@@ -30,7 +30,8 @@ function providerLists(): Provider[][] {
 }
 
 export async function buildToolList(home: string): Promise<ToolListTable> {
-  const base = loadConfig({ toolsets: 'all' }, { ATELIER_HOME: home }, home);
+  const base = loadConfig({ toolsets: TOOLSETS.join(',') }, { ATELIER_HOME: home }, home);
+  const withoutAdmin = base.toolsets.filter((t) => t !== 'admin');
   // A tool whose input read any other setting would make the prebuilt answer wrong for some users.
   for (const tool of TOOLS) {
     if (typeof tool.input !== 'function') continue;
@@ -64,8 +65,14 @@ export async function buildToolList(home: string): Promise<ToolListTable> {
   const seen = new Map<string, number>();
   const answers = new Set<string>();
   for (const providers of providerLists()) {
-    for (const defaultProvider of PROVIDERS) {
-      const variant: ToolListVariant = { providers, defaultProvider };
+    for (const [defaultProvider, toolsets] of PROVIDERS.flatMap(
+      (p) =>
+        [
+          [p, base.toolsets],
+          [p, withoutAdmin],
+        ] as const,
+    )) {
+      const variant: ToolListVariant = { providers, defaultProvider, toolsets };
       const config: Config = { ...base, ...variant };
       const { initialize, tools: listed } = await rawAnswers(config);
       const { protocolVersion: _, ...result } = initialize;

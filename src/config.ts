@@ -2,8 +2,10 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserInputError } from './errors.js';
 
-export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images'] as const;
+export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images', 'admin'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
+/** Toolsets that stay off unless named (`--toolsets all,admin`): the default tools/list does not pay for them. */
+export const OPT_IN_TOOLSETS: readonly Toolset[] = ['admin'];
 export const PROVIDERS = ['pixelmuse', 'modelslab'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 export const CREDENTIAL_STORES = ['auto', 'keychain', 'file', 'memory'] as const;
@@ -55,7 +57,7 @@ export const SETTINGS: Setting[] = [
   {
     flag: '--toolsets <list>',
     env: 'ATELIER_TOOLSETS',
-    help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}.`,
+    help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}; all = every one but ${OPT_IN_TOOLSETS.join(', ')}.`,
     default: 'all',
   },
   {
@@ -152,6 +154,18 @@ function list<T extends string>(raw: string | undefined, allowed: readonly T[], 
   return [...new Set(items)] as T[];
 }
 
+/** `all` (or nothing) is every toolset but the opt-in ones, which are on only when named: `all,admin`. */
+function toolsetList(raw: string | undefined): Toolset[] {
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const named = items.filter((s) => s !== 'all');
+  const chosen = named.length > 0 ? list(named.join(','), TOOLSETS, 'toolset') : [];
+  if (items.length > 0 && named.length === items.length) return chosen;
+  return [...new Set([...TOOLSETS.filter((t) => !OPT_IN_TOOLSETS.includes(t)), ...chosen])];
+}
+
 function oneOf<T extends string>(
   raw: string | undefined,
   allowed: readonly T[],
@@ -222,7 +236,7 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
   }
   return {
     sandbox,
-    toolsets: list(flags.toolsets ?? env.ATELIER_TOOLSETS, TOOLSETS, 'toolset'),
+    toolsets: toolsetList(flags.toolsets ?? env.ATELIER_TOOLSETS),
     readOnly: flags.readOnly ?? truthy(env.ATELIER_READ_ONLY),
     providers: list(flags.providers ?? env.ATELIER_PROVIDERS, PROVIDERS, 'provider'),
     defaultProvider: oneOf(env.ATELIER_DEFAULT_PROVIDER, PROVIDERS, 'pixelmuse', 'ATELIER_DEFAULT_PROVIDER'),

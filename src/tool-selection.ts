@@ -2,6 +2,14 @@ import type { ToolSummary } from '../tools/define.js';
 import type { Config } from './config.js';
 import { UserInputError } from './errors.js';
 
+/**
+ * The admin toolset also adds actions to two tools of other toolsets (an update to modelslab_profile, which only
+ * reads otherwise): not under --read-only, which keeps those tools as they read.
+ */
+export function adminActionsOn(config: Pick<Config, 'toolsets' | 'readOnly'>): boolean {
+  return config.toolsets.includes('admin') && !config.readOnly;
+}
+
 /** Toolsets, --read-only (derived from readOnlyHint, never a second list) and --providers. */
 export function selectTools<T extends ToolSummary>(
   tools: readonly T[],

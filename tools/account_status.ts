@@ -5,7 +5,7 @@ import { modelslabStatus } from '../src/providers/modelslab/status.js';
 import { describeMpp } from '../src/providers/mpp-settings.js';
 import { MISSING_KEY_NEXT } from '../src/providers/pixelmuse/errors.js';
 import { mask } from '../src/redact.js';
-import { todayLine } from '../src/spend/report.js';
+import { standingLines, todayLine } from '../src/spend/report.js';
 import { defineTool } from './define.js';
 
 export default defineTool({
@@ -76,6 +76,11 @@ export default defineTool({
         if (error instanceof SpendStateError) return `CHARGES ARE BLOCKED: ${error.message}`;
         throw error;
       }),
+      ...(await ctx.spend
+        .standing()
+        .then(standingLines, (error: unknown) => [
+          `Standing authorisations cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+        ])),
     );
     if (stores.mode === 'memory') {
       lines.push('', 'Credential store: memory (nothing is read from or written to the keychain or disk).');

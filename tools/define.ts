@@ -23,6 +23,11 @@ export interface ToolDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   input: S | ((config: Config) => S);
   annotations: ToolAnnotations;
   /**
+   * The annotations tools/list shows when the `admin` toolset adds actions to this tool (an update to a tool that
+   * only reads otherwise; see adminActionsOn in src/tool-selection.ts, never under `--read-only`).
+   */
+  adminAnnotations?: ToolAnnotations;
+  /**
    * The tool moves money (funds, subscribes, changes a plan, saves a card, opens a payment link): tools/list marks
    * it so that the client asks the human before every call, even in a bypass mode. Not generate_image, which
    * quotes or asks for each charge itself and is called far too often for a prompt each time.

@@ -28,6 +28,12 @@ import modelslab_manage_subscription from './modelslab_manage_subscription.js';
 import modelslab_create_payment_link from './modelslab_create_payment_link.js';
 import modelslab_confirm_checkout from './modelslab_confirm_checkout.js';
 import modelslab_payment_status from './modelslab_payment_status.js';
+import modelslab_team from './modelslab_team.js';
+import modelslab_invoices from './modelslab_invoices.js';
+import modelslab_billing_info from './modelslab_billing_info.js';
+import modelslab_coupon from './modelslab_coupon.js';
+import modelslab_auto_funding from './modelslab_auto_funding.js';
+import modelslab_reset_password from './modelslab_reset_password.js';
 
 /** Every tool, in the order clients list them. The file name of each equals its tool name (a test checks). */
 export const TOOLS = [
@@ -60,4 +66,10 @@ export const TOOLS = [
   modelslab_create_payment_link,
   modelslab_confirm_checkout,
   modelslab_payment_status,
+  modelslab_team,
+  modelslab_invoices,
+  modelslab_billing_info,
+  modelslab_coupon,
+  modelslab_auto_funding,
+  modelslab_reset_password,
 ] as unknown as ToolDefinition[];

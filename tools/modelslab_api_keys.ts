@@ -1,5 +1,9 @@
 import * as z from 'zod';
+import type { Config } from '../src/config.js';
 import { UserInputError } from '../src/errors.js';
+import { ModelslabAdmin } from '../src/providers/modelslab/admin.js';
+import { adminActionsOn } from '../src/tool-selection.js';
+import type { ApiKeyInfo } from '../src/providers/modelslab/types.js';
 import { mask } from '../src/redact.js';
 import { defineTool } from './define.js';
 
@@ -11,15 +15,49 @@ export default defineTool({
   description:
     'Lists, creates or deletes ModelsLab API keys (masked). Free. A created key becomes the one atelier-mcp ' +
     'generates with; store: false shows it once instead.',
-  input: {
-    action: z.enum(['list', 'create', 'delete']).optional().describe('Default list.'),
-    name: z.string().min(1).max(100).optional().describe('create: key name.'),
-    notes: z.string().max(500).optional().describe('create: notes.'),
-    store: z.boolean().optional().describe('create: default true.'),
-    id: z.number().int().positive().optional().describe('delete: key id.'),
+  // The admin toolset adds get and update (name, notes) of one key.
+  input: (config: Pick<Config, 'toolsets' | 'readOnly'>) => {
+    const admin = adminActionsOn(config);
+    return {
+      action: z
+        .enum(admin ? ['list', 'create', 'delete', 'get', 'update'] : ['list', 'create', 'delete'])
+        .optional()
+        .describe('Default list.'),
+      name: z
+        .string()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(admin ? 'create/update: key name.' : 'create: key name.'),
+      notes: z
+        .string()
+        .max(500)
+        .optional()
+        .describe(admin ? 'create/update: notes.' : 'create: notes.'),
+      store: z.boolean().optional().describe('create: default true.'),
+      id: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe(admin ? 'delete/get/update: key id.' : 'delete: key id.'),
+    };
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async run({ action = 'list', name, notes, store = true, id }, ctx) {
+    if (action === 'get' || action === 'update') {
+      if (id === undefined) {
+        throw new UserInputError(`${action} needs the id of the key.`, {
+          next: 'Call with action list to see ids.',
+        });
+      }
+      const admin = new ModelslabAdmin(ctx.modelslab);
+      if (action === 'get') return `ModelsLab API key ${describeKey(await admin.apiKey(id, ctx.signal))}`;
+      if (name === undefined && notes === undefined) {
+        throw new UserInputError('update needs name or notes.', { next: 'Call again with what to change.' });
+      }
+      return `Updated ModelsLab API key ${describeKey(await admin.updateApiKey(id, { name, notes }, ctx.signal))}`;
+    }
     if (action === 'create') {
       if (!name) throw new UserInputError('create needs a name.', { next: 'Call again with name.' });
       const key = await ctx.modelslab.createApiKey({ name, notes }, ctx.signal);
@@ -56,12 +94,10 @@ export default defineTool({
     }
     const keys = await ctx.modelslab.listApiKeys(ctx.signal);
     if (keys.length === 0) return 'The account has no API keys. Create one with action create.';
-    return [
-      `${keys.length} ModelsLab API key(s):`,
-      ...keys.map(
-        (k) =>
-          `- #${k.id} "${k.name}" ${k.key.includes('…') ? k.key : mask(k.key)}${k.created_at ? `, created ${k.created_at.slice(0, 10)}` : ''}${k.notes ? ` (${k.notes})` : ''}`,
-      ),
-    ].join('\n');
+    return [`${keys.length} ModelsLab API key(s):`, ...keys.map((k) => `- ${describeKey(k)}`)].join('\n');
   },
 });
+
+function describeKey(k: ApiKeyInfo): string {
+  return `#${k.id} "${k.name}" ${k.key.includes('…') ? k.key : mask(k.key)}${k.created_at ? `, created ${k.created_at.slice(0, 10)}` : ''}${k.notes ? ` (${k.notes})` : ''}`;
+}

@@ -1,5 +1,6 @@
 import type { ToolSummary } from '../../tools/define.js';
 import type { Config } from '../config.js';
+import { adminActionsOn } from '../tool-selection.js';
 import type { InitializeAnswer } from './early-answers.js';
 
 /**
@@ -25,11 +26,21 @@ export function builtToolTable(): ToolListTable | undefined {
     : undefined;
 }
 
-/** The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more). */
-export type ToolListVariant = Pick<Config, 'providers' | 'defaultProvider'>;
+/**
+ * The only config a tool's input may depend on (scripts/tool-list.ts fails the build if one reads more): the
+ * providers, the default provider, and whether the `admin` toolset adds its actions to two tools (adminActionsOn).
+ */
+export type ToolListVariant = Pick<Config, 'providers' | 'defaultProvider'> &
+  Partial<Pick<Config, 'toolsets' | 'readOnly'>>;
 
 export function variantKey(config: ToolListVariant): string {
-  return JSON.stringify([config.providers, config.defaultProvider]);
+  return JSON.stringify([
+    config.providers,
+    config.defaultProvider,
+    ...(adminActionsOn({ toolsets: config.toolsets ?? [], readOnly: config.readOnly ?? false })
+      ? ['admin']
+      : []),
+  ]);
 }
 
 /** The prebuilt answer for these tools under this config, or undefined (a variant or a tool not prebuilt). */

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { ToolDefinition } from '../../tools/define.js';
 import type { Config } from '../config.js';
+import { adminActionsOn } from '../tool-selection.js';
 
 // A tool's input as zod (to validate a call) and as JSON Schema (what tools/list shows). Loaded with the first
 // call or the first computed tools/list, never before `initialize` is answered: the bin lists tools from the
@@ -23,7 +24,10 @@ export function toolListEntry(tool: ToolDefinition, config: Config): Record<stri
     title: tool.title,
     description: tool.description,
     inputSchema,
-    annotations: { title: tool.title, ...tool.annotations },
+    annotations: {
+      title: tool.title,
+      ...(tool.adminAnnotations && adminActionsOn(config) ? tool.adminAnnotations : tool.annotations),
+    },
     // Claude Code asks the human before every call of a tool marked so, whatever its permission mode.
     ...(tool.movesMoney ? { _meta: { 'anthropic/requiresUserInteraction': true } } : {}),
   };

@@ -3,7 +3,7 @@ import type { ProviderName } from '../errors.js';
 import type { Logger } from '../log.js';
 import { projectDir } from './client-roots.js';
 import { readInputImage } from './input.js';
-import { loadOutput } from './load.js';
+import { loadOutput, loadPdf } from './load.js';
 import { chooseOutputRoot } from './output-root.js';
 import { DEFAULT_PREVIEW_EDGE, makePreview, type Preview } from './preview.js';
 import { saveImage, type SavedImage } from './save.js';
@@ -19,6 +19,8 @@ export interface Media {
   target(opts: { outputDir?: string; filename?: string }): Promise<Target>;
   /** Decode a data: URI (base64 or percent-encoded) or download an http(s) URL (timeout, size cap, signal). */
   load(ref: string, opts: { signal: AbortSignal; provider: ProviderName }): Promise<Buffer>;
+  /** Download a PDF (an invoice) from an http(s) URL: bounded, and refused unless the bytes are a PDF. */
+  loadPdf(url: string, opts: { signal: AbortSignal; provider: ProviderName }): Promise<Buffer>;
   /** Atomically write bytes under target.dir with a unique, non-clobbering name and the extension of the sniffed type. */
   save(bytes: Buffer, target: Target, opts: { fallbackName: string; source?: string }): Promise<SavedImage>;
   /** Downscaled preview (long edge <= maxEdge, default 768); undefined (and a logged warning) if the bytes can't be decoded. */
@@ -58,6 +60,9 @@ export function createMedia(opts: {
     },
     load(ref, loadOpts) {
       return loadOutput(ref, loadOpts);
+    },
+    loadPdf(url, loadOpts) {
+      return loadPdf(url, loadOpts);
     },
     save(bytes, target, saveOpts) {
       return saveImage(bytes, target, saveOpts);

@@ -209,6 +209,26 @@ export async function loadOutput(
   return bytes;
 }
 
+/** PDFs (invoices) are far smaller than images may be. */
+const MAX_PDF_BYTES = 20 * 1024 * 1024;
+
+/** A PDF behind an http(s) URL (an invoice), bounded like an output and refused unless its bytes are a PDF. */
+export async function loadPdf(
+  url: string,
+  opts: { signal: AbortSignal; provider: ProviderName; limits?: Partial<LoadLimits> },
+): Promise<Buffer> {
+  const bytes = await fetchOutput(url, { ...opts, limits: { maxBytes: MAX_PDF_BYTES, ...opts.limits } });
+  if (sniff(bytes).mimeType !== 'application/pdf') {
+    throw new ProviderError({
+      provider: opts.provider,
+      code: 'not_a_pdf',
+      message: `${PROVIDER_LABEL[opts.provider]} linked a document at ${shown(new URL(url))} that is not a PDF: ${bytes.length} bytes of ${looksLike(bytes)}.`,
+      next: 'Open the link in a browser instead, or try again later.',
+    });
+  }
+  return bytes;
+}
+
 async function fetchOutput(
   ref: string,
   opts: { signal: AbortSignal; provider: ProviderName; limits?: Partial<LoadLimits> },

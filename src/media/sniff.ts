@@ -24,6 +24,7 @@ export const IMAGE_EXTENSIONS = new Set([
   'tif',
   'tiff',
   'bmp',
+  'pdf',
 ]);
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -131,6 +132,8 @@ export function sniff(bytes: Buffer): Sniffed {
   if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6))) return sniffGif(bytes);
   if (bytes.length >= 16 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP')
     return sniffWebp(bytes);
+  // Invoices: saved by the same door as images, with their own type.
+  if (bytes.length >= 5 && ascii(bytes, 0, 5) === '%PDF-') return { mimeType: 'application/pdf', ext: 'pdf' };
   return sniffIsoBmff(bytes) ?? { ...UNKNOWN };
 }
 

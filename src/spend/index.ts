@@ -68,7 +68,9 @@ export type ChargeOutcome<T> =
   /** Nothing charged yet: the payment waits for the human (3-D Secure) and is held until it resolves. */
   | { kind: 'action_required'; reference: string; value: T }
   /** Charged, then refunded by the provider in the same answer (a paid generation that failed). */
-  | { kind: 'refunded'; reference: string; value: T };
+  | { kind: 'refunded'; reference: string; value: T }
+  /** A standing authorisation (`standing`) the provider took: nothing charged now, nothing booked as spent. */
+  | { kind: 'authorized'; reference: string; value: T };
 
 export interface ChargeRequest<T> {
   provider: 'modelslab' | 'pixelmuse';
@@ -84,7 +86,25 @@ export interface ChargeRequest<T> {
   /** How it is paid, for the human: "Visa •••• 4242 (pm_…)". */
   paymentMethod: string;
   confirmationToken?: string;
+  /**
+   * Not a charge now: the provider may charge `amountUsd` each time `trigger` happens (auto-funding). The human
+   * approves that amount and that trigger; it must fit the per-call cap (each charge is one call's worth), and the
+   * day cap cannot hold charges the provider makes on its own, so it is not counted. Kept until `endStanding`.
+   */
+  standing?: { trigger: string };
   send(idempotencyKey: string, attempt: ChargeAttempt): Promise<ChargeOutcome<T>>;
+}
+
+/** A standing authorisation the provider holds: what `account_status` and `spend_report` show as on. */
+export interface StandingAuthorization {
+  provider: string;
+  operation: string;
+  amount: number;
+  trigger: string;
+  description: string;
+  paid_with: string;
+  reference: string;
+  since: string;
 }
 
 export type SpendResult<T> =
@@ -152,6 +172,7 @@ export interface SpendOverview {
   /** Ledger lines that cannot be read; while there is one, no charge is made. */
   problems: string[];
   held: HeldCharge[];
+  standing: StandingAuthorization[];
 }
 
 export interface Spend {
@@ -178,6 +199,21 @@ export interface Spend {
     /** The amount the provider's answer stated: booked only for a link this server did not create. */
     reportedUsd: unknown;
     replay: boolean;
+  }): Promise<{ entry: LedgerEntry; added: boolean }>;
+  /** Standing authorisations set through `charge` with `standing` (auto-funding) and not ended since. */
+  standing(): Promise<StandingAuthorization[]>;
+  /** The provider no longer holds the standing authorisation of this operation (it was disabled). */
+  endStanding(operation: string): Promise<void>;
+  /**
+   * Value a provider added without charging (a redeemed coupon): a ledger line of kind `credit`, one per
+   * reference, that no cap counts and spend_report lists apart from the charges.
+   */
+  recordCredit(credit: {
+    provider: 'modelslab';
+    operation: string;
+    amountUsd: number;
+    reference: string;
+    description: string;
   }): Promise<{ entry: LedgerEntry; added: boolean }>;
   /** A payment that waited for the human (3-D Secure) is settled: succeeded goes to the ledger, either way it stops being held. */
   resolvePending(
@@ -208,6 +244,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   const attempts = openAttemptStore(join(dir, 'idempotency'));
   const lock = openSpendLock(join(dir, 'lock'), { timeoutMs: options.lockTimeoutMs });
   const pendingDir = join(dir, 'pending');
+  const standingDir = join(dir, 'standing');
   const linksDir = join(dir, 'links');
   // A charge of these arguments already being sent by this process: an identical one waits for it.
   const inFlight = new Map<string, Promise<unknown>>();
@@ -231,6 +268,14 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   const pendingPath = (reference: string) => join(pendingDir, `${safeName(reference)}.json`);
   const readPending = (path: string) => readJson<PendingPayment>(path, (p) => Number.isFinite(p.amount));
   const pendingPayments = () => readRecords(pendingDir, readPending);
+  const standingPath = (operation: string) => join(standingDir, `${safeName(operation)}.json`);
+  const standingList = () =>
+    readRecords(standingDir, (path) =>
+      readJson<StandingAuthorization>(
+        path,
+        (a) => Number.isFinite(a.amount) && typeof a.trigger === 'string',
+      ),
+    );
 
   const young = (since: string) => now() - Date.parse(since) < DAY_MS;
 
@@ -245,7 +290,8 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     const booked = new Set(entries.map((e) => e.key_sha256));
     let spent = 0;
     for (const e of entries)
-      if (utcDay(e.time) === day && e.currency.toUpperCase() === 'USD') spent += micros(e.amount);
+      if (utcDay(e.time) === day && e.currency.toUpperCase() === 'USD' && e.kind !== 'credit')
+        spent += micros(e.amount);
     let held = 0;
     for (const p of waiting) if (young(p.created_at)) held += micros(p.amount);
     for (const a of open) {
@@ -265,8 +311,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   });
   const today = async (): Promise<SpendToday> => asToday(await tally());
 
-  /** Throws when the caps forbid the amount; otherwise returns today's figures. */
-  const refuseOverCaps = async (amountUsd: number, except?: string): Promise<SpendToday> => {
+  /**
+   * Throws when the caps forbid the amount; otherwise returns today's figures. `standing`: only the per-call cap
+   * (the amount is charged later, one top-up at a time, not today).
+   */
+  const refuseOverCaps = async (
+    amountUsd: number,
+    except?: string,
+    standing = false,
+  ): Promise<SpendToday> => {
     if (micros(amountUsd) > maxPerCall) {
       throw new SpendRefusedError(
         `${usd(amountUsd)} is above the per-call cap ATELIER_MAX_USD_PER_CALL (${usd(config.maxUsdPerCall)}).`,
@@ -276,6 +329,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       );
     }
     const figures = await tally(except);
+    if (standing) return asToday(figures);
     const { spent, held } = figures;
     const left = maxPerDay - spent - held;
     if (micros(amountUsd) > left) {
@@ -428,12 +482,13 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
               const early = await earlierOutcome(req, token.value, record);
               if (early) return early;
             }
-            await refuseOverCaps(req.amountUsd, digest);
+            await refuseOverCaps(req.amountUsd, digest, req.standing !== undefined);
             const claimed = await claim(
               digest,
               {
                 operation: req.operation,
-                amount_micros: micros(req.amountUsd),
+                // A standing authorisation charges nothing now: nothing is held, nothing is booked if its answer is lost.
+                amount_micros: req.standing ? undefined : micros(req.amountUsd),
                 provider: req.provider,
                 description: req.what,
               },
@@ -472,11 +527,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
             await markUnknown(attempt, error);
             throw annotate(error, {
               facts: [
-                `${error instanceof OutcomeUnknownError ? 'The' : 'OUTCOME UNKNOWN: the'} ${usd(req.amountUsd)} charge (${req.what}) may have gone through; it is held against today's cap until it is settled.`,
+                req.standing
+                  ? `${error instanceof OutcomeUnknownError ? 'It' : 'OUTCOME UNKNOWN: it'} may have been set (${req.what}); nothing was charged by it yet.`
+                  : `${error instanceof OutcomeUnknownError ? 'The' : 'OUTCOME UNKNOWN: the'} ${usd(req.amountUsd)} charge (${req.what}) may have gone through; it is held against today's cap until it is settled.`,
               ],
               next:
                 `Call ${req.tool} again with the same arguments${token ? ' and the same confirmation_token' : ''}: it resends the same ` +
-                'request with the same Idempotency-Key, so the provider answers it instead of charging again. spend_report shows it as held.',
+                (req.standing
+                  ? 'request with the same Idempotency-Key, so the provider answers it instead of setting it twice.'
+                  : 'request with the same Idempotency-Key, so the provider answers it instead of charging again. spend_report shows it as held.'),
             });
           }
           await lock.run(async () => {
@@ -612,9 +671,10 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
       });
       const text = [
         ...(headline ? [headline] : []),
-        `Not charged yet: ${usd(req.amountUsd)} USD needs the human's approval.`,
-        `What: ${req.what}.`,
-        `Paid with: ${req.paymentMethod}.`,
+        req.standing
+          ? `Not set yet: automatic charges of ${usd(req.amountUsd)} USD each need the human's approval.`
+          : `Not charged yet: ${usd(req.amountUsd)} USD needs the human's approval.`,
+        ...described(req),
         ...(await unsettledNote(digest)),
         capsLine(t),
         `Ask the human to approve exactly this. Once they do, call ${req.tool} again with the same arguments plus:`,
@@ -651,9 +711,10 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           if (!record) throw unknownToken(req.tool);
           return execute(req, digest, 'confirmed with a quoted confirmation_token', { value: token, record });
         }
-        const t = await lock.run(() => refuseOverCaps(req.amountUsd, digest));
-        // The amount is at least a micro-dollar here, so an auto-approval of 0 (the default) approves nothing.
-        if (micros(req.amountUsd) <= autoApprove) {
+        const t = await lock.run(() => refuseOverCaps(req.amountUsd, digest, req.standing !== undefined));
+        // The amount is at least a micro-dollar here, so an auto-approval of 0 (the default) approves nothing. A
+        // standing authorisation is never auto-approved: it lets the provider charge again and again.
+        if (!req.standing && micros(req.amountUsd) <= autoApprove) {
           return execute(
             req,
             digest,
@@ -662,9 +723,10 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         }
         if (consent.canAsk()) {
           const message = [
-            `Approve a charge of ${usd(req.amountUsd)} USD?`,
-            `What: ${req.what}.`,
-            `Paid with: ${req.paymentMethod}.`,
+            req.standing
+              ? `Approve automatic charges of ${usd(req.amountUsd)} USD each?`
+              : `Approve a charge of ${usd(req.amountUsd)} USD?`,
+            ...described(req),
             ...(await unsettledNote(digest)),
             capsLine(t),
           ].join('\n');
@@ -672,7 +734,9 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
           if (answer !== 'accept') {
             return {
               status: 'declined',
-              text: `Not charged: the human ${answer === 'decline' ? 'declined' : 'dismissed'} the ${usd(req.amountUsd)} charge (${req.what}).`,
+              text: req.standing
+                ? `Not set: the human ${answer === 'decline' ? 'declined' : 'dismissed'} automatic charges of ${usd(req.amountUsd)} (${req.what}); nothing was sent.`
+                : `Not charged: the human ${answer === 'decline' ? 'declined' : 'dismissed'} the ${usd(req.amountUsd)} charge (${req.what}).`,
             };
           }
           return execute(req, digest, 'approved by the human in the client');
@@ -707,11 +771,31 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
         await lock.run(() => refuseOverCaps(amountUsd));
       },
       today,
+      standing: standingList,
+      endStanding: (operation) => lock.run(() => removeDurably(standingPath(operation))),
+      recordCredit: (credit) =>
+        lock.run(() =>
+          ledger.record(
+            {
+              time: new Date(now()).toISOString(),
+              provider: credit.provider,
+              operation: credit.operation,
+              amount: credit.amountUsd,
+              currency: 'USD',
+              reference: credit.reference,
+              replay: false,
+              description: credit.description,
+              kind: 'credit',
+            },
+            { uniqueReference: true },
+          ),
+        ),
       async overview() {
-        const [{ entries, problems }, waiting, open] = await Promise.all([
+        const [{ entries, problems }, waiting, open, standing] = await Promise.all([
           ledger.read(),
           pendingPayments(),
           attempts.list(),
+          standingList(),
         ]);
         const booked = new Set(entries.map((e) => e.key_sha256));
         const held: HeldCharge[] = [];
@@ -735,7 +819,7 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
             reference: p.reference,
           });
         }
-        return { entries, problems, held };
+        return { entries, problems, held, standing };
       },
       async rememberLink(link) {
         await replaceDurably(
@@ -820,7 +904,19 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
     const approved = fromMicros(attempt.amount_micros ?? 0);
     const time = new Date(now()).toISOString();
     let entry: LedgerEntry | undefined;
-    if (outcome.kind === 'action_required') {
+    if (outcome.kind === 'authorized') {
+      const standing: StandingAuthorization = {
+        provider: req.provider,
+        operation: req.operation,
+        amount: fromMicros(micros(req.amountUsd)),
+        trigger: req.standing?.trigger ?? '',
+        description: req.what,
+        paid_with: req.paymentMethod,
+        reference: outcome.reference,
+        since: time,
+      };
+      await replaceDurably(standingPath(req.operation), JSON.stringify(standing));
+    } else if (outcome.kind === 'action_required') {
       const pending: PendingPayment = {
         provider: req.provider,
         operation: req.operation,
@@ -872,6 +968,15 @@ export function openSpendBook(config: Config, log: Logger, options: SpendBookOpt
   };
 
   return { dir, withConsent };
+}
+
+/** What is bought (and, for a standing authorisation, when it is charged) and how it is paid, for the human. */
+function described(req: ChargeRequest<unknown>): string[] {
+  return [
+    `What: ${req.what}.`,
+    ...(req.standing ? [`When: ${req.standing.trigger}.`] : []),
+    `Paid with: ${req.paymentMethod}.`,
+  ];
 }
 
 function unknownToken(tool: string): SpendRefusedError {

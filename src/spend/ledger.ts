@@ -24,6 +24,8 @@ export interface LedgerEntry {
   reported_amount?: unknown;
   /** `unknown`: the answer never came and no replay settled it within a day; counted as spent. */
   outcome?: 'unknown';
+  /** `credit`: value the provider added without a charge (a coupon); counted in no cap and no charge total. */
+  kind?: 'credit';
 }
 
 export interface LedgerRead {
@@ -60,6 +62,7 @@ function problemOf(value: unknown): string | undefined {
   if (typeof e.time !== 'string' || Number.isNaN(Date.parse(e.time))) return `time ${JSON.stringify(e.time)}`;
   if (typeof e.currency !== 'string' || e.currency === '') return `currency ${JSON.stringify(e.currency)}`;
   if (typeof e.provider !== 'string' || typeof e.reference !== 'string') return 'no provider or reference';
+  if (e.kind !== undefined && e.kind !== 'credit') return `kind ${JSON.stringify(e.kind)}`;
   return undefined;
 }
 

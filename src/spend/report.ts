@@ -1,4 +1,4 @@
-import type { SpendOverview, SpendToday } from './index.js';
+import type { SpendOverview, SpendToday, StandingAuthorization } from './index.js';
 import { utcDay } from './ledger.js';
 import { fromMicros, micros, usd } from './money.js';
 
@@ -11,9 +11,11 @@ export function renderSpendReport(
 ): string {
   const day = today?.day ?? utcDay(filter.now ?? new Date());
   const since = new Date(Date.parse(`${day}T00:00:00Z`) - (filter.days - 1) * 86_400_000);
-  const entries = overview.entries.filter(
+  const shown = overview.entries.filter(
     (e) => new Date(e.time) >= since && (filter.provider === undefined || e.provider === filter.provider),
   );
+  const entries = shown.filter((e) => e.kind !== 'credit');
+  const credits = shown.filter((e) => e.kind === 'credit');
   const lines = today
     ? [todayLine(today)]
     : [
@@ -31,6 +33,17 @@ export function renderSpendReport(
     if (overview.held.some((h) => h.state === 'outcome unknown'))
       lines.push(
         'An outcome is settled by making the same call again (it resends the same Idempotency-Key, so the provider answers instead of charging twice).',
+      );
+  }
+  const standing = overview.standing.filter(
+    (a) => filter.provider === undefined || a.provider === filter.provider,
+  );
+  if (standing.length > 0) lines.push('', ...standingLines(standing));
+  if (credits.length > 0) {
+    lines.push('', 'Credits (value added without a charge; counted in no cap):');
+    for (const e of [...credits].sort((a, b) => b.time.localeCompare(a.time)).slice(0, LISTED))
+      lines.push(
+        `- ${e.time} ${e.provider} ${e.operation} +${money(e.amount, e.currency)} ${e.reference}${e.description ? `: ${e.description}` : ''}`,
       );
   }
   if (entries.length === 0) {
@@ -65,6 +78,18 @@ export function renderSpendReport(
     );
   }
   return lines.join('\n');
+}
+
+/** Standing authorisations, for spend_report and account_status: the provider may charge them without asking. */
+export function standingLines(standing: StandingAuthorization[]): string[] {
+  if (standing.length === 0) return [];
+  return [
+    'ON: standing authorisations (the provider charges these by itself, without asking again):',
+    ...standing.map(
+      (a) =>
+        `- ${a.provider} ${a.description}: ${usd(a.amount)} each time ${a.trigger}, paid with ${a.paid_with}; set ${a.since}`,
+    ),
+  ];
 }
 
 export function todayLine(t: SpendToday): string {

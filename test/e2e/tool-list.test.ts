@@ -91,6 +91,8 @@ describe('initialize and tools/list of the built bin', () => {
       env: {},
     },
     { name: 'read-only', args: ['--read-only'], env: {} },
+    { name: 'with the admin toolset', args: ['--toolsets', 'all,admin'], env: {} },
+    { name: 'admin and read-only', args: ['--read-only'], env: { ATELIER_TOOLSETS: 'admin,account' } },
   ])('is what the source server sends: $name', async ({ args, env }) => {
     const fullEnv: Record<string, string> = { ATELIER_HOME: home, PIXELMUSE_API_KEY: 'pm_test_key', ...env };
     const flags: Record<string, string | boolean> = {};

@@ -76,12 +76,28 @@ describe('tool selection', () => {
     expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_login');
     expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_fund_wallet');
     expect(names({ providers: 'modelslab' })).toEqual(
-      TOOLS.filter((t) => t.providers.includes('modelslab')).map((t) => t.name),
+      TOOLS.filter((t) => t.providers.includes('modelslab') && t.toolset !== 'admin').map((t) => t.name),
     );
     // No image tool works with ModelsLab: refuse rather than serve nothing.
     expect(() => names({ providers: 'modelslab', toolsets: 'images' })).toThrow(
       /No tool matches toolsets images, providers modelslab/,
     );
+  });
+
+  it('lists the admin toolset only when it is named', () => {
+    const admin = TOOLS.filter((t) => t.toolset === 'admin').map((t) => t.name);
+    expect(admin).toEqual([
+      'modelslab_team',
+      'modelslab_invoices',
+      'modelslab_billing_info',
+      'modelslab_coupon',
+      'modelslab_auto_funding',
+      'modelslab_reset_password',
+    ]);
+    for (const off of [{}, { toolsets: 'all' }, { toolsets: 'account,billing' }])
+      expect(names(off).filter((n) => admin.includes(n))).toEqual([]);
+    expect(names({ toolsets: 'all,admin' })).toEqual(TOOLS.map((t) => t.name));
+    expect(names({ toolsets: 'admin' })).toEqual(admin);
   });
 
   it('rejects unknown toolsets and providers with the valid values', () => {

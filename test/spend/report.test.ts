@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry, SpendOverview, SpendToday } from '../../src/spend/index.js';
-import { renderSpendReport, todayLine } from '../../src/spend/report.js';
+import { renderSpendReport, standingLines, todayLine } from '../../src/spend/report.js';
 
 const charge = (over: Partial<LedgerEntry>): LedgerEntry => ({
   time: '2026-12-03T10:00:00.000Z',
@@ -26,6 +26,7 @@ const overview = (over: Partial<SpendOverview>): SpendOverview => ({
   entries: [],
   problems: [],
   held: [],
+  standing: [],
   ...over,
 });
 
@@ -227,5 +228,79 @@ describe('sub-cent charges in the totals', () => {
     expect(text).toContain('- 2026-12-03 pixelmuse: $1.00 (250 charges)');
     const one = renderSpendReport(overview({ entries: entries.slice(0, 1) }), today, { days: 1 });
     expect(one).toContain('- 2026-12-03 pixelmuse: $0.004 (1 charge)');
+  });
+});
+
+describe('standing authorisations and credits in the report', () => {
+  const standing: SpendOverview['standing'] = [
+    {
+      provider: 'modelslab',
+      operation: 'modelslab.wallet.auto_funding',
+      amount: 50,
+      trigger: 'the ModelsLab wallet falls under $10.00',
+      description: 'ModelsLab wallet auto-funding',
+      paid_with: 'Visa •••• 4242 (pm_1)',
+      reference: 'req_1',
+      since: '2026-12-03T09:00:00.000Z',
+    },
+  ];
+  const credit = (over: Partial<LedgerEntry>) =>
+    charge({ operation: 'modelslab.coupon.redeem', kind: 'credit', amount: 10, reference: 'txn_1', ...over });
+
+  it('shows what is on and the credits apart from the charges, which they do not add to', () => {
+    const text = renderSpendReport(
+      overview({
+        standing,
+        entries: [
+          charge({}),
+          credit({ time: '2026-12-03T08:00:00.000Z', description: 'coupon SPRING' }),
+          credit({ time: '2026-12-03T11:00:00.000Z', reference: 'txn_2', amount: 5 }),
+        ],
+      }),
+      today,
+      { days: 1 },
+    );
+    expect(text).toBe(
+      [
+        todayLine(today),
+        '',
+        ...standingLines(standing),
+        '',
+        'Credits (value added without a charge; counted in no cap):',
+        '- 2026-12-03T11:00:00.000Z modelslab modelslab.coupon.redeem +$5.00 txn_2',
+        '- 2026-12-03T08:00:00.000Z modelslab modelslab.coupon.redeem +$10.00 txn_1: coupon SPRING',
+        '',
+        'Per day (UTC) and provider, last 1 day(s):',
+        '- 2026-12-03 modelslab: $25.00 (1 charge)',
+        '',
+        'Charges, newest first:',
+        '- 2026-12-03T10:00:00.000Z modelslab modelslab.wallet.fund $25.00 pi_1',
+      ].join('\n'),
+    );
+    expect(standingLines(standing)).toEqual([
+      'ON: standing authorisations (the provider charges these by itself, without asking again):',
+      '- modelslab ModelsLab wallet auto-funding: $50.00 each time the ModelsLab wallet falls under $10.00, paid with Visa •••• 4242 (pm_1); set 2026-12-03T09:00:00.000Z',
+    ]);
+    expect(standingLines([])).toEqual([]);
+  });
+
+  it('keeps to the provider asked for, and to the days asked for', () => {
+    const entries = [credit({ time: '2026-12-01T08:00:00.000Z', reference: 'txn_old' })];
+    expect(
+      renderSpendReport(overview({ standing, entries }), today, { days: 30, provider: 'pixelmuse' }),
+    ).toBe(`${todayLine(today)}\nNo charges in the last 30 day(s) for pixelmuse.`);
+    expect(renderSpendReport(overview({ standing }), today, { days: 30, provider: 'modelslab' })).toContain(
+      standingLines(standing).join('\n'),
+    );
+    expect(renderSpendReport(overview({ standing: [], entries }), today, { days: 1 })).toBe(
+      `${todayLine(today)}\nNo charges in the last 1 day(s).`,
+    );
+    const credits = Array.from({ length: 21 }, (_, i) =>
+      credit({ time: `2026-12-03T10:${String(i).padStart(2, '0')}:00.000Z`, reference: `txn_n${i}` }),
+    );
+    const many = renderSpendReport(overview({ entries: credits }), today, { days: 1 });
+    expect(many).toMatch(/ txn_n20$/m);
+    expect(many).not.toMatch(/ txn_n0$/m);
+    expect(many).toContain('No charges in the last 1 day(s).');
   });
 });

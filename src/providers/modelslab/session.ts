@@ -25,8 +25,8 @@ export function describeSession(saved: SessionSaved): string[] {
   return lines;
 }
 
-/** Only the sandbox hands the emailed code back; the real service sends it to the inbox. */
-export function sandboxCodeLine(code: string | null | undefined, sandbox: boolean): string[] {
-  if (!sandbox || !code) return [];
-  return [`SANDBOX ONLY (no email is sent in the sandbox): the verification code is ${code}`];
+/** Only the sandbox hands what an email carries back; the real service sends it to the inbox. */
+export function sandboxCodeLine(code: unknown, sandbox: boolean, what = 'the verification code'): string[] {
+  if (!sandbox || typeof code !== 'string' || code === '') return [];
+  return [`SANDBOX ONLY (no email is sent in the sandbox): ${what} is ${code}`];
 }

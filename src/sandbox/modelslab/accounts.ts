@@ -63,6 +63,8 @@ export interface MlUser {
   name: string;
   email: string;
   username: string;
+  /** PATCH /me `about_me`; unset until the user writes one. */
+  aboutMe?: string;
   password: string;
   verified: boolean;
   /** The token the verification email carries; null once used. */

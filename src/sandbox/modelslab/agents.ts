@@ -114,6 +114,7 @@ export function agentsRoutes({ accounts, now }: ModelslabEnv): ModelslabRoute[] 
       const user = me(ctx);
       ok(ctx, {
         ...userView(user),
+        about_me: user.aboutMe ?? null,
         created_at: user.createdAt,
         preferences: user.preferences,
         wallet_balance: user.walletUsd,
@@ -211,7 +212,7 @@ export function agentsRoutes({ accounts, now }: ModelslabEnv): ModelslabRoute[] 
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function str(ctx: ModelslabExchange, field: string): string {
+export function str(ctx: ModelslabExchange, field: string): string {
   const value = ctx.body[field];
   if (value !== undefined && value !== null && typeof value !== 'string') {
     throw validationError({ [field]: `The ${field} must be a string.` });
@@ -240,7 +241,7 @@ function dateParam(
   return at;
 }
 
-function ownKey(user: MlUser, id: string) {
+export function ownKey(user: MlUser, id: string) {
   const key = user.apiKeys.find((k) => String(k.id) === id);
   if (!key) throw new ApiError(404, 'not_found', `API key ${id} not found.`);
   return key;
@@ -269,7 +270,7 @@ function tokenView(token: MlToken) {
   };
 }
 
-function keyView(
+export function keyView(
   key: { id: number; name: string; key: string; notes: string | null; createdAt: string },
   full: boolean,
 ) {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError, escapeHtml, html, json } from '../core/exchange.js';
-import { canonicalJson, ReplayStore } from '../core/idempotency.js';
 import type { CardRegistry, StoredCard } from '../stripe/cards.js';
 import { roundCents, type MlUser } from './accounts.js';
+import { billingMutations } from './mutations.js';
 import {
   AGENTS_PREFIX,
   agentsRoute,
@@ -133,7 +133,7 @@ interface CheckoutSession {
   expiresAt: number;
 }
 
-interface SavedMethod {
+export interface SavedMethod {
   card: StoredCard;
   isDefault: boolean;
 }
@@ -150,11 +150,6 @@ const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 
 export function billingRoutes(options: BillingOptions, state: BillingState) {
   return ({ accounts, server, now }: ModelslabEnv): ModelslabRoute[] => {
-    const replays = new ReplayStore(
-      now,
-      () =>
-        new ApiError(422, 'idempotency_conflict', 'This Idempotency-Key was used with a different request.'),
-    );
     const agents = (
       method: string,
       path: string,
@@ -168,42 +163,7 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
       return list;
     };
 
-    /**
-     * A billing mutation: the same Idempotency-Key with the same request answers what the first answered,
-     * with `idempotency_replay: true`, and moves no money; another request under that key is a conflict.
-     */
-    const mutation =
-      (run: (ctx: ModelslabExchange, params: string[]) => { status: number; data: unknown }) =>
-      async (ctx: ModelslabExchange, params: string[]) => {
-        const key = ctx.headers['idempotency-key'];
-        const slot = `${me(ctx).id}:${key}`;
-        const canonical = canonicalJson({ path: ctx.path, method: ctx.method, body: ctx.body });
-        if (key) {
-          const stored = await replays.replay(slot, canonical);
-          if (stored) {
-            json(ctx, stored.status, { ...(stored.body as object), idempotency_replay: true });
-            return;
-          }
-        }
-        let answer: { status: number; body: unknown };
-        try {
-          const { status, data } = run(ctx, params);
-          answer = { status, body: { data, error: null, meta: { request_id: ctx.requestId } } };
-        } catch (error) {
-          // A decline is an answer like any other: replayed, not charged again.
-          if (!(error instanceof ApiError) || error.status !== 402) throw error;
-          answer = {
-            status: 402,
-            body: {
-              data: null,
-              error: { code: error.code, message: error.message, details: error.details ?? {} },
-            },
-          };
-        }
-        if (key) replays.remember(slot, canonical, Promise.resolve(answer));
-        if (state.holds.delete(ctx.path)) await server.sleep(24 * 3_600_000);
-        json(ctx, answer.status, answer.body);
-      };
+    const mutation = billingMutations({ server, now }, state.holds);
 
     const methodFor = (ctx: ModelslabExchange): StoredCard => {
       const pmId = typeof ctx.body.payment_method_id === 'string' ? ctx.body.payment_method_id : '';
@@ -675,7 +635,7 @@ export function billingRoutes(options: BillingOptions, state: BillingState) {
   };
 }
 
-function methodView(m: SavedMethod) {
+export function methodView(m: SavedMethod) {
   return {
     id: m.card.id,
     brand: m.card.brand,

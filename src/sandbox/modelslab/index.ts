@@ -1,6 +1,14 @@
 import { CardRegistry } from '../stripe/cards.js';
 import { SANDBOX_STRIPE_PUBLISHABLE_KEY } from '../stripe/index.js';
+import { newAdminState, type AdminState } from './admin-state.js';
 import { agentsRoutes } from './agents.js';
+import { autoFundingRoutes } from './auto-funding.js';
+import { billingProfileRoutes } from './billing-profile.js';
+import { couponRoutes } from './coupons.js';
+import { invoiceRoutes } from './invoices.js';
+import { passwordRoutes } from './passwords.js';
+import { profileRoutes } from './profile.js';
+import { teamRoutes } from './teams.js';
 import { authenticate, billingRoutes, failAuthentication, newBillingState } from './billing.js';
 import { generationRoutes, type GenerationOptions } from './generation.js';
 import {
@@ -39,6 +47,8 @@ export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
 }
 
 export interface ModelslabEmulator extends ModelslabServer {
+  /** Teams, billing profile, auto-funding, coupons and password resets, as ModelsLab holds them. */
+  admin: AdminState;
   billing: {
     /** The human completed 3-D Secure for this PaymentIntent; false if it was not waiting for it. */
     authenticate(paymentIntentId: string): boolean;
@@ -55,17 +65,26 @@ export async function startModelslabEmulator(
   opts: ModelslabEmulatorOptions = {},
 ): Promise<ModelslabEmulator> {
   const billing = newBillingState();
+  const admin = newAdminState();
   const stripe = opts.stripe ?? { cards: new CardRegistry(), publishableKey: SANDBOX_STRIPE_PUBLISHABLE_KEY };
   const server = await startModelslabServer(
     [
       ...MODULES,
       generationRoutes(opts.generation),
       billingRoutes({ ...stripe, envelopeStripeConfig: opts.envelopeStripeConfig }, billing),
+      profileRoutes,
+      passwordRoutes(admin),
+      teamRoutes(admin),
+      invoiceRoutes(admin),
+      billingProfileRoutes(admin, billing),
+      autoFundingRoutes(admin, billing),
+      couponRoutes(admin, billing),
     ],
     opts,
   );
   const emulator: ModelslabEmulator = {
     ...server,
+    admin,
     billing: {
       authenticate: (pi) => authenticate(billing, pi),
       hold: (path) => void billing.holds.add(path),
