@@ -28,6 +28,8 @@ import modelslab_manage_subscription from './modelslab_manage_subscription.js';
 import modelslab_create_payment_link from './modelslab_create_payment_link.js';
 import modelslab_confirm_checkout from './modelslab_confirm_checkout.js';
 import modelslab_payment_status from './modelslab_payment_status.js';
+import modelslab_train_lora from './modelslab_train_lora.js';
+import modelslab_training from './modelslab_training.js';
 
 /** Every tool, in the order clients list them. The file name of each equals its tool name (a test checks). */
 export const TOOLS = [
@@ -60,4 +62,6 @@ export const TOOLS = [
   modelslab_create_payment_link,
   modelslab_confirm_checkout,
   modelslab_payment_status,
+  modelslab_train_lora,
+  modelslab_training,
 ] as unknown as ToolDefinition[];

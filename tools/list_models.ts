@@ -9,6 +9,7 @@ import {
   listModelslabModels,
   type ModelFilters,
 } from '../src/providers/modelslab/models.js';
+import { trainedModelsSection } from '../src/providers/modelslab/trained.js';
 import { defineTool } from './define.js';
 import { provider } from './params.js';
 
@@ -117,5 +118,7 @@ async function modelslabModels(args: ModelFilters & { model?: string }, ctx: Too
   return [
     `ModelsLab models (${models.length}), default flux; list_models with model=<id> shows one model's parameters:`,
     ...lines,
+    '',
+    await trainedModelsSection(ctx),
   ].join('\n');
 }

@@ -105,7 +105,7 @@ export function createToolRunner(
       ...services,
       media,
       signal: extra.signal,
-      progress: (m, opts) => progress.report(m, opts?.etaSeconds),
+      progress: (m, opts) => progress.report(m, opts?.etaSeconds, opts?.milestone),
       confirm,
       pages: createSecretPages(server, extra.requestId, extra.signal, openPages),
       spend: services.spendBook.withConsent(confirm),

@@ -3,6 +3,7 @@ import { SANDBOX_STRIPE_PUBLISHABLE_KEY } from '../stripe/index.js';
 import { agentsRoutes } from './agents.js';
 import { authenticate, billingRoutes, failAuthentication, newBillingState } from './billing.js';
 import { generationRoutes, type GenerationOptions } from './generation.js';
+import { trainingRoutes, trainingState, type TrainingOptions } from './training.js';
 import {
   startModelslabServer,
   type ModelslabServer,
@@ -36,6 +37,8 @@ export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
   walletUsd?: number;
   /** How the v6/v7 generation jobs behave. */
   generation?: GenerationOptions;
+  /** How fast LoRA trainings go through their statuses. */
+  training?: TrainingOptions;
 }
 
 export interface ModelslabEmulator extends ModelslabServer {
@@ -56,10 +59,12 @@ export async function startModelslabEmulator(
 ): Promise<ModelslabEmulator> {
   const billing = newBillingState();
   const stripe = opts.stripe ?? { cards: new CardRegistry(), publishableKey: SANDBOX_STRIPE_PUBLISHABLE_KEY };
+  const training = trainingState(opts.training, opts.now);
   const server = await startModelslabServer(
     [
       ...MODULES,
-      generationRoutes(opts.generation),
+      generationRoutes(opts.generation, training.trainings),
+      trainingRoutes(training),
       billingRoutes({ ...stripe, envelopeStripeConfig: opts.envelopeStripeConfig }, billing),
     ],
     opts,
