@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ConfigurationError, UserInputError } from '../src/errors.js';
 import { trainingUri } from '../src/history/training-resources.js';
-import { collectTrainingImages, MAX_TRAINING_IMAGES } from '../src/media/training-images.js';
+import { collectTrainingImages } from '../src/media/training-images.js';
 import { MISSING_KEY_NEXT } from '../src/providers/modelslab/errors.js';
 import { trainLora } from '../src/providers/modelslab/train-lora.js';
 import { quoteProvider } from '../src/generation/outcome.js';
@@ -10,6 +10,7 @@ import { confirmation_token } from './params.js';
 
 /** The other documented LoraTrainingRequest fields (training/openapi.json), through `params`. */
 const PARAMS = {
+  max_train_steps: z.coerce.number().int().min(10).max(50).transform(String),
   lora_type: z.enum(['lora', 'lycoris']),
   seed: z.union([z.string().regex(/^\d+$/), z.number().int().min(0)]).transform(String),
   webhook: z.string().url(),
@@ -20,31 +21,19 @@ export default defineTool({
   name: 'modelslab_train_lora',
   toolset: 'train',
   providers: ['modelslab'],
-  title: 'Train a ModelsLab LoRA',
+  title: 'Train a LoRA',
   description:
-    'Trains a LoRA (a style, product or person) on 7-20 pictures; costs $1 from the ModelsLab wallet. Asks the ' +
-    'human first (a form, or a quote whose confirmation_token you pass back). Returns the training id at once; ' +
-    'follow it with modelslab_training.',
+    'Trains a LoRA on 7-20 images (project folder, files or URLs); costs $1 from the ModelsLab wallet, with ' +
+    "the human's consent. Then: modelslab_training.",
   input: {
-    images: z
-      .array(z.string().min(1))
-      .min(1)
-      .max(MAX_TRAINING_IMAGES)
-      .describe('Project folder, project files, or http(s) URLs.'),
-    instance_prompt: z
-      .string()
-      .min(1)
-      .max(500)
-      .describe('Names the subject with a rare token, e.g. "photo of zxq mug".'),
-    class_prompt: z.string().min(1).max(500).describe('Its class, e.g. "photo of a mug".'),
-    base_model_type: z.enum(['sdxl', 'normal']).optional().describe('Default sdxl; normal is SD 1.5.'),
-    training_type: z
-      .enum(['null', 'men', 'women', 'female', 'couple'])
-      .optional()
-      .describe('Faces: men/women/couple; else null (default).'),
-    negative_prompt: z.string().max(2_000).optional(),
-    max_train_steps: z.number().int().min(10).max(50).optional().describe('Default 2 per image.'),
-    params: z.record(z.string(), z.unknown()).optional().describe('lora_type, seed, webhook, wandb_key.'),
+    // Counted (at most 30) once folders are expanded, before anything is sent.
+    images: z.array(z.string()),
+    instance_prompt: z.string(),
+    class_prompt: z.string(),
+    base_model_type: z.enum(['sdxl', 'normal']).optional(),
+    training_type: z.enum(['men', 'women', 'couple']).optional(),
+    negative_prompt: z.string().optional(),
+    params: z.record(z.string(), z.unknown()).optional().describe('max_train_steps, lora_type, seed'),
     confirmation_token,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -53,6 +42,20 @@ export default defineTool({
     // Everything local is checked before anything is asked or sent.
     if (!(await ctx.modelslab.apiKey()))
       throw new ConfigurationError('No ModelsLab API key is configured.', { next: MISSING_KEY_NEXT });
+    for (const [name, max] of [
+      ['instance_prompt', 500],
+      ['class_prompt', 500],
+      ['negative_prompt', 2_000],
+    ] as const) {
+      const value = args[name];
+      if (value !== undefined && (value.trim() === '' || Buffer.byteLength(value) > max))
+        throw new UserInputError(`${name} must be 1 to ${max} bytes.`, {
+          next:
+            name === 'instance_prompt'
+              ? 'Name the subject with a rare word, e.g. "photo of zxq mug".'
+              : `Shorten ${name}.`,
+        });
+    }
     const extra = z
       .object(PARAMS)
       .strict()
@@ -62,13 +65,14 @@ export default defineTool({
       throw new UserInputError(
         `params: ${extra.error.issues.map((i) => `${i.path.join('.') || 'params'} ${i.message}`).join('; ')}.`,
         {
-          next: 'params takes only lora_type ("lora"/"lycoris"), seed, webhook (a URL) and wandb_key.',
+          next: 'params takes only max_train_steps (10-50), lora_type ("lora"/"lycoris"), seed, webhook (a URL) and wandb_key.',
         },
       );
     }
     const images = await collectTrainingImages(args.images, await ctx.media.project());
     const base = args.base_model_type ?? 'sdxl';
-    const steps = args.max_train_steps ?? Math.min(50, Math.max(10, 2 * images.length));
+    // Documented: "Set at 2 times the number of images (Ni*2); minimum value is 10 and maximum value is 50".
+    const steps = Math.min(50, Math.max(10, 2 * images.length));
     // The documents send every scalar as a string.
     const body = {
       instance_prompt: args.instance_prompt,

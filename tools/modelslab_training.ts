@@ -14,21 +14,20 @@ export default defineTool({
   name: 'modelslab_training',
   toolset: 'train',
   providers: ['modelslab'],
-  title: 'Follow ModelsLab LoRA trainings',
+  title: 'LoRA trainings',
   description:
-    'status: waits with progress for a training (deploying_gpu … model_ready) and gives the model id for ' +
-    'generate_image; call again while it runs. list: trainings of the account. cancel, delete: stop or remove ' +
-    'one (no refund is documented). Free.',
+    'status: waits with progress for a LoRA training (deploying_gpu … model_ready), then gives the model id for ' +
+    'generate_image; call again while it runs. list, cancel, delete. Free.',
   input: {
     action: z.enum(['status', 'list', 'cancel', 'delete']),
-    training_id: z.string().regex(TRAINING_ID).optional().describe('From modelslab_train_lora.'),
+    training_id: z.string().max(64).optional(),
     max_wait_seconds: max_wait_seconds(DEFAULT_MAX_WAIT_S, 0),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run({ action, training_id: id, max_wait_seconds: wait }, ctx) {
     if (action === 'list') return trainedModelsSection(ctx);
-    if (!id)
-      throw new UserInputError(`action "${action}" needs training_id.`, {
+    if (!id || !TRAINING_ID.test(id))
+      throw new UserInputError(`action "${action}" needs the training_id modelslab_train_lora printed.`, {
         next: 'Call modelslab_training {action: "list"} for the ids.',
       });
     const known = await ctx.trainings.get(id);
