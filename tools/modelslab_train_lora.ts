@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { ConfigurationError, UserInputError } from '../src/errors.js';
+import { annotate, ConfigurationError, OutcomeUnknownError, UserInputError } from '../src/errors.js';
+import { isUnknownOutcome } from '../src/spend/outcome.js';
 import { trainingUri } from '../src/history/training-resources.js';
 import { collectTrainingImages } from '../src/media/training-images.js';
 import { MISSING_KEY_NEXT } from '../src/providers/modelslab/errors.js';
@@ -88,6 +89,15 @@ export default defineTool({
       images,
       consented: { ...body, images: args.images },
       confirmationToken: args.confirmation_token,
+    }).catch((error: unknown) => {
+      // ModelsLab takes no Idempotency-Key here: the same call resends nothing, it looks for the training made.
+      throw isUnknownOutcome(error) || error instanceof OutcomeUnknownError
+        ? annotate(error, {
+            next:
+              'Call modelslab_train_lora again with the same arguments: it sends no second training, it finds the ' +
+              'one ModelsLab made (finetune_list) and books it. modelslab_training {action: "list"} shows it meanwhile.',
+          })
+        : error;
     });
     if (result.status !== 'done') return result.text;
     const { trainingId: id, status } = result.outcome.value;
