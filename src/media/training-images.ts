@@ -1,6 +1,6 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserInputError } from '../errors.js';
 import { isInside } from './confine.js';
 import { readRegularFile } from './input.js';
