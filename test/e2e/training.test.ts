@@ -321,11 +321,12 @@ describe('modelslab_train_lora and modelslab_training through the built bin', ()
       ],
     ])('%s', async (_, image, why) => {
       const before = modelslab.requests.length;
+      const asked = s.asked.length;
       const wallet = user().walletUsd;
       const answer = await call(s, 'modelslab_train_lora', { images: [image], ...TRAIN });
       expect(answer.isError).toBe(true);
       expect(answer.text).toMatch(why);
-      expect(s.asked).toEqual([]);
+      expect(s.asked.slice(asked)).toEqual([]);
       expect(modelslab.requests.slice(before)).toEqual([]);
       expect(user().walletUsd).toBe(wallet);
     });
