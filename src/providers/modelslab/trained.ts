@@ -35,13 +35,22 @@ export async function withTrainedLora(
   return { model: 'sdxl', params: { ...params, lora_model: `${earlier}${model}` } };
 }
 
-/** list_models' section of the account's trained LoRAs: ModelsLab's list, with what this server knows of each. */
-export async function trainedModelsSection(ctx: ToolContext): Promise<string> {
+/**
+ * The account's trained LoRAs: ModelsLab's list, with what this server knows of each. `quiet`: a failure becomes
+ * one line (list_models, where it sits beside the models) instead of the error (modelslab_training list).
+ */
+export async function trainedModelsSection(
+  ctx: ToolContext,
+  opts: { quiet?: boolean } = {},
+): Promise<string> {
+  // Without a key there is nothing to list: list_models stays as it was for accounts that never trained.
+  if (opts.quiet && !(await ctx.modelslab.apiKey())) return '';
   const known = new Map((await ctx.trainings.list()).map((r) => [r.id, r]));
   let ids: string[];
   try {
     ids = await listTrainings(modelslabGenerationClient(ctx), { signal: ctx.signal });
   } catch (error) {
+    if (!opts.quiet) throw error;
     return `Your trained LoRAs: unavailable. ${formatError(error).split('\n').join(' ')}`;
   }
   if (ids.length === 0) return 'Your trained LoRAs: none yet (modelslab_train_lora trains one for $1).';
