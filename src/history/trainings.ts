@@ -24,6 +24,8 @@ export interface Trainings {
   get(id: string): Promise<TrainingRecord | undefined>;
   /** Newest first. */
   list(): Promise<TrainingRecord[]>;
+  /** Called after each save, e.g. to tell the client the resource list changed. */
+  onSave(listener: () => void): void;
 }
 
 /** More than anyone trains: the file is read whole, so it is bounded. */
@@ -37,6 +39,7 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export function openTrainings(opts: { file?: string; log: Logger }): Trainings {
   const { file, log } = opts;
   const memory = new Map<string, TrainingRecord>();
+  const listeners: Array<() => void> = [];
   let warned = false;
 
   const read = async (): Promise<Map<string, TrainingRecord>> => {
@@ -73,6 +76,7 @@ export function openTrainings(opts: { file?: string; log: Logger }): Trainings {
           warned = true;
         }
       }
+      for (const listener of listeners) listener();
       return record;
     },
     async get(id) {
@@ -82,6 +86,9 @@ export function openTrainings(opts: { file?: string; log: Logger }): Trainings {
       const all = await read();
       for (const [id, record] of memory) if (!all.has(id)) all.set(id, record);
       return [...all.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    },
+    onSave(listener) {
+      listeners.push(listener);
     },
   };
 }

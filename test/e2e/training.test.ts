@@ -128,6 +128,10 @@ describe('modelslab_train_lora and modelslab_training through the built bin', ()
       const id = idOf(started.text);
       expect(started.text).toContain(`atelier://trainings/${id}`);
       expect(started.text).toContain('it will take upto 28 minutes');
+      // A new training is a new resource: the client hears the list changed (nothing else was saved yet).
+      expect(s.messages).toContainEqual(
+        expect.objectContaining({ method: 'notifications/resources/list_changed' }),
+      );
 
       // Three uploads (the hidden file and the subfolder left out), then one paid request with their links.
       const uploads = v3().filter((r) => r.path === '/api/v3/base64_crop');
@@ -194,6 +198,17 @@ describe('modelslab_train_lora and modelslab_training through the built bin', ()
       expect(resources.map((r) => r.uri)).toContain(`atelier://trainings/${id}`);
       const read = await s.client.readResource({ uri: `atelier://trainings/${id}` });
       expect((read.contents[0] as { text: string }).text).toContain('model_ready (ready)');
+
+      // The key went in every /api/v3 body; it is in no result, no log line and not in the trainings file.
+      const seen = [
+        started.text,
+        done.text,
+        image.text,
+        models.text,
+        ...progress.map((p) => p.message ?? ''),
+      ];
+      seen.push(s.stderr.join('\n'), await readFile(join(place.home, 'trainings.jsonl'), 'utf8'));
+      for (const text of seen) expect(text).not.toContain(SANDBOX_MODELSLAB_KEY);
     } finally {
       await s.close();
     }
