@@ -90,6 +90,7 @@ export function createServer(setup: ServerSetup): Server {
   const parts = retrying(async () => {
     const loaded = await setup.load();
     loaded.services.generations.onRecord(() => void server.sendResourceListChanged());
+    loaded.services.trainings.onSave(() => void server.sendResourceListChanged());
     const byName = new Map(loaded.tools.map((t) => [t.name, t]));
     // The selection made from the summaries, in their order, as the loaded definitions.
     const tools = selected.map((s) => byName.get(s.name)).filter((t) => t !== undefined);

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, realpath, symlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderImage } from '../../src/sandbox/render.js';
 import {
   SANDBOX_MODELSLAB_KEY,
@@ -128,9 +128,14 @@ describe('modelslab_train_lora and modelslab_training through the built bin', ()
       const id = idOf(started.text);
       expect(started.text).toContain(`atelier://trainings/${id}`);
       expect(started.text).toContain('it will take upto 28 minutes');
-      // A new training is a new resource: the client hears the list changed (nothing else was saved yet).
-      expect(s.messages).toContainEqual(
-        expect.objectContaining({ method: 'notifications/resources/list_changed' }),
+      // A new training is a new resource: the client hears the list changed (nothing else was saved yet). The
+      // notification may trail the result on a busy machine.
+      await vi.waitFor(
+        () =>
+          expect(s.messages).toContainEqual(
+            expect.objectContaining({ method: 'notifications/resources/list_changed' }),
+          ),
+        { timeout: 5_000 },
       );
 
       // Three uploads (the hidden file and the subfolder left out), then one paid request with their links.
