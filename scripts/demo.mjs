@@ -26,6 +26,7 @@ if (!existsSync(bin)) {
   process.exit(1);
 }
 
+const TRAIN_ARGS = { instance_prompt: 'an illustration in zxq style', class_prompt: 'an illustration' };
 const MPP_ARGS = { prompt: 'a paper crane, studio light', model: 'flux-schnell', payment: 'mpp' };
 // The human's side of the one-time pages: what they type, by field (an autocomplete token, or #id).
 const DEMO_PASSWORD = 'demo-password-123';
@@ -108,6 +109,35 @@ const STEPS = [
       prompt: 'a paper boat on a rainy street, cinematic',
       aspect_ratio: '16:9',
     },
+    progress: true,
+  },
+  // A LoRA trained on the images made so far (files in the project), then used: the sandbox trains in seconds.
+  {
+    tool: 'modelslab_train_lora',
+    note: 'a style from the images saved above: checked and counted locally; the first call only quotes $1',
+    args: () => ({ images: saved.slice(0, 4), ...TRAIN_ARGS }),
+    capture: (text) => ({ trainToken: /^confirmation_token: (\S+)$/m.exec(text)?.[1] }),
+  },
+  {
+    tool: 'modelslab_train_lora',
+    note: 'the human approved: uploads the images (base64_crop), then starts the $1 training; its id comes back at once',
+    args: (memo) => ({ images: saved.slice(0, 4), ...TRAIN_ARGS, confirmation_token: memo.trainToken }),
+    capture: (text) => ({ trainingId: /^Training (\w+) started/m.exec(text)?.[1] }),
+  },
+  {
+    tool: 'modelslab_training',
+    note: 'follows every status to model_ready with progress (minutes upstream, about 9 s in the sandbox)',
+    args: (memo) => ({ action: 'status', training_id: memo.trainingId, max_wait_seconds: 60 }),
+    progress: true,
+  },
+  {
+    tool: 'generate_image',
+    note: 'generates with the trained LoRA: its id as the model (sdxl with lora_model)',
+    args: (memo) => ({
+      provider: 'modelslab',
+      model: memo.trainingId,
+      prompt: 'a zxq style lighthouse at dawn',
+    }),
     progress: true,
   },
   { tool: 'spend_report', note: 'the local ledger of what was charged, against the caps', args: {} },

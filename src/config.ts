@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserInputError } from './errors.js';
 
-export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images', 'admin'] as const;
+export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images', 'train', 'admin'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 /** Toolsets that stay off unless named (`--toolsets all,admin`): the default tools/list does not pay for them. */
 export const OPT_IN_TOOLSETS: readonly Toolset[] = ['admin'];
@@ -58,7 +58,7 @@ export const SETTINGS: Setting[] = [
     flag: '--toolsets <list>',
     env: 'ATELIER_TOOLSETS',
     help: `Comma list of toolsets to expose: ${TOOLSETS.join(', ')}; all = every one but ${OPT_IN_TOOLSETS.join(', ')}.`,
-    default: 'all',
+    default: 'all but admin (train only with MODELSLAB_API_KEY / MODELSLAB_TOKEN or --sandbox)',
   },
   {
     flag: '--read-only',
@@ -213,6 +213,11 @@ function origin(raw: string | undefined, fallback: string, name: string): string
   return url.origin;
 }
 
+/** Toolsets that are on by default only in some setups: `train` when ModelsLab is configured. */
+function withDefaultsOff(toolsets: Toolset[], setup: { named: boolean; modelslab: boolean }): Toolset[] {
+  return setup.named || setup.modelslab ? toolsets : toolsets.filter((t) => t !== 'train');
+}
+
 /** Flags win over env; env wins over defaults. */
 export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = process.cwd()): Config {
   const xdgConfig = env.XDG_CONFIG_HOME || join(homedir(), '.config');
@@ -236,7 +241,11 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
   }
   return {
     sandbox,
-    toolsets: toolsetList(flags.toolsets ?? env.ATELIER_TOOLSETS),
+    toolsets: withDefaultsOff(toolsetList(flags.toolsets ?? env.ATELIER_TOOLSETS), {
+      named: (flags.toolsets ?? env.ATELIER_TOOLSETS ?? '').trim() !== '',
+      // Read at start, before any credential store: the env or the sandbox (whose key is ModelsLab's).
+      modelslab: sandbox || Boolean(env.MODELSLAB_API_KEY || env.MODELSLAB_TOKEN),
+    }),
     readOnly: flags.readOnly ?? truthy(env.ATELIER_READ_ONLY),
     providers: list(flags.providers ?? env.ATELIER_PROVIDERS, PROVIDERS, 'provider'),
     defaultProvider: oneOf(env.ATELIER_DEFAULT_PROVIDER, PROVIDERS, 'pixelmuse', 'ATELIER_DEFAULT_PROVIDER'),

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Credentials } from './credentials/index.js';
 import type { Generations } from './history/store.js';
+import type { Trainings } from './history/trainings.js';
 import type { Logger } from './log.js';
 import type { Media } from './media/index.js';
 import type { ModelslabClient } from './providers/modelslab/agents.js';
@@ -69,6 +70,8 @@ export interface ToolContext {
   media: Media;
   /** Saved generations (ATELIER_HOME/generations.jsonl), served as atelier://generations/{id} resources. */
   generations: Generations;
+  /** ModelsLab LoRA trainings (ATELIER_HOME/trainings.jsonl), served as atelier://trainings/{id} resources. */
+  trainings: Trainings;
   log: Logger;
   /**
    * The one door for money and for requests that must not happen twice (src/spend/): consent, caps, durable
@@ -83,10 +86,10 @@ export interface ToolContext {
   /** Aborted when the client cancels the call or disconnects. */
   signal: AbortSignal;
   /**
-   * Report what is happening; sent only if the client asked for progress, at most every 5 s. An eta (seconds
-   * still needed, as a provider estimates it) adds a `total` to the notification.
+   * Report what is happening; sent only if the client asked for progress, at most every 5 s unless it is a
+   * milestone. An eta (seconds still needed, as a provider estimates it) adds a `total` to the notification.
    */
-  progress(message: string, opts?: { etaSeconds?: number }): void;
+  progress(message: string, opts?: { etaSeconds?: number; milestone?: boolean }): void;
 }
 
 /** The per-server part of a ToolContext; src/mcp/server.ts adds signal, progress and the consent seam per call. */

@@ -5,8 +5,11 @@ export interface ProgressSink {
 }
 
 export interface ProgressReporter {
-  /** `etaSeconds`: how long the provider expects the work to take still; it makes a `total` known. */
-  report(message: string, etaSeconds?: number): void;
+  /**
+   * `etaSeconds`: how long the provider expects the work to take still; it makes a `total` known. A `milestone`
+   * (a training reaching its next status) goes out at once, whenever the last heartbeat was.
+   */
+  report(message: string, etaSeconds?: number, milestone?: boolean): void;
   /** Must run before the result is returned: nothing may follow the response (Cursor drops the session). */
   stop(): void;
 }
@@ -48,10 +51,12 @@ export function createProgressReporter(
   };
 
   return {
-    report(next, etaSeconds) {
+    report(next, etaSeconds, milestone) {
       message = next;
       doneAt = etaSeconds === undefined ? undefined : now() + etaSeconds * 1000;
-      if (timer || stopped) return;
+      if (stopped) return;
+      if (timer && milestone) flush();
+      if (timer) return;
       flush();
       timer = setInterval(flush, intervalMs);
       timer.unref();

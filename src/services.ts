@@ -4,6 +4,7 @@ import type { ServerServices } from './context.js';
 import { CachedCredential } from './credentials/cached.js';
 import { openCredentials, type CredentialName } from './credentials/index.js';
 import { openGenerations } from './history/store.js';
+import { openTrainings } from './history/trainings.js';
 import type { Logger } from './log.js';
 import { ModelslabClient } from './providers/modelslab/agents.js';
 import { PixelmuseClient } from './providers/pixelmuse/client.js';
@@ -37,5 +38,9 @@ export function createServices(
     log,
     ...(config.sandbox ? {} : { file: join(config.home, 'generations.jsonl') }),
   });
-  return { config, log, credentials, pixelmuse, modelslab, spendBook, mpp, generations };
+  const trainings = openTrainings({
+    log,
+    ...(config.sandbox ? {} : { file: join(config.home, 'trainings.jsonl') }),
+  });
+  return { config, log, credentials, pixelmuse, modelslab, spendBook, mpp, generations, trainings };
 }

@@ -5,9 +5,9 @@ import { listToolsAsClient } from '../src/mcp/tools-as-client.js';
 import { createServices } from '../src/services.js';
 
 // A client pays for the whole tools/list in context on every turn. Budgets in approximate tokens (JSON length / 4)
-// of what the client receives, every provider enabled: the default toolsets (TOTAL), and with the opt-in admin
-// toolset added (WITH_ADMIN). The per-tool cap is a ceiling, not a target: aim for 150. README "Development"
-// states the same rule.
+// of what the client receives, every provider enabled: the default toolsets with and without ModelsLab configured
+// (TOTAL; `train` joins where it is), and with the opt-in admin toolset added (WITH_ADMIN). The per-tool cap is a
+// ceiling, not a target: aim for 150. README "Development" states the same rule.
 const TOTAL = 6_000;
 const WITH_ADMIN = 8_000;
 const PER_TOOL = 250;
@@ -17,8 +17,8 @@ const PER_TOOL_EXCEPTIONS: Record<string, number> = { generate_image: 760, get_g
 
 const tokens = (value: unknown) => Math.ceil(JSON.stringify(value).length / 4);
 
-async function listed(toolsets: string) {
-  const config = loadConfig({ toolsets, providers: 'all' }, {}, '/tmp');
+async function listed(flags: Parameters<typeof loadConfig>[0], env: Record<string, string> = {}) {
+  const config = loadConfig({ providers: 'all', ...flags }, env, '/tmp');
   return listToolsAsClient(createServices(config, silentLogger, { env: {}, memory: {} }));
 }
 
@@ -33,22 +33,25 @@ function overBudget(tools: Array<Record<string, unknown>>) {
 }
 
 describe('context budget of tools/list', () => {
-  it('keeps the default list and every tool in it within budget, without the admin tools', async () => {
-    const tools = await listed('all');
-    expect(tools.map((t) => t.name)).not.toContain('modelslab_team');
+  it('keeps the default list within budget, with ModelsLab configured (train on) or not', async () => {
+    const bare = await listed({});
+    expect(bare.map((t) => t.name)).not.toContain('modelslab_train_lora');
+    expect(tokens({ tools: bare })).toBeLessThanOrEqual(TOTAL);
+    const withModelsLab = await listed({}, { MODELSLAB_API_KEY: 'k' });
+    expect(withModelsLab.map((t) => t.name)).toContain('modelslab_train_lora');
+    expect(withModelsLab.map((t) => t.name)).not.toContain('modelslab_team');
+    expect(tokens({ tools: withModelsLab })).toBeLessThanOrEqual(TOTAL);
+  });
+
+  it('keeps the list with the admin toolset, and every tool, within budget', async () => {
+    const tools = await listed({ toolsets: 'all,admin' });
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['modelslab_team', 'modelslab_train_lora', 'modelslab_reset_password']),
+    );
     expect(
       overBudget(tools),
       'tools over their budget (shorten the description; share parameters via tools/params.ts)',
     ).toEqual([]);
-    expect(tokens({ tools })).toBeLessThanOrEqual(TOTAL);
-  });
-
-  it('keeps the list with the admin toolset, and every admin tool, within budget', async () => {
-    const tools = await listed('all,admin');
-    expect(tools.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['modelslab_team', 'modelslab_auto_funding', 'modelslab_reset_password']),
-    );
-    expect(overBudget(tools), 'tools over their budget').toEqual([]);
     expect(tokens({ tools })).toBeLessThanOrEqual(WITH_ADMIN);
   });
 });

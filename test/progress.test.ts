@@ -37,6 +37,20 @@ describe('progress reporter', () => {
     reporter.stop();
   });
 
+  it('sends a milestone at once, between heartbeats, still increasing; never after stop', () => {
+    const { sent, sink: s } = sink();
+    const reporter = createProgressReporter(s);
+    reporter.report('deploying_gpu', undefined, true);
+    vi.advanceTimersByTime(1_200);
+    reporter.report('training_started', undefined, true);
+    reporter.report('still training_started');
+    expect(sent.map((p) => p.message)).toEqual(['deploying_gpu (0 s)', 'training_started (1 s)']);
+    expect(sent[1]!.progress).toBeGreaterThan(sent[0]!.progress);
+    reporter.stop();
+    reporter.report('model_ready', undefined, true);
+    expect(sent).toHaveLength(2);
+  });
+
   it('sends nothing after stop or after the request was cancelled', () => {
     const a = sink();
     const stopped = createProgressReporter(a.sink);

@@ -6,6 +6,7 @@ import { generate } from '../src/generation/engine.js';
 import { reportOutcomes } from '../src/generation/report.js';
 import { buildModelslabRequest, modelslabFamily } from '../src/providers/modelslab/generation.js';
 import { getModelslabModel } from '../src/providers/modelslab/models.js';
+import { withTrainedLora } from '../src/providers/modelslab/trained.js';
 import { generateWithMpp } from '../src/providers/pixelmuse/pay-per-image.js';
 import type { Provider } from '../src/config.js';
 import { PIXELMUSE_ASPECT_RATIOS, PIXELMUSE_GENERATE_FIELDS } from '../src/providers/pixelmuse/types.js';
@@ -103,17 +104,22 @@ export default defineTool({
     const adapter = await adapterFor(chosen, ctx);
     let settled;
     if (chosen === 'modelslab') {
-      const model = args.model ?? DEFAULT_MODELSLAB_MODEL;
+      // A LoRA trained with modelslab_train_lora runs on its base model (lora_model).
+      const { model, params } = await withTrainedLora(
+        ctx.trainings,
+        args.model ?? DEFAULT_MODELSLAB_MODEL,
+        args.params,
+      );
       if ((args.width === undefined) !== (args.height === undefined))
         throw new UserInputError('width and height go together.', { next: 'Pass both, or aspect_ratio.' });
       // v7 image-to-image and v8 depend on what the model's own schema says (init_image's type, the endpoint);
       // without it (no credential for the catalogue, an outage) the documented defaults apply.
-      const family = modelslabFamily({ model, params: args.params });
+      const family = modelslabFamily({ model, params });
       const schema =
         family === 'v8' || (family === 'v7' && imageInput)
           ? await getModelslabModel(ctx, model).catch(() => undefined)
           : undefined;
-      const request = buildModelslabRequest({ ...args, model, inputImage: imageInput, schema });
+      const request = buildModelslabRequest({ ...args, model, params, inputImage: imageInput, schema });
       // ModelsLab makes up to 4 images in one job (`samples`): one job, one charge per image.
       settled = await generate(ctx, adapter, request, {
         count: 1,

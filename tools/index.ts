@@ -28,6 +28,8 @@ import modelslab_manage_subscription from './modelslab_manage_subscription.js';
 import modelslab_create_payment_link from './modelslab_create_payment_link.js';
 import modelslab_confirm_checkout from './modelslab_confirm_checkout.js';
 import modelslab_payment_status from './modelslab_payment_status.js';
+import modelslab_train_lora from './modelslab_train_lora.js';
+import modelslab_training from './modelslab_training.js';
 import modelslab_team from './modelslab_team.js';
 import modelslab_invoices from './modelslab_invoices.js';
 import modelslab_billing_info from './modelslab_billing_info.js';
@@ -66,6 +68,8 @@ export const TOOLS = [
   modelslab_create_payment_link,
   modelslab_confirm_checkout,
   modelslab_payment_status,
+  modelslab_train_lora,
+  modelslab_training,
   modelslab_team,
   modelslab_invoices,
   modelslab_billing_info,

@@ -9,6 +9,7 @@ import {
   listModelslabModels,
   type ModelFilters,
 } from '../src/providers/modelslab/models.js';
+import { trainedModelsSection } from '../src/providers/modelslab/trained.js';
 import { defineTool } from './define.js';
 import { provider } from './params.js';
 
@@ -114,8 +115,10 @@ async function modelslabModels(args: ModelFilters & { model?: string }, ctx: Too
     const facts = [m.provider, m.model_type, family(m.model_id)].filter(Boolean);
     return `- ${m.model_id} (${m.model_name ?? m.name ?? m.model_id}): ${facts.join(' · ')}${m.description ? `\n  ${m.description}` : ''}`;
   });
+  const trained = await trainedModelsSection(ctx, { quiet: true });
   return [
     `ModelsLab models (${models.length}), default flux; list_models with model=<id> shows one model's parameters:`,
     ...lines,
+    ...(trained ? ['', trained] : []),
   ].join('\n');
 }

@@ -118,9 +118,11 @@ export function createServer(setup: ServerSetup): Server {
   const parts = retrying(async () => {
     const loaded = await setup.load();
     // Only a 2025-era session (one that sent `initialize`) takes unsolicited notifications on stdio.
-    loaded.services.generations.onRecord(() => {
+    const listChanged = () => {
       if (server.getClientCapabilities()) void server.sendResourceListChanged();
-    });
+    };
+    loaded.services.generations.onRecord(listChanged);
+    loaded.services.trainings.onSave(listChanged);
     const byName = new Map(loaded.tools.map((t) => [t.name, t]));
     // The selection made from the summaries, in their order, as the loaded definitions.
     const tools = selected.map((s) => byName.get(s.name)).filter((t) => t !== undefined);
@@ -255,11 +257,18 @@ function servePrompts(server: Server, { config, log }: ServerSetup, parts: () =>
 function serveGenerations(server: Server, { log }: ServerSetup, parts: () => Promise<ServerParts>): void {
   const resources = () => import('../history/resources.js');
   const generations = async () => (await parts()).services.generations;
+  const trainingResources = () => import('../history/training-resources.js');
+  const trainings = async () => (await parts()).services.trainings;
   server.setRequestHandler(ListResourcesRequestSchema, async ({ params }) => {
     try {
       // Titles, descriptions and _meta quote the provider (model names) and the prompt.
       const page = await (await resources()).listGenerationResources(await generations(), params?.cursor);
-      return redactStrings(page, KEEP_AS_IS);
+      // Trainings are few: all of them head the first page.
+      const trained =
+        params?.cursor === undefined
+          ? await (await trainingResources()).listTrainingResources(await trainings())
+          : [];
+      return redactStrings({ ...page, resources: [...trained, ...page.resources] }, KEEP_AS_IS);
     } catch (error) {
       throw new McpError(ErrorCode.InvalidParams, formatError(error, log));
     }
@@ -274,11 +283,19 @@ function serveGenerations(server: Server, { log }: ServerSetup, parts: () => Pro
           'The image files one generation job saved, as image/* blobs. {id} is <provider>-<job id>, e.g. ' +
           'pixelmuse-img_abc123; generate_image and get_generation results carry the full URI.',
       },
+      {
+        uriTemplate: (await trainingResources()).TRAINING_URI_TEMPLATE,
+        name: 'training',
+        title: 'A ModelsLab LoRA training',
+        description: 'Its last known status and the model id to generate with; {id} is the training id.',
+      },
     ],
   }));
   server.setRequestHandler(ReadResourceRequestSchema, async ({ params }) => {
     const module = await resources();
     try {
+      const trained = await trainingResources();
+      if (trained.isTrainingUri(params.uri)) return await trained.readTraining(await trainings(), params.uri);
       return await module.readGeneration(await generations(), params.uri);
     } catch (error) {
       // -32002 is the spec's "resource not found".

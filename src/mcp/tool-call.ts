@@ -159,7 +159,7 @@ export function createToolRunner(
       signal: extra.signal,
       progress: (m, opts) => {
         task?.status(redact(m));
-        progress.report(m, opts?.etaSeconds);
+        progress.report(m, opts?.etaSeconds, opts?.milestone);
       },
       confirm,
       pages: modern

@@ -32,6 +32,8 @@ export interface Media {
   warm(): void;
   /** For input_image: http(s)/data: URLs pass through; a local path (absolute, or relative to the project dir = first client root else cwd) is read (<= 10 MB, must sniff as an image) and returned as a data: URL. */
   readInput(pathOrUrl: string): Promise<string>;
+  /** The folder project paths are read from: the client's first root, else the cwd. */
+  project(): Promise<string>;
 }
 
 export function createMedia(opts: {
@@ -75,6 +77,9 @@ export function createMedia(opts: {
     },
     readInput(pathOrUrl) {
       return readInputImage(pathOrUrl, () => projectDir(roots, config.cwd));
+    },
+    project() {
+      return projectDir(roots, config.cwd);
     },
   };
 }

@@ -32,8 +32,8 @@ function toLocalPath(ref: string, projectDir: string): string {
 // O_NONBLOCK: opening a FIFO to read would otherwise wait for a writer forever. Windows has neither flag.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
-function notAFile(path: string, what: string): UserInputError {
-  return new UserInputError(`input_image ${path} is ${what}, not an image file.`, {
+function notAFile(path: string, what: string, label: string): UserInputError {
+  return new UserInputError(`${label} ${path} is ${what}, not an image file.`, {
     next: 'Pass the path of one regular image file, or an http(s) URL.',
   });
 }
@@ -42,9 +42,9 @@ function notAFile(path: string, what: string): UserInputError {
  * A regular file's bytes, never more than the limit plus one: the type is checked on the opened descriptor
  * (fstat), so a FIFO, a device or a socket swapped in after any earlier check is refused without a read.
  */
-async function readRegularFile(path: string): Promise<Buffer> {
+export async function readRegularFile(path: string, label = 'input_image'): Promise<Buffer> {
   // The path as given first: /dev/stdin resolves to a pipe that realpath() cannot name.
-  if (inSystemTree(path)) throw notAFile(path, `a system file (${path})`);
+  if (inSystemTree(path)) throw notAFile(path, `a system file (${path})`, label);
   const real = await realpath(path).catch(async (err: unknown) => {
     // A link to a pipe (/proc/self/fd/0) or to nothing: there is something at the path, but no file.
     if (
@@ -53,16 +53,16 @@ async function readRegularFile(path: string): Promise<Buffer> {
         () => false,
       )
     )
-      throw notAFile(path, 'a link that leads to no regular file');
+      throw notAFile(path, 'a link that leads to no regular file', label);
     throw err;
   });
-  if (inSystemTree(real)) throw notAFile(path, `a system file (${real})`);
+  if (inSystemTree(real)) throw notAFile(path, `a system file (${real})`, label);
   const handle = await open(real, OPEN_FLAGS);
   try {
     const info = await handle.stat();
-    if (info.isDirectory()) throw notAFile(path, 'a folder');
-    if (!info.isFile()) throw notAFile(path, 'a device, pipe or socket');
-    if (info.size > MAX_INPUT_BYTES) throw tooLarge(path, megabytes(info.size));
+    if (info.isDirectory()) throw notAFile(path, 'a folder', label);
+    if (!info.isFile()) throw notAFile(path, 'a device, pipe or socket', label);
+    if (info.size > MAX_INPUT_BYTES) throw tooLarge(path, megabytes(info.size), label);
     // The size stat() reports can grow while we read (a file being written): stop one byte past the limit.
     const buffer = Buffer.alloc(Math.min(info.size, MAX_INPUT_BYTES) + 1);
     let filled = 0;
@@ -71,7 +71,7 @@ async function readRegularFile(path: string): Promise<Buffer> {
       if (bytesRead === 0) break;
       filled += bytesRead;
       if (filled === buffer.length) {
-        if (filled > MAX_INPUT_BYTES) throw tooLarge(path, `more than ${megabytes(MAX_INPUT_BYTES)}`);
+        if (filled > MAX_INPUT_BYTES) throw tooLarge(path, `more than ${megabytes(MAX_INPUT_BYTES)}`, label);
         break;
       }
     }
@@ -81,8 +81,8 @@ async function readRegularFile(path: string): Promise<Buffer> {
   }
 }
 
-function tooLarge(path: string, size: string): UserInputError {
-  return new UserInputError(`input_image ${path} is ${size}; the limit is ${megabytes(MAX_INPUT_BYTES)}.`, {
+function tooLarge(path: string, size: string, label: string): UserInputError {
+  return new UserInputError(`${label} ${path} is ${size}; the limit is ${megabytes(MAX_INPUT_BYTES)}.`, {
     next: 'Downscale or recompress it (e.g. to a JPEG or WebP under 10 MB), or pass an http(s) URL.',
   });
 }

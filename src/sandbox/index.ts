@@ -55,7 +55,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     startPixelmuseEmulator({ ...opts.pixelmuse, mpp: { stripe: stripe.book, ...opts.pixelmuse?.mpp } }),
     // The sandbox ModelsLab charges the cards the sandbox Stripe tokenized.
     // Its jobs take a few seconds, as upstream, so that waiting and progress show.
-    startModelslabEmulator({ stripe, generation: { jobDelayMs: 6_000 }, ...opts.modelslab }),
+    // Trainings go through every status in about 9 s (a ModelsLab "minute" is 300 ms).
+    startModelslabEmulator({
+      stripe,
+      generation: { jobDelayMs: 6_000 },
+      training: { minuteMs: 300 },
+      ...opts.modelslab,
+    }),
   ]);
   return {
     pixelmuse,

@@ -29,4 +29,6 @@ export const PUBLIC_TOOL_NAMES = [
   'modelslab_create_payment_link',
   'modelslab_confirm_checkout',
   'modelslab_payment_status',
+  'modelslab_train_lora',
+  'modelslab_training',
 ];

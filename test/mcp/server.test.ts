@@ -36,7 +36,7 @@ describe('tool registry', () => {
   });
 
   it('lists the schemas clients see (snapshot: an intended API change updates it with -u)', async () => {
-    const tools = await listToolsAsClient(services());
+    const tools = await listToolsAsClient(services({ toolsets: 'all' }));
     expect(tools.map((t) => t.name)).toEqual(PUBLIC_TOOL_NAMES);
     for (const tool of tools) {
       // Claude Code drops content blocks (our previews) when a result has structuredContent.
@@ -75,7 +75,7 @@ describe('tool selection', () => {
     );
     expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_login');
     expect(names({ providers: 'pixelmuse' })).not.toContain('modelslab_fund_wallet');
-    expect(names({ providers: 'modelslab' })).toEqual(
+    expect(names({ providers: 'modelslab', toolsets: 'all' })).toEqual(
       TOOLS.filter((t) => t.providers.includes('modelslab') && t.toolset !== 'admin').map((t) => t.name),
     );
     // No image tool works with ModelsLab: refuse rather than serve nothing.
@@ -98,6 +98,21 @@ describe('tool selection', () => {
       expect(names(off).filter((n) => admin.includes(n))).toEqual([]);
     expect(names({ toolsets: 'all,admin' })).toEqual(TOOLS.map((t) => t.name));
     expect(names({ toolsets: 'admin' })).toEqual(admin);
+  });
+
+  it('turns train on by default only where ModelsLab is configured, or when named', () => {
+    const train = (flags: Parameters<typeof loadConfig>[0], env: Record<string, string> = {}) =>
+      selectTools(TOOLS, loadConfig(flags, env, '/tmp'))
+        .map((t) => t.name)
+        .filter((n) => n.startsWith('modelslab_train'));
+    expect(train({})).toEqual([]);
+    expect(train({ providers: 'modelslab' })).toEqual([]);
+    expect(train({}, { MODELSLAB_API_KEY: 'k' })).toEqual(['modelslab_train_lora', 'modelslab_training']);
+    expect(train({}, { MODELSLAB_TOKEN: 't' })).toHaveLength(2);
+    expect(train({ sandbox: true })).toHaveLength(2);
+    expect(train({ toolsets: 'generate,train' })).toHaveLength(2);
+    expect(train({ toolsets: 'all' })).toHaveLength(2);
+    expect(train({ toolsets: 'generate' }, { MODELSLAB_API_KEY: 'k' })).toEqual([]);
   });
 
   it('rejects unknown toolsets and providers with the valid values', () => {

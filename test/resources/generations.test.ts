@@ -86,7 +86,10 @@ describe('generations as resources', () => {
     expect(Buffer.from(blob.blob, 'base64').equals(await readFile(paths[0]!))).toBe(true);
 
     const { resourceTemplates } = await h.client.listResourceTemplates();
-    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['atelier://generations/{id}']);
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual([
+      'atelier://generations/{id}',
+      'atelier://trainings/{id}',
+    ]);
     const complete = async (value: string) =>
       (
         await h.client.complete({

@@ -2,6 +2,7 @@ import { ApiError, json, write } from '../core/exchange.js';
 import { renderImage } from '../render.js';
 import type { MlUser } from './accounts.js';
 import { CATALOG, modelView } from './catalog.js';
+import type { Trainings } from './training.js';
 import type { ModelslabEnv, ModelslabExchange, ModelslabRoute, RouteModule } from './server.js';
 
 /**
@@ -44,7 +45,7 @@ interface MlJob {
   outputs?: Buffer[];
 }
 
-export function generationRoutes(options: GenerationOptions = {}): RouteModule {
+export function generationRoutes(options: GenerationOptions = {}, loras?: Trainings): RouteModule {
   const fetchesToFinish = options.fetchesToFinish ?? 3;
   const etaSeconds = options.etaSeconds ?? (options.jobDelayMs ?? 2_000) / 1000;
   const { jobDelayMs } = options;
@@ -172,6 +173,8 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
         if (family === 'v6' && (width > 1024 || height > 1024))
           return refuse(ctx, `The ${width > 1024 ? 'width' : 'height'} must not be greater than 1024.`);
         const user = ctx.user as MlUser;
+        const lora = loraProblem(model, body.lora_model, (id) => loras?.find(user, id), loras);
+        if (lora) return refuse(ctx, lora);
         // Throws the 402 when the wallet is short; nothing is taken then.
         accounts.debit(
           user,
@@ -295,6 +298,30 @@ export function generationRoutes(options: GenerationOptions = {}): RouteModule {
       }),
     ];
   };
+}
+
+/**
+ * Why a lora_model cannot go with this model: flux takes no LoRA trained on SD models (text2img page), and the
+ * user's own trainings must be model_ready and trained on the model's base (sdxl or not). Other ids are public LoRAs.
+ */
+function loraProblem(
+  model: string,
+  value: unknown,
+  find: (id: string) => ReturnType<Trainings['find']>,
+  loras: Trainings | undefined,
+): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') return 'The lora model must be a string.';
+  if (model === 'flux') return 'The model flux does not support lora trained on SD models.';
+  for (const id of value.split(',').map((s) => s.trim())) {
+    const trained = find(id);
+    if (!trained || !loras) continue;
+    const status = loras.status(trained);
+    if (status !== 'model_ready') return `The lora model ${id} is not ready (${status}).`;
+    if ((trained.baseModelType === 'sdxl') !== (model === 'sdxl'))
+      return `The lora model ${id} was trained on ${trained.baseModelType} and does not fit ${model}.`;
+  }
+  return undefined;
 }
 
 /** ModelsLab flags come as booleans or as "yes"/"true" strings. */

@@ -11,6 +11,7 @@ import { profileRoutes } from './profile.js';
 import { teamRoutes } from './teams.js';
 import { authenticate, billingRoutes, failAuthentication, newBillingState } from './billing.js';
 import { generationRoutes, type GenerationOptions } from './generation.js';
+import { trainingRoutes, trainingState, type TrainingOptions } from './training.js';
 import {
   startModelslabServer,
   type ModelslabServer,
@@ -44,6 +45,8 @@ export interface ModelslabEmulatorOptions extends ModelslabServerOptions {
   walletUsd?: number;
   /** How the v6/v7 generation jobs behave. */
   generation?: GenerationOptions;
+  /** How fast LoRA trainings go through their statuses. */
+  training?: TrainingOptions;
 }
 
 export interface ModelslabEmulator extends ModelslabServer {
@@ -67,10 +70,12 @@ export async function startModelslabEmulator(
   const billing = newBillingState();
   const admin = newAdminState();
   const stripe = opts.stripe ?? { cards: new CardRegistry(), publishableKey: SANDBOX_STRIPE_PUBLISHABLE_KEY };
+  const training = trainingState(opts.training, opts.now);
   const server = await startModelslabServer(
     [
       ...MODULES,
-      generationRoutes(opts.generation),
+      generationRoutes(opts.generation, training.trainings),
+      trainingRoutes(training),
       billingRoutes({ ...stripe, envelopeStripeConfig: opts.envelopeStripeConfig }, billing),
       profileRoutes,
       passwordRoutes(admin),
