@@ -14,9 +14,9 @@ export default defineTool({
   providers: ['pixelmuse', 'modelslab'],
   title: 'Account status',
   description:
-    'Shows, per provider, whether credentials are configured and where from (env, OS keychain, file; masked), ' +
-    "balance, plan or subscription, token expiry, rate limit, usage, MPP pay-per-image set-up, and today's spend against the caps. Free. " +
-    'Call it first when a call fails with an auth or credit error, or before a large batch.',
+    'Per provider: credentials (where from, masked), balance, plan, token expiry, rate limit, usage, MPP set-up; ' +
+    "and today's spend against the caps. Free. Call it first when a call fails with an auth or credit error, or " +
+    'before a large batch.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(_args, ctx) {

@@ -23,11 +23,11 @@ export default defineTool({
   providers: ['pixelmuse', 'modelslab'],
   title: 'Generate an image',
   description:
-    'Makes images from a prompt and saves them in the project (pictures, icons, illustrations, mockups). Costs the ' +
-    'model price per image (Pixelmuse flux-schnell: 1 credit; ModelsLab flux: ~$0.01; see list_models). Returns ' +
-    'paths, job id, cost and a preview. STILL RUNNING: call get_generation with the job id, do not generate again. ' +
-    'payment "mpp": one Pixelmuse image in USD, no account (default with no key); a quote comes first, then call ' +
-    'again with its confirmation_token once the human approves.',
+    'Makes images from a prompt and saves them in the project. Costs the model price per image (Pixelmuse ' +
+    'flux-schnell: 1 credit; ModelsLab flux: ~$0.01; list_models has prices). Returns paths, job id, cost, a ' +
+    'preview. STILL RUNNING: call get_generation with the job id; never generate again. payment "mpp": one ' +
+    'Pixelmuse image in USD, no account (default with no key): a quote first, then call again with its ' +
+    'confirmation_token once the human approves.',
   input: (config) => ({
     provider: provider(config.providers as [Provider, ...Provider[]])
       .optional()

@@ -7,9 +7,8 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Get prices',
   description:
-    'Shows what generating costs: Pixelmuse per-model prices in credits and USD (also the MPP pay-per-image price), the USD value of a credit, and the ' +
-    'credit packages you can buy (see pixelmuse_buy_credits). Free; needs no key. Use it before a large batch or ' +
-    'when the user asks what something will cost.',
+    'What generating costs: Pixelmuse per-model prices in credits and USD (and the MPP price), what a credit is ' +
+    'worth, the credit packages. Free; needs no key. Use it before a large batch or when asked about cost.',
   input: {},
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(_args, ctx) {

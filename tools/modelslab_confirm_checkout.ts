@@ -10,8 +10,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Confirm a ModelsLab checkout',
   description:
-    'After a human paid a modelslab_create_payment_link link: confirms it (waiting up to wait_seconds), shows the ' +
-    'new balance or plan, records it in the ledger. Free.',
+    'After a human paid a modelslab_create_payment_link link: confirms it (waits up to wait_seconds), shows the ' +
+    'new balance or plan, books it in the ledger. Free.',
   input: {
     purpose: z.enum(['fund', 'subscribe']),
     session_id: z

@@ -12,7 +12,7 @@ export default defineTool({
   title: 'Fund the ModelsLab wallet',
   description:
     'Adds amount_usd to the ModelsLab wallet from a saved card; costs that. Asks the human first (a form, or a ' +
-    'quote whose confirmation_token you pass back with the same arguments). Never charges twice.',
+    'quote: pass its confirmation_token back with the same arguments). Never charges twice.',
   input: {
     amount_usd: z.number().min(10).max(10_000).describe('USD to add.'),
     payment_method_id,

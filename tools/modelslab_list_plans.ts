@@ -9,8 +9,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'ModelsLab plans',
   description:
-    'ModelsLab subscription plans (id, price, period, limits), cheapest first, and the pay-as-you-go wallet ' +
-    'terms. Free. Use before modelslab_subscribe.',
+    'ModelsLab plans (id, price, period, limits), cheapest first, and the pay-as-you-go wallet terms. Free. Use ' +
+    'before modelslab_subscribe.',
   input: {
     category: z.string().min(1).optional().describe('Only this category, e.g. imagen or normal.'),
   },

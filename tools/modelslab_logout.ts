@@ -7,8 +7,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Log out of ModelsLab',
   description:
-    'Revokes the stored ModelsLab access token (all: every token of the account) and deletes it from the ' +
-    'store. The API key stays, so generation keeps working. Free.',
+    'Revokes the stored ModelsLab access token and deletes it from the store. The API key stays, so generation ' +
+    'keeps working. Free.',
   input: { all: z.boolean().optional().describe('Revoke every token of the account, not only this one.') },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run({ all }, ctx) {

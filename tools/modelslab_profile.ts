@@ -31,8 +31,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'ModelsLab profile',
   description:
-    "The ModelsLab account's profile: name, email, username, whether the email is verified, wallet balance " +
-    'and preferences. Free; needs the access token (modelslab_login).',
+    "The ModelsLab account's profile: name, email, username, email verified, wallet balance, preferences. Free; " +
+    'needs the access token (modelslab_login).',
   input: (config: Pick<Config, 'toolsets' | 'readOnly'>) => (adminActionsOn(config) ? update : {}),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   adminAnnotations: {

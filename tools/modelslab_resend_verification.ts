@@ -8,8 +8,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Resend the ModelsLab verification email',
   description:
-    'Sends the ModelsLab verification email again, when the code did not arrive or was refused. Free. Then ' +
-    'call modelslab_verify_email with the newest code.',
+    'Sends the ModelsLab verification email again (code lost or refused). Free. Then call modelslab_verify_email ' +
+    'with the newest code.',
   input: { email },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run({ email }, ctx) {

@@ -14,8 +14,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Create a ModelsLab account',
   description:
-    'Creates a ModelsLab account and has a verification code emailed. Free. The human types the password into a ' +
-    'one-time local page. Then ask them for the code and call modelslab_verify_email. Existing account: modelslab_login.',
+    'Creates a ModelsLab account; a code is emailed. Free. The human types the password into a one-time local ' +
+    'page. Then ask them for the code and call modelslab_verify_email. Existing account: modelslab_login.',
   input: {
     email: email.optional(),
     password: password.min(8).optional(),

@@ -16,8 +16,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Subscribe to a ModelsLab plan',
   description:
-    'Starts a ModelsLab plan, charging its price to a saved card. Asks the human first (a form, or a quote whose ' +
-    'confirmation_token you pass back with the same arguments). Never charges twice.',
+    'Starts a ModelsLab plan, charging its price to a saved card. Asks the human first (a form, or a quote: pass ' +
+    'its confirmation_token back with the same arguments). Never charges twice.',
   input: { plan_id, payment_method_id, confirmation_token },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   movesMoney: true,

@@ -8,8 +8,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'Verify a ModelsLab email',
   description:
-    'Verifies a new ModelsLab account with the code from its verification email, then stores the access ' +
-    'token and the default API key (OS keychain). Free. After it, account_status shows ModelsLab as configured.',
+    'Verifies a new ModelsLab account with the emailed code and stores the access token and default API key (OS ' +
+    'keychain). Free. account_status then shows ModelsLab configured.',
   input: {
     verification_code: z.string().trim().min(1).max(512).describe('The code from the verification email.'),
   },

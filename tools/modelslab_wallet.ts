@@ -9,8 +9,8 @@ export default defineTool({
   providers: ['modelslab'],
   title: 'ModelsLab wallet',
   description:
-    'The ModelsLab wallet: balance, total credited and used, and its transactions (credits and debits), newest ' +
-    'first, with paging. Free.',
+    'The ModelsLab wallet: balance, totals credited and used, its transactions newest first, with paging. Free. ' +
+    'Use it to see what a charge did.',
   input: {
     type: z.enum(['credit', 'debit']).optional().describe('Only credits or only debits.'),
     limit: z.number().int().min(1).max(200).optional().describe('Transactions to show (default 20).'),

@@ -12,11 +12,7 @@ export const provider = <const P extends readonly [Provider, ...Provider[]]>(pro
 /** A provider's id for a job or image, exactly as a result printed it. */
 export const id = z.string().min(1).describe('Id as a result printed it, e.g. img_abc123.');
 
-export const output_dir = z
-  .string()
-  .min(1)
-  .optional()
-  .describe('Folder under the output root; created if missing.');
+export const output_dir = z.string().min(1).optional().describe('Folder under the output root (created).');
 
 export const filename = z
   .string()
@@ -27,7 +23,7 @@ export const filename = z
 export const preview = z
   .boolean()
   .optional()
-  .describe('Inline preview (default true); false saves ~800 context tokens per image.');
+  .describe('Default true; false saves ~800 context tokens per image.');
 
 /** How long a call may wait for a job before handing back its id; `min` 0 lets a call only look. */
 export const max_wait_seconds = (defaultSeconds: number, min: 0 | 1 = 1) =>

@@ -7,9 +7,9 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Buy Pixelmuse credits',
   description:
-    'Creates a Stripe checkout link for a Pixelmuse credit package (credit_pack: 100 credits for $10). Nothing is ' +
-    'charged by this call: a human opens the link and pays; the credits then appear in account_status. Use it ' +
-    'when a generation failed for lack of credits. get_pricing lists the packages.',
+    'A Stripe checkout link for a Pixelmuse credit package (credit_pack: 100 credits for $10; see get_pricing). ' +
+    'Charges nothing itself: a human pays at the link; account_status then shows the credits. Use it when a ' +
+    'generation failed for lack of credits.',
   input: {
     package: z.string().min(1).optional().describe('Package name from get_pricing (default credit_pack).'),
   },

@@ -7,8 +7,8 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Delete a Pixelmuse image',
   description:
-    'Permanently removes one image from the Pixelmuse history (it disappears from listings and by id). Files ' +
-    'already saved in the project are kept. Free; credits are not refunded. Use pixelmuse_list_images to find ids.',
+    'Permanently removes one image from the Pixelmuse history. Files saved in the project stay. Free; no refund. ' +
+    'pixelmuse_list_images gives the ids.',
   input: { id },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   async run({ id }, ctx) {

@@ -8,8 +8,8 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'List Pixelmuse images',
   description:
-    'Lists Pixelmuse images, newest first, with id, status, model, visibility and prompt. Free. Use it to ' +
-    'find an id for get_generation, pixelmuse_update_image or pixelmuse_delete_image.',
+    'Lists Pixelmuse images, newest first: id, status, model, visibility, prompt. Free. Gives the ids for ' +
+    'get_generation, pixelmuse_update_image and pixelmuse_delete_image.',
   input: {
     limit,
     cursor,

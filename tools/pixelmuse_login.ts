@@ -12,8 +12,8 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Connect a Pixelmuse API key',
   description:
-    'Connects Pixelmuse: the human types their API key into a one-time local page; atelier-mcp checks it with ' +
-    'Pixelmuse and stores it (OS keychain). You get the account and balance, never the key. Free.',
+    'Connects Pixelmuse: the human types their API key into a one-time local page; it is checked and stored (OS ' +
+    'keychain). You get the account and balance, never the key. Free.',
   input: {},
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(_args, ctx) {

@@ -8,9 +8,8 @@ export default defineTool({
   providers: ['pixelmuse'],
   title: 'Change a Pixelmuse image',
   description:
-    'Changes the visibility of one Pixelmuse image: public images get a share page at ' +
-    'https://www.pixelmuse.studio/g/<id>, private ones are visible only to the account. Free. ' +
-    'Use pixelmuse_list_images to find ids.',
+    'Makes one Pixelmuse image public (a share page at https://www.pixelmuse.studio/g/<id>) or private (the ' +
+    'account only). Free. pixelmuse_list_images gives the ids.',
   input: {
     id,
     visibility: z.enum(['public', 'private']).describe('New visibility.'),

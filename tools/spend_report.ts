@@ -8,8 +8,8 @@ export default defineTool({
   providers: ['modelslab', 'pixelmuse'],
   title: 'Spend report',
   description:
-    "Local ledger of what atelier-mcp charged: totals per UTC day and provider, each charge's reference, " +
-    "today's spend against the caps, charges held (in flight, outcome unknown, 3-D Secure). Free; offline.",
+    "The local ledger of atelier-mcp's charges: totals per UTC day and provider, references, today's spend " +
+    'against the caps, charges held (in flight, unknown, 3-D Secure). Free; offline.',
   input: {
     days: z.number().int().min(1).max(366).optional().describe('UTC days back (default 30).'),
     provider: z.enum(['modelslab', 'pixelmuse']).optional().describe('Only this one.'),

@@ -15,10 +15,9 @@ export function inputShape(tool: ToolDefinition, config: Config): z.ZodRawShape 
 export function toolListEntry(tool: ToolDefinition, config: Config): Record<string, unknown> {
   // The client pays for tools/list on every turn: `$schema` (draft-07 is the default anyway) would add ~13
   // tokens to every tool.
-  const { $schema: _, ...inputSchema } = z.toJSONSchema(z.object(inputShape(tool, config)), {
-    target: 'draft-7',
-    io: 'input',
-  });
+  const { $schema: _, ...inputSchema } = withoutNoise(
+    z.toJSONSchema(z.object(inputShape(tool, config)), { target: 'draft-7', io: 'input' }),
+  );
   return {
     name: tool.name,
     title: tool.title,
@@ -31,6 +30,23 @@ export function toolListEntry(tool: ToolDefinition, config: Config): Record<stri
     // Claude Code asks the human before every call of a tool marked so, whatever its permission mode.
     ...(tool.movesMoney ? { _meta: { 'anthropic/requiresUserInteraction': true } } : {}),
   };
+}
+
+/**
+ * What zod adds that tells a model nothing: the safe-integer bound of every `.int()` (a JSON number has no other
+ * limit a model would reach) and `propertyNames: {type: "string"}` of a record (JSON keys are strings). ~60 tokens
+ * of the default list; the arguments are still checked against the zod schema itself.
+ */
+function withoutNoise<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(withoutNoise) as T;
+  if (schema === null || typeof schema !== 'object') return schema;
+  const kept = Object.entries(schema).filter(
+    ([key, value]) =>
+      !(key === 'maximum' && value === Number.MAX_SAFE_INTEGER) &&
+      !(key === 'minimum' && value === Number.MIN_SAFE_INTEGER) &&
+      !(key === 'propertyNames' && JSON.stringify(value) === '{"type":"string"}'),
+  );
+  return Object.fromEntries(kept.map(([key, value]) => [key, withoutNoise(value)])) as T;
 }
 
 /**

@@ -120,3 +120,21 @@ describe('tool selection', () => {
     expect(() => loadConfig({}, { ATELIER_PROVIDERS: 'dalle' }, '/tmp')).toThrow(/Unknown provider: dalle/);
   });
 });
+
+describe('tools/list schemas', () => {
+  it("leave out zod's safe-integer bounds and string keys of records, and keep every other bound", async () => {
+    const tools = await listToolsAsClient(services({ toolsets: 'all,admin' }));
+    const text = JSON.stringify(tools);
+    expect(text).not.toContain(String(Number.MAX_SAFE_INTEGER));
+    expect(text).not.toContain('"propertyNames":{"type":"string"}');
+    // A record whose keys are limited keeps saying which.
+    expect(text).toContain('"propertyNames":{"type":"string","enum":["name"');
+    const schema = (name: string) =>
+      (tools.find((t) => t.name === name)!.inputSchema as { properties: Record<string, object> }).properties;
+    expect(schema('modelslab_subscribe').plan_id).toEqual(
+      expect.objectContaining({ type: 'integer', exclusiveMinimum: 0 }),
+    );
+    expect(schema('generate_image').seed).toEqual(expect.objectContaining({ type: 'integer', minimum: 0 }));
+    expect(schema('generate_image').params).toEqual(expect.objectContaining({ type: 'object' }));
+  });
+});
