@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UserInputError } from '../errors.js';
+import { nothingSent } from '../spend/outcome.js';
 
 // Multi round-trip requests (MCP 2026-07-28): a server that needs the human (a charge to approve, a page to open)
 // or the client (its roots) ends the call with `resultType: "input_required"`, the requests, and a
@@ -18,6 +19,9 @@ export class InputRequired extends Error {
     readonly requestState: string,
   ) {
     super('input required from the client');
+    // The call stops to ask before its next request leaves: nothing of it was sent, so no code on the way out may
+    // take it for a lost answer (and wrap it, hiding it from the tools/call seam that answers input_required).
+    nothingSent(this);
   }
 }
 

@@ -6,8 +6,8 @@ import { TASKS_EXTENSION, type ModernCapabilities } from './modern.js';
 // its status and, at the end, the result the call would have returned. When the work needs the human (a charge to
 // approve) the task waits in `input_required` with the requests, and tasks/update brings the answers. No SDK here.
 
-/** The tools whose calls become tasks: they wait for a generation that takes seconds to minutes. */
-const TASK_TOOLS = new Set(['generate_image', 'get_generation']);
+/** The tools whose calls become tasks: they wait for a generation (seconds to minutes) or a training (minutes). */
+const TASK_TOOLS = new Set(['generate_image', 'get_generation', 'modelslab_training']);
 
 export const becomesTask = (tool: string, capabilities: ModernCapabilities): boolean =>
   TASK_TOOLS.has(tool) && capabilities.extensions?.[TASKS_EXTENSION] !== undefined;

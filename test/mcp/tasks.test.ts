@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { renderImage } from '../../src/sandbox/render.js';
 import { startModernClient, textOf, type ModernClient } from '../helpers/modern-client.js';
 import { newPlace, requireTestBin, type Place } from '../helpers/spend-bins.js';
 
@@ -12,6 +13,7 @@ import { newPlace, requireTestBin, type Place } from '../helpers/spend-bins.js';
  */
 
 const TASKS = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+const FORM = { elicitation: { form: {} } };
 
 let place: Place | undefined;
 let client: ModernClient | undefined;
@@ -35,6 +37,7 @@ async function start(): Promise<ModernClient> {
 type Task = {
   taskId: string;
   status: string;
+  statusMessage?: string;
   inputRequests?: Record<string, { method: string }>;
   result?: Record<string, unknown>;
 };
@@ -125,4 +128,43 @@ describe('tasks (io.modelcontextprotocol/tasks) over stdio', () => {
     expect(plain.resultType).toBe('complete');
     expect(textOf(plain)).toMatch(/pixelmuse-img_/);
   }, 60_000);
+
+  it('follows a LoRA training as a task until the model is ready', async () => {
+    const c = await start();
+    await mkdir(join(place!.dir, 'home', 'products'), { recursive: true });
+    for (const n of [1, 2]) {
+      const png = await renderImage({ prompt: `mug ${n}`, model: 'photo', aspectRatio: '1:1', seed: n });
+      await writeFile(join(place!.dir, 'home', 'products', `mug-${n}.png`), png);
+    }
+    const train = {
+      images: ['products'],
+      instance_prompt: 'photo of zxq mug',
+      class_prompt: 'photo of a mug',
+    };
+    const asked = await c.call('modelslab_train_lora', train, { capabilities: FORM });
+    expect(asked.resultType, textOf(asked)).toBe('input_required');
+    const started = await c.call('modelslab_train_lora', train, {
+      capabilities: FORM,
+      requestState: asked.requestState as string,
+      inputResponses: { consent: { action: 'accept', content: { approve: true } } },
+    });
+    const trainingId = /^Training (\w+) started/m.exec(textOf(started))?.[1];
+    expect(trainingId, textOf(started)).toBeDefined();
+
+    const followed = await c.call(
+      'modelslab_training',
+      { action: 'status', training_id: trainingId, max_wait_seconds: 120 },
+      { capabilities: TASKS },
+    );
+    expect(followed.resultType, textOf(followed)).toBe('task');
+    const { taskId } = followed.task as Task;
+    const seen = new Set<string>();
+    const done = await until(c, taskId, (t) => {
+      if (t.statusMessage) seen.add(t.statusMessage);
+      return t.status === 'completed';
+    });
+    expect(textOf(done.result!)).toMatch(/READY: the model id is/);
+    // The task's status followed the training through its statuses, not only its end.
+    expect([...seen].some((m) => /deploying_gpu|training_started|trained/.test(m))).toBe(true);
+  }, 90_000);
 });
