@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { storedProviders } from './stored-providers.js';
 import { UserInputError } from './errors.js';
 
 export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images', 'train', 'admin'] as const;
@@ -223,6 +224,7 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
   const xdgConfig = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   const xdgData = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   const sandbox = flags.sandbox ?? truthy(env.ATELIER_SANDBOX);
+  const home = resolve(cwd, env.ATELIER_HOME || join(xdgConfig, 'atelier-mcp'));
   const outputDir = flags.outputDir ?? env.ATELIER_OUTPUT_DIR;
   const maxUsdPerDay = usd(env.ATELIER_MAX_USD_PER_DAY, 100, 'ATELIER_MAX_USD_PER_DAY');
   // The default per-call cap is never above the day cap: ATELIER_MAX_USD_PER_DAY=20 alone means at most $20 a
@@ -243,8 +245,12 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
     sandbox,
     toolsets: withDefaultsOff(toolsetList(flags.toolsets ?? env.ATELIER_TOOLSETS), {
       named: (flags.toolsets ?? env.ATELIER_TOOLSETS ?? '').trim() !== '',
-      // Read at start, before any credential store: the env or the sandbox (whose key is ModelsLab's).
-      modelslab: sandbox || Boolean(env.MODELSLAB_API_KEY || env.MODELSLAB_TOKEN),
+      // Read at start, before any credential store opens: the env, the sandbox (whose key is ModelsLab's), or the
+      // note that a ModelsLab credential was stored under this home (src/stored-providers.ts).
+      modelslab:
+        sandbox ||
+        Boolean(env.MODELSLAB_API_KEY || env.MODELSLAB_TOKEN) ||
+        storedProviders(home).has('modelslab'),
     }),
     readOnly: flags.readOnly ?? truthy(env.ATELIER_READ_ONLY),
     providers: list(flags.providers ?? env.ATELIER_PROVIDERS, PROVIDERS, 'provider'),
@@ -253,7 +259,7 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
     pixelmuseBaseUrl: origin(env.PIXELMUSE_BASE_URL, 'https://www.pixelmuse.studio', 'PIXELMUSE_BASE_URL'),
     modelslabBaseUrl: origin(env.MODELSLAB_BASE_URL, 'https://modelslab.com', 'MODELSLAB_BASE_URL'),
     stripeApiBase: origin(env.STRIPE_API_BASE, 'https://api.stripe.com', 'STRIPE_API_BASE'),
-    home: resolve(cwd, env.ATELIER_HOME || join(xdgConfig, 'atelier-mcp')),
+    home,
     // The sandbox never touches the user's real keychain or files.
     credentialStore: sandbox
       ? 'memory'

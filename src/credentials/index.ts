@@ -4,6 +4,7 @@ import { ConfigurationError, UserInputError } from '../errors.js';
 import { holdSecret } from '../redact.js';
 import { CREDENTIAL_FILE, FileStore } from './file-store.js';
 import { Keychain, probeKeychain, type KeychainLike } from './keychain.js';
+import { noteStored } from '../stored-providers.js';
 
 export { Keychain, probeKeychain, keychainLabel, KEYCHAIN_SERVICE } from './keychain.js';
 export type { KeychainLike, KeychainResult } from './keychain.js';
@@ -25,6 +26,9 @@ export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   'modelslab_token_expires_at',
   'modelslab_token_expiry',
 ];
+
+/** Either makes ModelsLab usable: the generation key, or the access token that fetches one. */
+const MODELSLAB_CREDENTIALS: readonly CredentialName[] = ['modelslab_api_key', 'modelslab_token'];
 
 export const CREDENTIAL_ENV: Record<CredentialName, string> = {
   pixelmuse_api_key: 'PIXELMUSE_API_KEY',
@@ -123,8 +127,11 @@ export function openCredentials(
     return value === undefined ? undefined : { value, source: 'file', where: fileWhere };
   };
 
-  const lookUp = async (name: CredentialName): Promise<ResolvedCredential | undefined> => {
-    const fromEnv = env[CREDENTIAL_ENV[name]]?.trim();
+  const lookUp = async (
+    name: CredentialName,
+    { env: withEnv = true } = {},
+  ): Promise<ResolvedCredential | undefined> => {
+    const fromEnv = withEnv ? env[CREDENTIAL_ENV[name]]?.trim() : undefined;
     if (fromEnv) return { value: fromEnv, source: 'env', where: `env ${CREDENTIAL_ENV[name]}` };
     switch (mode) {
       case 'memory': {
@@ -144,6 +151,62 @@ export function openCredentials(
   const isSecret = (name: CredentialName) =>
     name !== 'modelslab_token_expires_at' && name !== 'modelslab_token_expiry';
 
+  const store = async (name: CredentialName, raw: string): Promise<SaveResult> => {
+    if (isSecret(name)) holdSecret(raw);
+    const value = raw.trim();
+    if (value === '') {
+      throw new UserInputError(`The value for ${name} is empty; nothing was saved.`, {
+        next: `Paste the key again, or set ${CREDENTIAL_ENV[name]} in the MCP client's env.`,
+      });
+    }
+    switch (mode) {
+      case 'memory':
+        memory.set(name, value);
+        return { source: 'memory', where: memoryWhere };
+      case 'file':
+        await file.set(name, value);
+        return { source: 'file', where: fileWhere };
+      case 'keychain': {
+        const kc = keychain();
+        const set = await kc.set(name, value);
+        if (!set.ok) throw keychainMissing(name, set.reason);
+        return { source: 'keychain', where: kc.label };
+      }
+      case 'auto': {
+        const kc = keychain();
+        const set = await kc.set(name, value);
+        if (set.ok) {
+          // An older copy left in the file from a keychain outage should not linger in plain text.
+          await file.delete(name).catch(() => false);
+          return { source: 'keychain', where: kc.label };
+        }
+        await file.set(name, value);
+        return { source: 'file', where: fileWhere, keychainUnavailable: set.reason };
+      }
+    }
+  };
+
+  const unstore = async (name: CredentialName): Promise<CredentialSource[]> => {
+    const removed: CredentialSource[] = [];
+    if (mode === 'memory') {
+      if (memory.delete(name)) removed.push('memory');
+      return removed;
+    }
+    if (mode === 'keychain' || mode === 'auto') {
+      const deleted = await keychain().delete(name);
+      if (!deleted.ok && mode === 'keychain') throw keychainMissing(name, deleted.reason);
+      if (deleted.ok && deleted.value) removed.push('keychain');
+    }
+    if (mode === 'file' || mode === 'auto') {
+      if (await file.delete(name)) removed.push('file');
+    }
+    return removed;
+  };
+
+  const note = (stored: boolean) =>
+    // A note that cannot be written costs only the toolset default; the credential itself is stored.
+    noteStored(config.home, 'modelslab', stored).catch(() => undefined);
+
   return {
     async get(name) {
       const found = await lookUp(name);
@@ -152,53 +215,17 @@ export function openCredentials(
     },
 
     async save(name, raw) {
-      if (isSecret(name)) holdSecret(raw);
-      const value = raw.trim();
-      if (value === '') {
-        throw new UserInputError(`The value for ${name} is empty; nothing was saved.`, {
-          next: `Paste the key again, or set ${CREDENTIAL_ENV[name]} in the MCP client's env.`,
-        });
-      }
-      switch (mode) {
-        case 'memory':
-          memory.set(name, value);
-          return { source: 'memory', where: memoryWhere };
-        case 'file':
-          await file.set(name, value);
-          return { source: 'file', where: fileWhere };
-        case 'keychain': {
-          const kc = keychain();
-          const set = await kc.set(name, value);
-          if (!set.ok) throw keychainMissing(name, set.reason);
-          return { source: 'keychain', where: kc.label };
-        }
-        case 'auto': {
-          const kc = keychain();
-          const set = await kc.set(name, value);
-          if (set.ok) {
-            // An older copy left in the file from a keychain outage should not linger in plain text.
-            await file.delete(name).catch(() => false);
-            return { source: 'keychain', where: kc.label };
-          }
-          await file.set(name, value);
-          return { source: 'file', where: fileWhere, keychainUnavailable: set.reason };
-        }
-      }
+      const saved = await store(name, raw);
+      // ModelsLab in a lasting store turns the `train` toolset on at the next start (src/config.ts).
+      if (saved.source !== 'memory' && MODELSLAB_CREDENTIALS.includes(name)) await note(true);
+      return saved;
     },
 
     async remove(name) {
-      const removed: CredentialSource[] = [];
-      if (mode === 'memory') {
-        if (memory.delete(name)) removed.push('memory');
-        return removed;
-      }
-      if (mode === 'keychain' || mode === 'auto') {
-        const deleted = await keychain().delete(name);
-        if (!deleted.ok && mode === 'keychain') throw keychainMissing(name, deleted.reason);
-        if (deleted.ok && deleted.value) removed.push('keychain');
-      }
-      if (mode === 'file' || mode === 'auto') {
-        if (await file.delete(name)) removed.push('file');
+      const removed = await unstore(name);
+      if (removed.length > 0 && MODELSLAB_CREDENTIALS.includes(name)) {
+        const left = await Promise.all(MODELSLAB_CREDENTIALS.map((n) => lookUp(n, { env: false })));
+        if (left.every((c) => c === undefined)) await note(false);
       }
       return removed;
     },

@@ -121,11 +121,16 @@ describe('atelier-mcp logout modelslab', () => {
   });
 
   it('with only an API key stored, says it removed the key, not a token', async () => {
+    const trains = async () => (await cli(['tools'])).stdout.includes('modelslab_train_lora');
+    expect(await trains()).toBe(false);
     await cli(['login', 'modelslab', '--api-key'], `${SANDBOX_MODELSLAB_KEY}\n`);
+    // A stored ModelsLab credential turns the train toolset on at the next start, as one in the env does.
+    expect(await trains()).toBe(true);
     const { code, stdout } = await cli(['logout', 'modelslab']);
     expect(code).toBe(0);
     expect(stdout).toBe('Removed the stored ModelsLab API key (no token was stored).\n');
     expect(await stored()).toEqual({});
+    expect(await trains()).toBe(false);
     expect((await cli(['logout', 'modelslab'])).stdout).toBe('No stored ModelsLab token or key was found.\n');
   });
 

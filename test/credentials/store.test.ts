@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CREDENTIAL_ENV, Keychain, openCredentials, type KeychainLike } from '../../src/credentials/index.js';
+import { loadConfig } from '../../src/config.js';
 import { ConfigurationError } from '../../src/errors.js';
+import { storedProviders } from '../../src/stored-providers.js';
 
 const KEY = 'pm_test_abcdef0123456789';
 const posix = process.platform !== 'win32';
@@ -176,7 +178,7 @@ describe('file store', () => {
       creds.save('modelslab_api_key', 'ml_1'),
       creds.save('modelslab_token', 'tok_1'),
     ]);
-    expect(await readdir(home)).toEqual(['credentials.json']);
+    expect((await readdir(home)).sort()).toEqual(['credentials.json', 'stored-providers.json']);
     expect(Object.keys(JSON.parse(await readFile(file(), 'utf8'))).sort()).toEqual([
       'modelslab_api_key',
       'modelslab_token',
@@ -436,5 +438,47 @@ describe('Keychain guard', () => {
 
   it('labels the real keychain by platform and service', () => {
     expect(new Keychain().label).toMatch(/^OS keychain \(.+, service "atelier-mcp"\)$/);
+  });
+});
+
+describe('the note that ModelsLab is stored (the train toolset default)', () => {
+  const trainOn = () => loadConfig({}, { ATELIER_HOME: home }, '/tmp').toolsets.includes('train');
+
+  it('is written when a ModelsLab key or token reaches a lasting store, and removed with the last of them', async () => {
+    const creds = openCredentials(config('file'), { env: {} });
+    await creds.save('pixelmuse_api_key', KEY);
+    expect(trainOn()).toBe(false);
+    await creds.save('modelslab_token', '12|tokenvalue0123456789');
+    await creds.save('modelslab_api_key', 'mlkey0123456789abcdef');
+    expect(storedProviders(home)).toEqual(new Set(['modelslab']));
+    expect(trainOn()).toBe(true);
+    await creds.remove('modelslab_token');
+    expect(trainOn()).toBe(true);
+    await creds.remove('modelslab_api_key');
+    expect(trainOn()).toBe(false);
+    // The note holds no secret.
+    expect(await readFile(join(home, 'stored-providers.json'), 'utf8')).toBe('{}\n');
+  });
+
+  it('is not written for the memory store, and an env key does not keep it', async () => {
+    await openCredentials(config('memory'), { env: {} }).save('modelslab_api_key', 'mlkey0123456789abcdef');
+    expect(trainOn()).toBe(false);
+    const creds = openCredentials(config('file'), { env: { MODELSLAB_API_KEY: 'from-env-0123456789' } });
+    await creds.save('modelslab_api_key', 'mlkey0123456789abcdef');
+    await creds.remove('modelslab_api_key');
+    expect(storedProviders(home).has('modelslab')).toBe(false);
+  });
+
+  it('reads an unreadable or oversized note as none', async () => {
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, 'stored-providers.json'), 'not json');
+    expect(trainOn()).toBe(false);
+    await writeFile(
+      join(home, 'stored-providers.json'),
+      JSON.stringify({ modelslab: true, pad: 'x'.repeat(5000) }),
+    );
+    expect(trainOn()).toBe(false);
+    await writeFile(join(home, 'stored-providers.json'), JSON.stringify({ modelslab: true }));
+    expect(trainOn()).toBe(true);
   });
 });
