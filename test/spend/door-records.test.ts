@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   ledgerLines,
   provider,
   recordingLogger,
+  removeHome,
 } from './kit.js';
 
 // What the spend door writes down and reports: ledger lines for confirmed, refunded and replayed charges,
@@ -27,7 +28,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-door-records-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');

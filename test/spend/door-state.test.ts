@@ -22,6 +22,7 @@ import {
   tokenFile,
   tokenOf,
   failure,
+  removeHome,
 } from './kit.js';
 
 // The durable state behind the spend door (holds, keys, tokens, the ledger) across lost answers, crashes,
@@ -32,7 +33,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-door-state-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');
@@ -428,6 +429,7 @@ describe('a lost answer', () => {
       args: {},
       send: async (k) => (keys.push(k), 'ok'),
     });
+    await next.settled;
     expect(next.replayed).toBe(false);
     expect(keys[1]).not.toBe(keys[0]);
   });

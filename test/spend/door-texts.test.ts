@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError, OutcomeUnknownError, SpendRefusedError, UserInputError } from '../../src/errors.js';
-import { configWith, door, fund, HOUR, humanSays, provider, tokenOf, failure } from './kit.js';
+import { configWith, door, fund, HOUR, humanSays, provider, tokenOf, failure, removeHome } from './kit.js';
 
 // What the human and the agent read at the spend door: quotes, consent forms, refusals and their next steps.
 // These texts are the consent itself (the amount, what is bought, how it is paid) and the only guide out of a
@@ -14,7 +14,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-door-texts-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const now = Date.parse('2026-12-03T10:00:00.000Z');

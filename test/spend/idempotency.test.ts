@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/log.js';
 import { spendDir } from '../../src/spend/home.js';
 import { argsDigest, canonicalJson } from '../../src/spend/idempotency.js';
 import { openSpendBook, type Consent } from '../../src/spend/index.js';
+import { removeHome } from './kit.js';
 
 let home: string;
 let config: Config;
@@ -16,7 +17,7 @@ beforeEach(async () => {
   config = { ...loadConfig({}, {}, home), home };
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const noHuman: Consent = {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -141,3 +141,10 @@ export const failure = (call: Promise<unknown>) =>
     () => expect.fail('expected a failure'),
     (e: unknown) => e as AtelierError,
   );
+
+/**
+ * Removes a test's home. A key is released after `once` returns (its `settled`): a test that does not wait for it
+ * may still be writing there, so the removal retries instead of failing with ENOTEMPTY.
+ */
+export const removeHome = (home: string) =>
+  rm(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });

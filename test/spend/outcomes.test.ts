@@ -26,6 +26,7 @@ import {
   type Consent,
 } from '../../src/spend/index.js';
 import { failureClass, nothingSent, type FailureClass } from '../../src/spend/outcome.js';
+import { removeHome } from './kit.js';
 
 // The one charge door, walked through every outcome class a provider's answer can fall in, and through the
 // states a crash or a lying upstream leaves behind. The provider here is a fake that records every key it
@@ -36,7 +37,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-outcomes-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const configWith = (over: Partial<Config> = {}): Config => ({ ...loadConfig({}, {}, home), home, ...over });

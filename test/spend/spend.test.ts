@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,13 +14,14 @@ import {
   type ConsentAnswer,
 } from '../../src/spend/index.js';
 import { spendDir } from '../../src/spend/home.js';
+import { removeHome } from './kit.js';
 
 let home: string;
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-spend-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 function configWith(over: Partial<Config> = {}): Config {

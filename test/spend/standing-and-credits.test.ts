@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   ledgerPath,
   provider,
   tokenOf,
+  removeHome,
 } from './kit.js';
 
 // Auto-funding is a standing authorisation (nothing charged now; consent with the amount and the trigger; the
@@ -25,7 +26,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'atelier-standing-'));
 });
 afterEach(async () => {
-  await rm(home, { recursive: true, force: true });
+  await removeHome(home);
 });
 
 const authorized =
