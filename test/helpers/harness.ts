@@ -142,8 +142,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await server.close();
       await proxy?.close();
       await Promise.all([emulator.close(), modelslab.close(), stripe.close()]);
-      await rm(outputDir, { recursive: true, force: true });
-      await rm(home, { recursive: true, force: true });
+      await rm(outputDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+      await rm(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     },
   };
 }

@@ -50,7 +50,7 @@ export async function newPlace(prefix: string): Promise<Place> {
       ATELIER_LOG_LEVEL: 'debug',
       ...extra,
     }),
-    remove: () => rm(dir, { recursive: true, force: true }),
+    remove: () => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }),
   };
 }
 
