@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { UserInputError } from '../src/errors.js';
 import { describeTraining, trainingUri, useLine } from '../src/history/training-resources.js';
-import { followTraining } from '../src/providers/modelslab/follow-training.js';
+import { followTraining, recordStatus } from '../src/providers/modelslab/follow-training.js';
 import { modelslabGenerationClient } from '../src/providers/modelslab/generation-client.js';
 import { trainedModelsSection } from '../src/providers/modelslab/trained.js';
 import { changeTraining, trainingStatus, TRAINING_ID } from '../src/providers/modelslab/training.js';
@@ -56,15 +56,13 @@ export default defineTool({
             status: 'cancel requested',
             state: 'canceled' as const,
           }));
-    await ctx.trainings.save({
+    await recordStatus(
+      ctx.trainings,
       id,
-      status: after.status,
-      state: after.state,
-      baseModelType: known?.baseModelType ?? 'sdxl',
-      instancePrompt: known?.instancePrompt ?? '',
-      images: known?.images ?? 0,
-      startedAt: known?.startedAt ?? new Date().toISOString(),
-    });
+      known,
+      { status: after.status, state: after.state },
+      new Date().toISOString(),
+    );
     return `${action === 'cancel' ? 'Cancelled' : 'Deleted'} training ${id}: ${said}. Status now: ${after.status}.`;
   },
 });

@@ -1,7 +1,7 @@
 import type { ToolContext } from '../../context.js';
 import { DeadlineError } from '../../errors.js';
 import { sleep } from '../../http/retry.js';
-import type { TrainingRecord } from '../../history/trainings.js';
+import type { TrainingRecord, Trainings } from '../../history/trainings.js';
 import { modelslabGenerationClient } from './generation-client.js';
 import { stepOf, trainingStatus, TRAINING_STATUSES, type TrainingStatus } from './training.js';
 
@@ -23,6 +23,29 @@ function line(id: string, s: TrainingStatus): string {
   const where = step ? ` (step ${step} of ${TRAINING_STATUSES.length})` : '';
   const eta = s.etaMinutes !== undefined ? `, ModelsLab expects about ${s.etaMinutes} min more` : '';
   return `ModelsLab training ${id}: ${s.status}${where}${eta}`;
+}
+
+/**
+ * Records a training's new status, keeping what was known of it; a training this server did not start is taken
+ * as sdxl until known otherwise.
+ */
+export function recordStatus(
+  trainings: Trainings,
+  id: string,
+  known: TrainingRecord | undefined,
+  status: Pick<TrainingStatus, 'status' | 'etaMinutes'> & { state: TrainingRecord['state'] },
+  startedAt: string,
+): Promise<TrainingRecord> {
+  return trainings.save({
+    id,
+    status: status.status,
+    state: status.state,
+    baseModelType: known?.baseModelType ?? 'sdxl',
+    instancePrompt: known?.instancePrompt ?? '',
+    images: known?.images ?? 0,
+    startedAt: known?.startedAt ?? startedAt,
+    ...(status.etaMinutes !== undefined ? { etaMinutes: status.etaMinutes } : {}),
+  });
 }
 
 /**
@@ -58,16 +81,7 @@ export async function followTraining(
         milestone: true,
       });
       last = status.status;
-      await ctx.trainings.save({
-        id,
-        status: status.status,
-        state: status.state,
-        baseModelType: known?.baseModelType ?? 'sdxl',
-        instancePrompt: known?.instancePrompt ?? '',
-        images: known?.images ?? 0,
-        startedAt: known?.startedAt ?? new Date(startedAt).toISOString(),
-        ...(status.etaMinutes !== undefined ? { etaMinutes: status.etaMinutes } : {}),
-      });
+      await recordStatus(ctx.trainings, id, known, status, new Date(startedAt).toISOString());
     }
     const left = deadline - Date.now();
     if (status.state !== 'running' || left <= 0) break;

@@ -6,7 +6,8 @@ import { agentsRoute, ok, userOf, validationError, type ModelslabExchange } from
 /**
  * The billing profile (GET/PUT /billing/info) and the billing overview. The fields are the hosted MCP's and the
  * skills' (notes/modelslab.md §1.5); anything else in a PUT is refused, as are a tax id without its type and
- * a country that is not an ISO 3166 alpha-2 code.
+ * a country that is not an ISO 3166 alpha-2 code. The list is the emulator's own reading of the documents, kept
+ * apart from the client's (src/providers/modelslab/admin.ts) on purpose: shared, a misspelt field would pass both.
  */
 export const BILLING_FIELDS = [
   'name',

@@ -21,7 +21,10 @@ export interface TrainingOptions {
   minuteMs?: number;
 }
 
-/** The documented statuses, in order (lora-finetune.mdx "Training Status Values"). */
+/**
+ * The documented statuses, in order (lora-finetune.mdx "Training Status Values"): the emulator's own copy, apart
+ * from the client's (src/providers/modelslab/training.ts), so that a misreading on one side shows in the tests.
+ */
 export const TRAINING_STATUSES = [
   'deploying_gpu',
   'training_started',
