@@ -1,5 +1,5 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { discoverResult, MODERN_VERSIONS, modernRequest, modernResult } from './modern.js';
+import { discoverResult, isRecord, MODERN_VERSIONS, modernRequest, modernResult } from './modern.js';
 
 /**
  * What the server answers to `initialize`, computed by the build from the SDK server itself (scripts/tool-list.ts):
@@ -12,8 +12,6 @@ export interface InitializeAnswer {
 }
 
 type Json = Record<string, unknown>;
-
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Answers to the first requests of every session, `initialize` and then `tools/list` (or, in the 2026-07-28 era,

@@ -1,7 +1,8 @@
 import type { OpenedUrl, SecretPages } from '../context.js';
+import { redact } from '../redact.js';
 import type { Consent, ConsentAnswer } from '../spend/index.js';
 import { micros } from '../spend/money.js';
-import type { ModernCapabilities } from './modern.js';
+import { isRecord, type ModernCapabilities } from './modern.js';
 import { InputRequired, type InputRequest, type RequestStates, type StateClaims } from './round-trip.js';
 
 // The human and the client, reached by multi round-trip in a 2026-07-28 tool call: the first call ends with
@@ -17,9 +18,6 @@ export interface ModernCall {
   /** The redeemed state and the client's answers, when this call is a retry. */
   retry?: { claims: StateClaims; responses: Record<string, unknown> };
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The answer this retry brings to `ask`, once: a call asks each question at most once per round. */
 function answerFor(
@@ -97,7 +95,10 @@ export function modernPages(call: ModernCall, open: SecretPages['open']): Secret
       const answer = take();
       if (answer === undefined) {
         return Promise.reject(
-          required(call, 'page', { method: 'elicitation/create', params: { mode: 'url', message, url } }),
+          required(call, 'page', {
+            method: 'elicitation/create',
+            params: { mode: 'url', message: redact(message), url },
+          }),
         );
       }
       return Promise.resolve({ answer, complete: () => Promise.resolve() });

@@ -8,16 +8,16 @@ import type { InitializeAnswer } from './early-answers.js';
 /** The revisions spoken without `initialize`. */
 export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
 
-export const VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+const VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 const CAPABILITIES_KEY = 'io.modelcontextprotocol/clientCapabilities';
 const SERVER_INFO_KEY = 'io.modelcontextprotocol/serverInfo';
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
 /** -32022: the spec's UnsupportedProtocolVersionError. */
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What a client declares per request; the parts atelier reads. */
 export interface ModernCapabilities {
@@ -26,7 +26,7 @@ export interface ModernCapabilities {
   extensions?: Record<string, object>;
 }
 
-export interface ModernRequest {
+interface ModernRequest {
   version: string;
   capabilities: ModernCapabilities;
 }
@@ -42,10 +42,7 @@ export function modernRequest(meta: unknown): ModernRequest | undefined {
 }
 
 /** The versions `server/discover` lists: the modern ones, then those `initialize` negotiates. */
-export const supportedVersions = (answer: InitializeAnswer): string[] => [
-  ...MODERN_VERSIONS,
-  ...answer.versions,
-];
+const supportedVersions = (answer: InitializeAnswer): string[] => [...MODERN_VERSIONS, ...answer.versions];
 
 /**
  * The `server/discover` result, made from what `initialize` answers: the same capabilities, except that resource

@@ -62,11 +62,15 @@ export function requestStates(options: { now?: () => number; ttlMs?: number } = 
   const key = randomBytes(32);
   const used = new Map<string, number>();
   const mac = (body: string) => createHmac('sha256', key).update(body).digest();
+  const keyed = (digest: string) => mac(`args:${digest}`).toString('base64url');
 
   return {
     issue(claims) {
       const payload: Payload = {
         ...claims,
+        // The state goes to the client in the clear (signed, not encrypted): a bare sha256 of arguments that may
+        // hold a card or a password could be guessed offline, so the state carries it keyed.
+        args: keyed(claims.args),
         exp: now() + ttlMs,
         nonce: randomBytes(12).toString('base64url'),
       };
@@ -87,7 +91,7 @@ export function requestStates(options: { now?: () => number; ttlMs?: number } = 
         );
       }
       const payload = JSON.parse(Buffer.from(body.slice(3), 'base64url').toString('utf8')) as Payload;
-      if (payload.tool !== call.tool || payload.args !== call.args) {
+      if (payload.tool !== call.tool || payload.args !== keyed(call.args)) {
         throw refuse(
           `This requestState belongs to another call (${payload.tool} with other arguments); a state answers only the call it came with.`,
         );
@@ -100,7 +104,7 @@ export function requestStates(options: { now?: () => number; ttlMs?: number } = 
         throw refuse('This requestState was already used; each one answers one retry.');
       used.set(payload.nonce, payload.exp);
       const { exp: _e, nonce: _n, ...claims } = payload;
-      return claims;
+      return { ...claims, args: call.args };
     },
   };
 }

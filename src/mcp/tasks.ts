@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { formatError } from '../error-format.js';
 import { TASKS_EXTENSION, type ModernCapabilities } from './modern.js';
 
 // The tasks extension (io.modelcontextprotocol/tasks) of MCP 2026-07-28: a tools/call the client lets become a task
@@ -15,7 +16,7 @@ export const becomesTask = (tool: string, capabilities: ModernCapabilities): boo
 type Json = Record<string, unknown>;
 
 /** One run of the call: its result, which may be `input_required` (then `requestState` and the requests). */
-export type TaskAttempt = (
+type TaskAttempt = (
   retry: { requestState: string; inputResponses: Json } | undefined,
   signal: AbortSignal,
   /** What the work reports as it goes (its progress messages): the task's statusMessage. */
@@ -59,8 +60,12 @@ export function createTaskStore(now: () => number = Date.now): TaskStore {
   >();
   const iso = () => new Date(now()).toISOString();
   const find = (taskId: string) => {
-    for (const [id, t] of tasks)
-      if (Date.parse(t.task.lastUpdatedAt) + t.task.ttlMs < now()) tasks.delete(id);
+    for (const [id, t] of tasks) {
+      if (Date.parse(t.task.lastUpdatedAt) + t.task.ttlMs >= now()) continue;
+      // A task nobody asked about for its whole lifetime stops too, rather than running on unseen.
+      t.abort.abort(new Error('The task expired.'));
+      tasks.delete(id);
+    }
     const found = tasks.get(taskId);
     if (!found)
       throw new TaskNotFound(
@@ -87,7 +92,8 @@ export function createTaskStore(now: () => number = Date.now): TaskStore {
       .catch((error: unknown) =>
         set(entry, {
           status: 'failed',
-          error: { code: -32603, message: (error as Error)?.message ?? String(error) },
+          // Through the one error text of every result, which is redacted.
+          error: { code: -32603, message: formatError(error) },
         }),
       );
   };

@@ -29,7 +29,7 @@ import { argumentChecker, inputShape } from './tool-schema.js';
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** tools/call's params; a 2026-07-28 retry of an `input_required` answer adds the last two. */
-export type CallParams = CallToolRequest['params'] & {
+type CallParams = CallToolRequest['params'] & {
   inputResponses?: Record<string, unknown>;
   requestState?: string;
 };

@@ -24,6 +24,13 @@ describe('requestState', () => {
     expect(() => states.redeem(state, call)).toThrow(/already used/);
   });
 
+  it('carries the digest of the arguments keyed, so the client cannot test guesses of a card or a password', () => {
+    const body = requestStates().issue(claims).split('.')[1]!;
+    const text = Buffer.from(body, 'base64url').toString('utf8');
+    expect(text).toContain('"args":');
+    expect(text).not.toContain(call.args);
+  });
+
   it('refuses a state whose payload or signature was changed, and one signed by another process', () => {
     const states = requestStates();
     const [v, body, mac] = states.issue(claims).split('.');
