@@ -22,6 +22,7 @@ const SECRET_FIELDS = [
   'card',
   'secret',
   'spt',
+  'wandb_key',
 ].join('|');
 
 const SECRET_PARAMS = [

@@ -99,5 +99,7 @@ export default defineTool({
 });
 
 function describeKey(k: ApiKeyInfo): string {
-  return `#${k.id} "${k.name}" ${k.key.includes('…') ? k.key : mask(k.key)}${k.created_at ? `, created ${k.created_at.slice(0, 10)}` : ''}${k.notes ? ` (${k.notes})` : ''}`;
+  // An update's answer may leave the key out: describe what came back rather than fail on it.
+  const key = k.key === undefined ? '' : ` ${k.key.includes('…') ? k.key : mask(k.key)}`;
+  return `#${k.id} "${k.name}"${key}${k.created_at ? `, created ${k.created_at.slice(0, 10)}` : ''}${k.notes ? ` (${k.notes})` : ''}`;
 }

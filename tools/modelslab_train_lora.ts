@@ -8,6 +8,7 @@ import { trainLora } from '../src/providers/modelslab/train-lora.js';
 import { quoteProvider } from '../src/generation/outcome.js';
 import { defineTool } from './define.js';
 import { confirmation_token } from './params.js';
+import { holdSecret } from '../src/redact.js';
 
 /** The other documented LoraTrainingRequest fields (training/openapi.json), through `params`. */
 const PARAMS = {
@@ -70,6 +71,8 @@ export default defineTool({
         },
       );
     }
+    // A Weights & Biases key is a secret like ours: masked wherever it would come back (an error echoing the body).
+    if (extra.data.wandb_key) holdSecret(extra.data.wandb_key);
     const images = await collectTrainingImages(args.images, await ctx.media.project());
     const base = args.base_model_type ?? 'sdxl';
     // Documented: "Set at 2 times the number of images (Ni*2); minimum value is 10 and maximum value is 50".

@@ -65,3 +65,22 @@ describe('modelslab_api_keys', () => {
     expect(h.modelslab.requests.length).toBe(sent);
   });
 });
+
+describe('modelslab_api_keys update (admin toolset)', () => {
+  it('describes a key from an answer that leaves the key out, instead of failing on it', async () => {
+    h = await startHarness({ config: { toolsets: ['account', 'admin'] } });
+    const id = h.modelslab.accounts.byEmail(SANDBOX_MODELSLAB_EMAIL)!.apiKeys[0]!.id;
+    h.modelslab.inject({
+      method: 'PUT',
+      path: `/api/agents/v1/api-keys/${id}`,
+      rewrite: (body) => {
+        const data = { ...(body.data as Record<string, unknown>) };
+        delete data.key;
+        return { ...body, data };
+      },
+    });
+    const result = await h.call('modelslab_api_keys', { action: 'update', id, name: 'renamed' });
+    expect(result.isError, textOf(result)).toBeFalsy();
+    expect(textOf(result)).toMatch(new RegExp(`^Updated ModelsLab API key #${id} "renamed", created `));
+  });
+});

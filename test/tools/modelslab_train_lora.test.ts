@@ -113,6 +113,20 @@ describe('modelslab_train_lora', () => {
     expect(trains()[0]!.body).toMatchObject({ max_train_steps: '30', seed: '7', lora_type: 'lycoris' });
   });
 
+  it('holds params.wandb_key as a secret: an upstream that echoes it back shows it masked', async () => {
+    await harness({ human: 'accept' });
+    const wandb = 'wandb0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7';
+    h!.modelslab.inject({
+      path: '/api/v3/lora_fine_tune',
+      answerInstead: { status: 422, body: { status: 'error', message: `bad wandb key ${wandb}` } },
+    });
+    const refused = await h!.call('modelslab_train_lora', { ...ARGS, params: { wandb_key: wandb } });
+    expect(refused.isError).toBe(true);
+    expect(trains()[0]!.body).toMatchObject({ wandb_key: wandb });
+    expect(textOf(refused)).toContain('bad wandb key');
+    expect(textOf(refused)).not.toContain(wandb.slice(0, 12));
+  });
+
   it('reports a training that failed with ModelsLab words', async () => {
     await harness({ human: 'accept' });
     const started = textOf(
