@@ -6,7 +6,7 @@ import { UserInputError } from './errors.js';
 export const TOOLSETS = ['generate', 'account', 'onboarding', 'billing', 'images', 'train', 'admin'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 /** Toolsets that stay off unless named (`--toolsets all,admin`): the default tools/list does not pay for them. */
-export const OPT_IN_TOOLSETS: readonly Toolset[] = ['admin'];
+const OPT_IN_TOOLSETS: readonly Toolset[] = ['admin'];
 export const PROVIDERS = ['pixelmuse', 'modelslab'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 export const CREDENTIAL_STORES = ['auto', 'keychain', 'file', 'memory'] as const;
@@ -215,8 +215,11 @@ function origin(raw: string | undefined, fallback: string, name: string): string
 }
 
 /** Toolsets that are on by default only in some setups: `train` when ModelsLab is configured. */
-function withDefaultsOff(toolsets: Toolset[], setup: { named: boolean; modelslab: boolean }): Toolset[] {
-  return setup.named || setup.modelslab ? toolsets : toolsets.filter((t) => t !== 'train');
+function withDefaultsOff(
+  toolsets: Toolset[],
+  setup: { named: boolean; modelslab: () => boolean },
+): Toolset[] {
+  return setup.named || setup.modelslab() ? toolsets : toolsets.filter((t) => t !== 'train');
 }
 
 /** Flags win over env; env wins over defaults. */
@@ -247,7 +250,7 @@ export function loadConfig(flags: Flags = {}, env: Env = process.env, cwd = proc
       named: (flags.toolsets ?? env.ATELIER_TOOLSETS ?? '').trim() !== '',
       // Read at start, before any credential store opens: the env, the sandbox (whose key is ModelsLab's), or the
       // note that a ModelsLab credential was stored under this home (src/stored-providers.ts).
-      modelslab:
+      modelslab: () =>
         sandbox ||
         Boolean(env.MODELSLAB_API_KEY || env.MODELSLAB_TOKEN) ||
         storedProviders(home).has('modelslab'),

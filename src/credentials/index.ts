@@ -4,7 +4,8 @@ import { ConfigurationError, UserInputError } from '../errors.js';
 import { holdSecret } from '../redact.js';
 import { CREDENTIAL_FILE, FileStore } from './file-store.js';
 import { Keychain, probeKeychain, type KeychainLike } from './keychain.js';
-import { noteStored } from '../stored-providers.js';
+import { replaceDurably } from '../spend/durable.js';
+import { STORED_PROVIDERS_FILE, storedProviders, type StoredProvider } from '../stored-providers.js';
 
 export { Keychain, probeKeychain, keychainLabel, KEYCHAIN_SERVICE } from './keychain.js';
 export type { KeychainLike, KeychainResult } from './keychain.js';
@@ -238,4 +239,14 @@ export function openCredentials(
         : { mode, keychain: 'unavailable', keychainReason: probe.reason, file: file.path };
     },
   };
+}
+
+/** Keeps ATELIER_HOME/stored-providers.json (src/stored-providers.ts) in step with the lasting stores. */
+async function noteStored(home: string, provider: StoredProvider, stored: boolean): Promise<void> {
+  const now = storedProviders(home);
+  if (now.has(provider) === stored) return;
+  if (stored) now.add(provider);
+  else now.delete(provider);
+  const note = Object.fromEntries([...now].map((p) => [p, true]));
+  await replaceDurably(join(home, STORED_PROVIDERS_FILE), `${JSON.stringify(note)}\n`);
 }

@@ -39,7 +39,7 @@ function withNext<T>(next: string, work: Promise<T>): Promise<T> {
   });
 }
 
-export interface TeamUpdate {
+interface TeamUpdate {
   role?: string;
   permissions?: string[];
   /** The hosted MCP's field name (notes §1.8); the docs say only "status". */
@@ -68,7 +68,7 @@ export interface Preferences {
   wallet_notification_threshold?: number;
 }
 
-export interface InvoiceLinks {
+interface InvoiceLinks {
   pdf?: string;
   receipt?: string;
 }

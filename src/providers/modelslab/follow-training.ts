@@ -6,7 +6,7 @@ import { modelslabGenerationClient } from './generation-client.js';
 import { stepOf, trainingStatus, TRAINING_STATUSES, type TrainingStatus } from './training.js';
 
 /** The statuses a wait went through, with the seconds since the wait began. */
-export interface Followed {
+interface Followed {
   status: TrainingStatus;
   changes: Array<{ status: string; afterSeconds: number }>;
 }

@@ -23,7 +23,7 @@ interface Memo extends Record<string, unknown> {
   before: string[];
 }
 
-export interface TrainLoraRequest {
+interface TrainLoraRequest {
   /** The documented fields but `images` and `key`. */
   body: Record<string, unknown> & { base_model_type: 'normal' | 'sdxl'; instance_prompt: string };
   images: TrainingImage[];

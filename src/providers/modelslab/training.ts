@@ -149,7 +149,7 @@ export async function changeTraining(
 }
 
 /** One answer of lora_fine_tune or fine_tune_status as a status. */
-export function statusOf(answer: ModelslabAnswer): TrainingStatus {
+function statusOf(answer: ModelslabAnswer): TrainingStatus {
   const word = String(answer.messege ?? answer.message ?? 'unknown').slice(0, 60);
   const log = typeof answer.data === 'string' ? answer.data.slice(-600) : undefined;
   const state: TrainingState =

@@ -16,7 +16,7 @@ export interface TeamRow {
   invitedAt: string;
 }
 
-export interface AutoFunding {
+interface AutoFunding {
   auto_charge_amount: number;
   charge_threshold: number;
   payment_method_id: string;

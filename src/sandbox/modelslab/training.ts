@@ -58,7 +58,7 @@ const FIELDS = new Set([
 const TRAINING_TYPES = new Set(['men', 'women', 'female', 'couple', 'null']);
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
-export interface MlTraining {
+interface MlTraining {
   id: string;
   userId: number;
   baseModelType: 'normal' | 'sdxl';
