@@ -666,6 +666,12 @@ describe('a token used again', () => {
     const third = await door(config).charge(fund(25, p.send(), { token }));
     expect(third).toMatchObject({ status: 'already_done', reference: 'pi_1' });
     expect(third).not.toHaveProperty('earlier');
+    // A hold under another key belongs to another attempt, not to this token's charge: it stays where it is.
+    await writeHold(config, { amount_usd: 25 }, { ...orphan, key: 'another-attempt-key' });
+    expect(await door(config).charge(fund(25, p.send(), { token }))).not.toHaveProperty('earlier');
+    expect(JSON.parse(await readFile(holdPath(config, { amount_usd: 25 }), 'utf8'))).toMatchObject({
+      key: 'another-attempt-key',
+    });
     // Held by a live process, the hold is that process's to release: nothing is handed over.
     await writeHold(config, { amount_usd: 25 }, { ...orphan, owner: await liveOtherOwner() });
     expect(await door(config).charge(fund(25, p.send(), { token }))).not.toHaveProperty('earlier');

@@ -85,6 +85,17 @@ describe('the consent form', () => {
     expect(result).toMatchObject({ status: 'done', consent: 'approved by the human in the client' });
   });
 
+  it('tells the consent which charge the answer approves (a 2026-07-28 round trip binds its state to it)', async () => {
+    const charges: unknown[] = [];
+    const p = provider();
+    const consent = {
+      ...humanSays('accept'),
+      ask: async (_m: string, charge?: unknown) => (charges.push(charge), 'accept' as const),
+    };
+    await door(configWith(home), { consent }).charge(fund(25, p.send()));
+    expect(charges).toEqual([{ operation: 'modelslab.wallet.fund', amountUsd: 25 }]);
+  });
+
   it('says whether the human declined or dismissed it, and charges nothing', async () => {
     const p = provider();
     const config = configWith(home);
